@@ -1,0 +1,18 @@
+"""Prometheus metrics: deliveries, handler durations, GitHub calls, rate limit, queue depth."""
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+DELIVERIES = Counter("ci_orchestrator_deliveries", "Webhook deliveries by event and outcome", ["event", "outcome"])
+HANDLER_SECONDS = Histogram(
+    "ci_orchestrator_handler_seconds", "Time spent in each handler", ["event", "handler"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+HANDLER_ERRORS = Counter("ci_orchestrator_handler_errors", "Handler exceptions", ["event", "handler"])
+GITHUB_CALLS = Counter("ci_orchestrator_github_calls", "GitHub API calls by method, route and status", ["method", "route", "status"])
+RATE_LIMIT_REMAINING = Gauge("ci_orchestrator_github_rate_limit_remaining", "Last x-ratelimit-remaining seen")
+QUEUE_DEPTH = Gauge("ci_orchestrator_queue_depth", "Accepted deliveries not yet finished")
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics in Prometheus text format, with their content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST
