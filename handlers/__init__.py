@@ -2,4 +2,6 @@
 
 from gidgethub import routing
 
-router = routing.Router()
+from handlers import check_run, pull_request, push, workflow_run
+
+router = routing.Router(check_run.router, pull_request.router, push.router, workflow_run.router)

@@ -1,0 +1,94 @@
+"""The base branch's recent runs of a workflow, fetched once and kept until a new baseline run completes.
+
+A burst of pull-request runs on the same base shares one fetch (single flight); jobs of a completed
+run attempt never change, so they are kept by (repository, run id, attempt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import cachetools
+
+from bot.comparison import RunRecord, run_from_github
+from bot.comparison.model import parse_timestamp
+from bot.publish import repo_vars
+
+BASELINE_TTL_SECONDS = 3600.0  # a safety net: completed baseline runs invalidate the list before that
+T = TypeVar("T")
+
+
+async def _single_flight(pending: dict[Hashable, asyncio.Future[Any]], key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+    """Run `fetch` once for concurrent callers with the same key."""
+    future = pending.get(key)
+    if future is None:
+        future = asyncio.ensure_future(fetch())
+        pending[key] = future
+        future.add_done_callback(lambda _: pending.pop(key, None))
+    return await asyncio.shield(future)
+
+
+async def fetch_jobs(gh, repo: str, run_id: int, attempt: int) -> list[dict[str, Any]]:
+    """The jobs (with steps) of one attempt of a run."""
+    return [
+        job
+        async for job in gh.getiter(
+            "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}/jobs{?per_page}",
+            url_vars=repo_vars(repo, run_id=str(run_id), attempt=str(attempt), per_page="100"),
+            iterable_key="jobs",
+        )
+    ]
+
+
+class BaselineStore:
+    """Baseline runs per (repository, workflow, branch, events), with their jobs."""
+
+    def __init__(self, *, maxsize: int = 2048) -> None:
+        self._lists: cachetools.TTLCache[tuple[str, int, str, tuple[str, ...]], list[dict[str, Any]]] = cachetools.TTLCache(maxsize, BASELINE_TTL_SECONDS)
+        self._jobs: cachetools.LRUCache[tuple[str, int, int], list[dict[str, Any]]] = cachetools.LRUCache(maxsize * 20)
+        self._pending: dict[Hashable, asyncio.Future[Any]] = {}
+
+    def invalidate(self, repo: str, branch: str) -> None:
+        """A run completed (or a push landed) on `branch`: the next comparison refetches its run lists."""
+        for key in [key for key in self._lists if key[0] == repo and key[2] == branch]:
+            self._lists.pop(key, None)
+
+    async def runs(
+        self, gh, repo: str, workflow_id: int, branch: str, *, events: Sequence[str], count: int, created_before: datetime | None
+    ) -> list[RunRecord]:
+        """The `count` newest completed runs created before `created_before`, oldest first, with their jobs."""
+        key = (repo, workflow_id, branch, tuple(sorted(events)))
+        listed = self._lists.get(key)
+        if listed is None:
+            listed = await _single_flight(self._pending, key, lambda: self._list_runs(gh, key, count))
+        chosen = [run for run in listed if created_before is None or (parse_timestamp(run.get("created_at")) or created_before) < created_before][:count]
+        jobs = await asyncio.gather(*(self._jobs_of(gh, repo, run) for run in chosen))
+        return [run_from_github(run, run_jobs) for run, run_jobs in reversed(list(zip(chosen, jobs)))]
+
+    async def _list_runs(self, gh, key: tuple[str, int, str, tuple[str, ...]], count: int) -> list[dict[str, Any]]:
+        repo, workflow_id, branch, events = key
+        # Ask for more than `count`: runs newer than the pull request's run are left out afterwards.
+        url_vars = repo_vars(repo, workflow_id=str(workflow_id), branch=branch, status="completed", per_page=str(min(100, 2 * count)))
+        if len(events) == 1:
+            url_vars["event"] = events[0]
+        page = await gh.getitem("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?branch,event,status,per_page}", url_vars=url_vars)
+        runs = [run for run in page.get("workflow_runs", []) if any(fnmatch.fnmatch(run.get("event", ""), event) for event in events)]
+        self._lists[key] = runs
+        return runs
+
+    async def _jobs_of(self, gh, repo: str, run: dict[str, Any]) -> list[dict[str, Any]]:
+        key = (repo, run["id"], run.get("run_attempt") or 1)
+        cached = self._jobs.get(key)
+        if cached is not None:
+            return cached
+
+        async def fetch() -> list[dict[str, Any]]:
+            jobs = await fetch_jobs(gh, repo, key[1], key[2])
+            self._jobs[key] = jobs
+            return jobs
+
+        return await _single_flight(self._pending, key, fetch)

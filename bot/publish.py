@@ -1,0 +1,125 @@
+"""Publishing results on GitHub: one sticky PR comment per marker, one check run per (head SHA, name).
+
+Both are found again and edited in place, never duplicated: what was found is remembered per
+installation client, and work on one (comment marker / check run) is serialised by a lock, so
+concurrent and redelivered events update the one they share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cachetools
+
+log = logging.getLogger(__name__)
+
+ANNOTATIONS_PER_REQUEST = 50
+_ABSENT = 0  # remembered: there is no such comment yet
+
+
+@dataclass(frozen=True)
+class CheckRunOutput:
+    title: str
+    summary: str
+    text: str = ""
+
+
+class Publisher:
+    """Finds, creates and updates the App's comments and check runs; remembers their ids."""
+
+    def __init__(self, app_id: int, *, maxsize: int = 20_000) -> None:
+        self._app_id = app_id
+        self._comment_ids: cachetools.LRUCache[tuple[str, int, str], int] = cachetools.LRUCache(maxsize)
+        self._check_run_ids: cachetools.LRUCache[tuple[str, str, str], int] = cachetools.LRUCache(maxsize)
+        self._locks: cachetools.LRUCache[tuple[Any, ...], asyncio.Lock] = cachetools.LRUCache(maxsize)
+
+    def _lock(self, key: tuple[Any, ...]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def upsert_comment(self, gh, repo: str, number: int, marker: str, body: str, *, create: bool) -> str:
+        """Edit the comment carrying `marker`, or post it when `create`; returns "created", "updated" or "skipped"."""
+        key = (repo, number, marker)
+        async with self._lock(("comment", *key)):
+            comment_id = self._comment_ids.get(key)
+            if comment_id is None:
+                comment_id = await self._find_comment(gh, repo, number, marker)
+                self._comment_ids[key] = comment_id
+            if comment_id != _ABSENT:
+                await gh.patch("/repos/{owner}/{repo}/issues/comments/{comment_id}", url_vars=repo_vars(repo, comment_id=str(comment_id)), data={"body": body})
+                return "updated"
+            if not create:
+                return "skipped"
+            created = await gh.post("/repos/{owner}/{repo}/issues/{number}/comments", url_vars=repo_vars(repo, number=str(number)), data={"body": body})
+            self._comment_ids[key] = created["id"]
+            return "created"
+
+    @staticmethod
+    async def _find_comment(gh, repo: str, number: int, marker: str) -> int:
+        async for comment in gh.getiter("/repos/{owner}/{repo}/issues/{number}/comments{?per_page}", url_vars=repo_vars(repo, number=str(number), per_page="100")):
+            if marker in (comment.get("body") or "") and (comment.get("user") or {}).get("type") == "Bot":
+                return comment["id"]
+        return _ABSENT
+
+    async def upsert_check_run(
+        self,
+        gh,
+        repo: str,
+        head_sha: str,
+        name: str,
+        *,
+        conclusion: str,
+        output: CheckRunOutput,
+        annotations: Sequence[dict[str, Any]] = (),
+        details_url: str | None = None,
+        actions: Sequence[dict[str, str]] = (),
+    ) -> int:
+        """Create or complete the check run `name` on `head_sha`; annotations go 50 per request."""
+        key = (repo, head_sha, name)
+        async with self._lock(("check", *key)):
+            check_run_id = self._check_run_ids.get(key) or await self._find_check_run(gh, repo, head_sha, name)
+            batches = [list(annotations[i : i + ANNOTATIONS_PER_REQUEST]) for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)] or [[]]
+            payload: dict[str, Any] = {
+                "status": "completed",
+                "conclusion": conclusion,
+                "output": {"title": output.title, "summary": output.summary, "annotations": batches[0]},
+            }
+            if output.text:
+                payload["output"]["text"] = output.text
+            if details_url:
+                payload["details_url"] = details_url
+            if actions:
+                payload["actions"] = list(actions)
+            url_vars = repo_vars(repo, check_run_id=str(check_run_id))
+            if check_run_id:
+                await gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data=payload)
+            else:
+                created = await gh.post("/repos/{owner}/{repo}/check-runs", url_vars=repo_vars(repo), data={"name": name, "head_sha": head_sha, **payload})
+                check_run_id = created["id"]
+                url_vars["check_run_id"] = str(check_run_id)
+            self._check_run_ids[key] = check_run_id
+            for batch in batches[1:]:
+                more = {"title": output.title, "summary": output.summary, "annotations": batch}
+                await gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data={"output": more})
+            return check_run_id
+
+    async def _find_check_run(self, gh, repo: str, head_sha: str, name: str) -> int:
+        found = await gh.getitem(
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,app_id,filter}",
+            url_vars=repo_vars(repo, ref=head_sha, check_name=name, app_id=str(self._app_id), filter="latest"),
+        )
+        runs = [run for run in found.get("check_runs", []) if run.get("name") == name]
+        return runs[0]["id"] if runs else 0
+
+
+
+def repo_vars(full_name: str, **more: str) -> dict[str, str]:
+    """URL variables for `/repos/{owner}/{repo}/...` from a repository's full name."""
+    owner, _, name = full_name.partition("/")
+    return {"owner": owner, "repo": name, **more}

@@ -1,0 +1,275 @@
+"""Render a ReviewResult: check-run output with annotations, PR suggestion comments, and text/JSON/SARIF."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from bot.review.diff import AllLines
+from bot.review.model import LEVELS, Finding, ReviewResult
+
+FailOn = Literal["error", "warning", "never"]
+MAX_SUMMARY_BYTES = 65_535
+MAX_TITLE_CHARS = 255
+ANNOTATION_LEVELS = {"error": "failure", "warning": "warning", "notice": "notice"}
+SARIF_LEVELS = {"error": "error", "warning": "warning", "notice": "note"}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+TOOL_NAME = "ci-orchestrator"
+SUGGESTION_MARKER = "<!-- ci-orchestrator-suggestion {rule} -->"
+SUGGESTION_MARKER_PATTERN = re.compile(r"<!-- ci-orchestrator-suggestion (\S+) -->")
+
+
+@dataclass(frozen=True)
+class ReviewCheckOutput:
+    """What the check run shows: its conclusion and its ``output`` (title, summary, annotations)."""
+
+    conclusion: Literal["success", "failure", "neutral"]
+    title: str
+    summary: str
+    annotations: list[dict[str, Any]]
+
+
+def is_on_changed_line(finding: Finding, changed: Mapping[str, set[int]] | None) -> bool:
+    """Whether the finding touches a changed line (always true when ``changed`` is None)."""
+    if changed is None:
+        return True
+    lines = changed.get(finding.path)
+    if lines is None:
+        return False
+    return any(line in lines for line in range(finding.line, max(finding.end_line, finding.line) + 1))
+
+
+def reaches(level: str, fail_on: str) -> bool:
+    """Whether a finding ``level`` is at or above the ``fail_on`` threshold (``never`` is never reached)."""
+    if fail_on == "never":
+        return False
+    if fail_on not in LEVELS:
+        raise ValueError(f"fail_on must be one of error, warning, notice, never, not {fail_on!r}")
+    return LEVELS.index(level) >= LEVELS.index(fail_on)
+
+
+def annotation(finding: Finding) -> dict[str, Any]:
+    """A GitHub check-run annotation for one finding (columns only for a single-line finding)."""
+    end_line = max(finding.end_line, finding.line)
+    item: dict[str, Any] = {
+        "path": finding.path,
+        "start_line": finding.line,
+        "end_line": end_line,
+        "annotation_level": ANNOTATION_LEVELS[finding.level],
+        "title": finding.rule[:MAX_TITLE_CHARS],
+        "message": finding.message,
+    }
+    if end_line == finding.line and finding.column:
+        item["start_column"] = finding.column
+        item["end_column"] = max(finding.end_column or finding.column, finding.column)
+    if finding.fix is not None:
+        item["raw_details"] = finding.fix.snippet or finding.fix.replacement
+    return item
+
+
+def count_by_level(findings: Iterable[Finding]) -> Counter[str]:
+    return Counter(finding.level for finding in findings)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def describe_counts(counts: Mapping[str, int]) -> str:
+    parts = [plural(counts.get(level, 0), level) for level in reversed(LEVELS) if counts.get(level)]
+    return ", ".join(parts) if parts else "no findings"
+
+
+def render_check_run(
+    result: ReviewResult, *, changed: Mapping[str, set[int]] | None, fail_on: str = "error"
+) -> ReviewCheckOutput:
+    """The check run for a review: annotate findings on changed lines, conclude from ``fail_on``."""
+    if fail_on not in (*LEVELS, "never"):
+        raise ValueError(f"fail_on must be one of error, warning, notice, never, not {fail_on!r}")
+    annotated = [finding for finding in result.findings if is_on_changed_line(finding, changed)]
+    outside = len(result.findings) - len(annotated)
+    if any(reaches(finding.level, fail_on) for finding in annotated):
+        conclusion: Literal["success", "failure", "neutral"] = "failure"
+    elif fail_on == "never" and annotated:
+        conclusion = "neutral"
+    else:
+        conclusion = "success"
+    counts = count_by_level(annotated)
+    title = f"Workflow review: {describe_counts(counts)}"
+    if outside:
+        title += f" ({outside} more outside the changed lines)"
+    return ReviewCheckOutput(
+        conclusion=conclusion,
+        title=title[:MAX_TITLE_CHARS],
+        summary=render_summary(result, annotated, outside),
+        annotations=[annotation(finding) for finding in annotated],
+    )
+
+
+def render_summary(result: ReviewResult, annotated: Sequence[Finding], outside: int) -> str:
+    """Markdown summary: findings per file and level, what ran, what was left out, what failed."""
+    lines = ["## Workflow review", ""]
+    if annotated:
+        lines += ["| File | Errors | Warnings | Notices |", "| --- | ---: | ---: | ---: |"]
+        per_file: dict[str, Counter[str]] = {}
+        for finding in annotated:
+            per_file.setdefault(finding.path, Counter())[finding.level] += 1
+        for path, counts in sorted(per_file.items()):
+            lines.append(f"| `{path}` | {counts['error']} | {counts['warning']} | {counts['notice']} |")
+        lines.append("")
+        rules = Counter(finding.rule for finding in annotated)
+        lines.append("Rules: " + ", ".join(f"`{rule}` ×{count}" for rule, count in rules.most_common()))
+    else:
+        lines.append("No findings on the changed lines.")
+    lines.append("")
+    if outside:
+        lines.append(
+            f"{plural(outside, 'finding')} outside the changed lines {'was' if outside == 1 else 'were'} not annotated."
+        )
+        lines.append("")
+    ran = ", ".join(f"`{name}`" for name in result.analyzers_ran) or "none"
+    lines.append(f"Analyzers: {ran}.")
+    if result.tool_versions:
+        versions = ", ".join(f"{tool} {version}" for tool, version in sorted(result.tool_versions.items()))
+        lines.append(f"Tools: {versions}.")
+    if result.errors:
+        lines += ["", "### Problems while reviewing", ""]
+        lines += [f"- {error}" for error in result.errors]
+    return fit_bytes("\n".join(lines) + "\n", MAX_SUMMARY_BYTES)
+
+
+def fit_bytes(text: str, limit: int) -> str:
+    """``text`` cut at a line boundary so that its UTF-8 form stays within ``limit`` bytes."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    note = "\n… (summary cut to fit GitHub's size limit)\n"
+    budget = limit - len(note.encode("utf-8"))
+    kept: list[str] = []
+    used = 0
+    for line in text.splitlines(keepends=True):
+        size = len(line.encode("utf-8"))
+        if used + size > budget:
+            break
+        kept.append(line)
+        used += size
+    return "".join(kept) + note
+
+
+def suggestion_comments(
+    result: ReviewResult, changed: Mapping[str, set[int]], already_posted: set[tuple[str, int, str]]
+) -> list[dict[str, Any]]:
+    """PR review comments with a ```suggestion``` block for each Fix whose lines all changed.
+
+    Files without a patch (``AllLines``) get none: GitHub only takes review comments on diff lines.
+    A comment is keyed by (path, line, rule), ``line`` being the last line it covers; keys in
+    ``already_posted`` (see ``posted_key``) and repeats within this call are skipped.
+    """
+    comments = []
+    seen = set(already_posted)
+    for finding in result.findings:
+        fix = finding.fix
+        lines = changed.get(finding.path)
+        if fix is None or lines is None or isinstance(lines, AllLines):
+            continue
+        if not all(line in lines for line in range(fix.start_line, fix.end_line + 1)):
+            continue
+        key = (finding.path, fix.end_line, finding.rule)
+        if key in seen:
+            continue
+        seen.add(key)
+        body = (
+            f"{SUGGESTION_MARKER.format(rule=finding.rule)}\n**{finding.rule}**: {finding.message}\n\n"
+            f"```suggestion\n{fix.replacement}\n```"
+        )
+        comment: dict[str, Any] = {"path": finding.path, "line": fix.end_line, "side": "RIGHT", "body": body}
+        if fix.start_line != fix.end_line:
+            comment["start_line"] = fix.start_line
+            comment["start_side"] = "RIGHT"
+        comments.append(comment)
+    return comments
+
+
+def posted_key(comment: Mapping[str, Any]) -> tuple[str, int, str] | None:
+    """The (path, line, rule) key of a review comment this App posted earlier, or None for others."""
+    match = SUGGESTION_MARKER_PATTERN.search(str(comment.get("body", "")))
+    line = comment.get("line") or comment.get("original_line")
+    if match is None or not comment.get("path") or not line:
+        return None
+    return str(comment["path"]), int(line), match.group(1)
+
+
+def format_text(findings: Iterable[Finding]) -> str:
+    """One line per finding: ``path:line:col: level rule: message``."""
+    return "".join(
+        f"{finding.path}:{finding.line}:{finding.column}: {finding.level} {finding.rule}: {finding.message}\n"
+        for finding in findings
+    )
+
+
+def format_json(result: ReviewResult) -> str:
+    """The whole result as JSON (findings with their fixes, analyzers, tool versions, errors)."""
+    return json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def format_sarif(result: ReviewResult, *, tool_version: str = "0.1.0") -> str:
+    """SARIF 2.1.0 for GitHub code scanning: one run, rules in ``tool.driver.rules``."""
+    rule_ids = sorted({finding.rule for finding in result.findings})
+    index_of = {rule: index for index, rule in enumerate(rule_ids)}
+    rules = []
+    for rule in rule_ids:
+        descriptor: dict[str, Any] = {"id": rule, "name": rule.replace("/", "-"), "shortDescription": {"text": rule}}
+        help_uri = rule_help_uri(rule)
+        if help_uri:
+            descriptor["helpUri"] = help_uri
+        rules.append(descriptor)
+    results = []
+    for finding in result.findings:
+        region: dict[str, int] = {
+            "startLine": finding.line,
+            "startColumn": max(finding.column, 1),
+            "endLine": max(finding.end_line, finding.line),
+        }
+        if finding.end_column and finding.end_line == finding.line:
+            region["endColumn"] = max(finding.end_column + 1, region["startColumn"] + 1)
+        results.append(
+            {
+                "ruleId": finding.rule,
+                "ruleIndex": index_of[finding.rule],
+                "level": SARIF_LEVELS[finding.level],
+                "message": {"text": finding.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                            "region": region,
+                        }
+                    }
+                ],
+            }
+        )
+    notifications = [{"level": "error", "message": {"text": error}} for error in result.errors]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {"name": TOOL_NAME, "version": tool_version, "rules": rules}
+        },
+        "results": results,
+        "invocations": [
+            {"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}
+        ],
+    }
+    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+def rule_help_uri(rule: str) -> str | None:
+    """Where an external tool's rule is explained (zizmor, actionlint), or None for the App's own rules."""
+    family, _, name = rule.partition("/")
+    if family == "zizmor":
+        return f"https://docs.zizmor.sh/audits/#{name}"
+    if family == "actionlint":
+        return "https://github.com/rhysd/actionlint/blob/main/docs/checks.md"
+    return None

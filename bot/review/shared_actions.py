@@ -1,0 +1,242 @@
+"""Shared-actions analyzer: step sequences copied between jobs or workflows, and runs of steps an org action replaces.
+
+Rules:
+- ``shared-actions/duplicated-steps``: two or more consecutive steps (same ``uses`` + ``with``, or the
+  same ``run`` script with whitespace normalised) that already appear, in that order, earlier in the
+  files reviewed (another job, another workflow, or earlier in the same job). One finding per extra
+  copy, naming where the other copies are.
+- ``shared-actions/use-shared-action``: consecutive steps matching the ``replaces`` patterns of a
+  configured SharedAction; the Fix replaces them with ``- uses: <action>`` and its ``with:``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import StringIO
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+
+from bot.review.model import Finding, Fix, ReviewContext, SharedAction, SourceFile, file_kind
+from bot.review.yaml_lines import job_steps, parse_yaml, step_lines, workflow_jobs
+
+MIN_DUPLICATED_STEPS = 2
+MAX_COPIES_LISTED = 5
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """One step of one job: its normalised identity and where it is written."""
+
+    identity: str
+    line: int
+    end_line: int
+    dash_column: int
+
+
+@dataclass(frozen=True)
+class JobSteps:
+    """The steps of one job (or composite action) in one file."""
+
+    path: str
+    job: str
+    steps: tuple[StepRef, ...]
+    raw_steps: tuple[CommentedMap, ...]
+    lines: tuple[str, ...]
+
+
+class SharedActionsAnalyzer:
+    """Points at copied step sequences and at steps a configured shared action should replace."""
+
+    name = "shared-actions"
+
+    def analyze(self, files: Sequence[SourceFile], context: ReviewContext) -> list[Finding]:
+        jobs = [job for source in files for job in collect_jobs(source)]
+        findings = duplicated_steps(jobs)
+        for shared in context.options.shared_actions:
+            for job in jobs:
+                findings.extend(shared_action_matches(job, shared))
+        return findings
+
+
+def step_identity(step: CommentedMap) -> str | None:
+    """What makes two steps the same work: ``uses`` with its ``with``, or the normalised ``run`` script."""
+    if step.get("uses"):
+        settings = step.get("with")
+        plain = {str(key): str(value) for key, value in settings.items()} if isinstance(settings, dict) else {}
+        return "uses " + str(step["uses"]).strip() + " " + json.dumps(plain, sort_keys=True)
+    if step.get("run"):
+        lines = (" ".join(line.split()) for line in str(step["run"]).splitlines())
+        return "run " + "\n".join(line for line in lines if line)
+    return None
+
+
+def collect_jobs(source: SourceFile) -> list[JobSteps]:
+    """The jobs of a workflow (or the steps of a composite action) with each step's place in the text."""
+    kind = file_kind(source.path)
+    if kind not in ("workflow", "action"):
+        return []
+    parsed = parse_yaml(source.text)
+    if parsed.problem is not None or not isinstance(parsed.data, CommentedMap):
+        return []
+    if kind == "workflow":
+        containers = workflow_jobs(parsed.data)
+    else:
+        runs = parsed.data.get("runs")
+        containers = [("(composite action)", runs)] if isinstance(runs, CommentedMap) else []
+    collected = []
+    for job_id, container in containers:
+        refs: list[StepRef] = []
+        raw: list[CommentedMap] = []
+        for index, step in job_steps(container):
+            identity = step_identity(step)
+            place = step_lines(parsed.lines, container["steps"], index)
+            if identity is None or place is None:
+                continue
+            refs.append(StepRef(identity, place[0], place[1], place[2]))
+            raw.append(step)
+        if refs:
+            collected.append(JobSteps(source.path, job_id, tuple(refs), tuple(raw), parsed.lines))
+    return collected
+
+
+def matches_at(job: JobSteps, start: int, sequence: Sequence[str]) -> bool:
+    identities = [step.identity for step in job.steps[start : start + len(sequence)]]
+    return identities == list(sequence)
+
+
+def duplicated_steps(jobs: Sequence[JobSteps]) -> list[Finding]:
+    """One finding per later copy of a run of ≥ 2 consecutive steps seen earlier (file order)."""
+    places_by_pair: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for job_index, job in enumerate(jobs):
+        for position in range(len(job.steps) - 1):
+            pair = (job.steps[position].identity, job.steps[position + 1].identity)
+            places_by_pair.setdefault(pair, []).append((job_index, position))
+    findings = []
+    for job_index, job in enumerate(jobs):
+        position = 0
+        while position < len(job.steps) - 1:
+            length = longest_earlier_copy(jobs, places_by_pair, job_index, position)
+            if length < MIN_DUPLICATED_STEPS:
+                position += 1
+                continue
+            sequence = [step.identity for step in job.steps[position : position + length]]
+            copies = [
+                (jobs[other_index], other_position)
+                for other_index, other_position in places_by_pair[(sequence[0], sequence[1])]
+                if (other_index, other_position) != (job_index, position)
+                and matches_at(jobs[other_index], other_position, sequence)
+            ]
+            findings.append(duplicate_finding(job, position, length, copies))
+            position += length
+    return findings
+
+
+def longest_earlier_copy(
+    jobs: Sequence[JobSteps], places_by_pair: dict[tuple[str, str], list[tuple[int, int]]], job_index: int, position: int
+) -> int:
+    """Length of the longest run starting here that also starts at an earlier, non-overlapping place."""
+    job = jobs[job_index]
+    pair = (job.steps[position].identity, job.steps[position + 1].identity)
+    best = 0
+    for other_index, other_position in places_by_pair.get(pair, []):
+        if (other_index, other_position) >= (job_index, position):
+            break
+        other = jobs[other_index]
+        limit = len(job.steps) - position
+        if other_index == job_index:
+            limit = min(limit, position - other_position)
+        length = 0
+        while (
+            length < limit
+            and other_position + length < len(other.steps)
+            and other.steps[other_position + length].identity == job.steps[position + length].identity
+        ):
+            length += 1
+        best = max(best, length)
+    return best
+
+
+def duplicate_finding(job: JobSteps, position: int, length: int, copies: Sequence[tuple[JobSteps, int]]) -> Finding:
+    first, last = job.steps[position], job.steps[position + length - 1]
+    places = [f"{other.path}:{other.steps[at].line} (job `{other.job}`)" for other, at in copies[:MAX_COPIES_LISTED]]
+    if len(copies) > MAX_COPIES_LISTED:
+        places.append(f"and {len(copies) - MAX_COPIES_LISTED} more")
+    message = (
+        f"these {length} steps (lines {first.line}-{last.end_line}) are also written at "
+        f"{', '.join(places)}; move them into a composite action or a reusable workflow and call it from each place"
+    )
+    return Finding(
+        job.path, first.line, first.dash_column + 1, last.end_line, "notice", "shared-actions/duplicated-steps", message
+    )
+
+
+def step_matches(step: CommentedMap, pattern: dict[str, str] | Any) -> bool:
+    """Whether a step matches a ``{"uses": glob}`` / ``{"run": glob}`` pattern (every key given must match).
+
+    ``run`` scripts and their patterns are compared with runs of whitespace (newlines too) made one space.
+    """
+    for key in ("uses", "run"):
+        if key in pattern:
+            value = step.get(key)
+            if value is None:
+                return False
+            text, glob = str(value).strip(), str(pattern[key])
+            if key == "run":
+                text, glob = " ".join(text.split()), " ".join(glob.split())
+            if not fnmatch.fnmatchcase(text, glob):
+                return False
+    return any(key in pattern for key in ("uses", "run"))
+
+
+def shared_action_matches(job: JobSteps, shared: SharedAction) -> list[Finding]:
+    """Findings (with a Fix) for each run of steps in ``job`` that ``shared`` replaces."""
+    patterns = list(shared.replaces)
+    if not patterns:
+        return []
+    findings = []
+    position = 0
+    while position + len(patterns) <= len(job.raw_steps):
+        window = job.raw_steps[position : position + len(patterns)]
+        if all(step_matches(step, pattern) for step, pattern in zip(window, patterns)):
+            findings.append(shared_action_finding(job, position, len(patterns), shared))
+            position += len(patterns)
+        else:
+            position += 1
+    return findings
+
+
+def shared_action_snippet(shared: SharedAction, indent: int) -> str:
+    """``- uses: <action>`` with its ``with:`` block, as YAML indented to ``indent`` columns."""
+    step: dict[str, Any] = {"uses": shared.uses}
+    if shared.with_:
+        step["with"] = dict(shared.with_)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.indent(mapping=2, sequence=2, offset=0)
+    buffer = StringIO()
+    yaml.dump([step], buffer)
+    return "\n".join(" " * indent + line for line in buffer.getvalue().rstrip("\n").splitlines())
+
+
+def shared_action_finding(job: JobSteps, position: int, length: int, shared: SharedAction) -> Finding:
+    first, last = job.steps[position], job.steps[position + length - 1]
+    snippet = shared_action_snippet(shared, first.dash_column)
+    message = (
+        f"steps at lines {first.line}-{last.end_line} do what the shared action `{shared.uses}` does; "
+        "use it instead so that the whole organisation gets fixes and speed-ups in one place"
+    )
+    return Finding(
+        job.path,
+        first.line,
+        first.dash_column + 1,
+        last.end_line,
+        "warning",
+        "shared-actions/use-shared-action",
+        message,
+        Fix(first.line, last.end_line, snippet, snippet=snippet),
+    )

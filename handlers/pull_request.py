@@ -1,0 +1,79 @@
+"""Review the workflow, action and config files a pull request changes; post one "workflow review" check run."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from bot.publish import repo_vars
+from bot.repo_config import CONFIG_PATH, text_from_contents
+from bot.review.diff import changed_lines
+from bot.review.engine import review_files
+from bot.review.cli import options_from_config
+from bot.review.model import SourceFile
+from bot.review.report import posted_key, render_check_run, suggestion_comments
+from bot.services import Services
+
+router = routing.Router()
+log = logging.getLogger(__name__)
+
+REVIEW_CHECK = "workflow review"
+REVIEWED_PATTERNS = (".github/workflows/*.yml", ".github/workflows/*.yaml", "action.yml", "action.yaml", "*/action.yml", "*/action.yaml", CONFIG_PATH)
+
+
+def is_reviewed(path: str) -> bool:
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in REVIEWED_PATTERNS)
+
+
+async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, Any]) -> None:
+    """Read the changed workflow files at the head commit, run the analyzers, publish the check run."""
+    config = (await services.configs.get(gh, repo)).config
+    if not config.review.enabled:
+        return
+    number, head_sha = pr["number"], pr["head"]["sha"]
+    changed = [
+        entry
+        async for entry in gh.getiter("/repos/{owner}/{repo}/pulls/{number}/files{?per_page}", url_vars=repo_vars(repo, number=str(number), per_page="100"))
+        if entry["status"] != "removed" and is_reviewed(entry["filename"])
+    ]
+    if not changed:
+        return
+    files = []
+    for entry in changed:  # fork PRs too: their commits are readable from the base repository, and only read
+        contents = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}", url_vars=repo_vars(repo, path=entry["filename"], ref=head_sha))
+        files.append(SourceFile(entry["filename"], text_from_contents(contents)))
+    result = await asyncio.to_thread(review_files, files, options_from_config(config))  # zizmor runs as a subprocess
+    lines = {entry["filename"]: changed_lines(entry.get("patch")) for entry in changed} if config.review.only_changed_lines else None
+    output = render_check_run(result, changed=lines, fail_on=config.review.fail_on)
+    await services.publisher.upsert_check_run(
+        gh, repo, head_sha, REVIEW_CHECK, conclusion=output.conclusion, output=output, annotations=output.annotations
+    )
+    if config.review.suggestions:
+        await _post_suggestions(gh, repo, number, head_sha, result, lines)
+
+
+async def _post_suggestions(gh, repo: str, number: int, head_sha: str, result, lines) -> None:
+    posted = {
+        key
+        async for comment in gh.getiter("/repos/{owner}/{repo}/pulls/{number}/comments{?per_page}", url_vars=repo_vars(repo, number=str(number), per_page="100"))
+        if (key := posted_key(comment)) is not None
+    }
+    comments = suggestion_comments(result, lines, posted)
+    if comments:
+        await gh.post(
+            "/repos/{owner}/{repo}/pulls/{number}/reviews",
+            url_vars=repo_vars(repo, number=str(number)),
+            data={"commit_id": head_sha, "event": "COMMENT", "body": "Mechanical fixes for the workflow review findings.", "comments": comments},
+        )
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="synchronize")
+@router.register("pull_request", action="reopened")
+@router.register("pull_request", action="ready_for_review")
+async def review_workflow_changes(event: sansio.Event, gh, services: Services) -> None:
+    await review_pull_request(gh, services, event.data["repository"]["full_name"], event.data["pull_request"])

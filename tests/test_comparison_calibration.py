@@ -1,0 +1,92 @@
+"""Calibration of the duration verdicts by deterministic simulation of hosted-runner noise.
+
+Each trial draws a 20-run baseline and the pull request's sample(s) from a log-normal distribution
+(σ = 0.10 of log-duration around 300 s), the PR shifted by a true change, and runs `compare_run` on
+one-job runs. With one sample the method is a 95 % one-sided prediction interval, so its false-alarm
+rate on pure noise is α = 5 % by construction; 1,000 trials measure it to about ±1.4 % (95 %).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+from bot.comparison import ComparisonOptions, JobRecord, RunRecord, Verdict, compare_run
+from bot.comparison.statistics import wilson_interval
+
+TRIALS = 1_000
+BASELINE_RUNS = 20
+TYPICAL_SECONDS = 300.0
+LOG_SIGMA = 0.10
+SEED = 20261124
+START = datetime(2026, 11, 1, tzinfo=UTC)
+OPTIONS = ComparisonOptions()
+
+
+def one_job_run(run_id: int, seconds: float) -> RunRecord:
+    created_at = START + timedelta(hours=run_id)
+    job = JobRecord("test", "success", created_at, created_at, created_at + timedelta(seconds=seconds))
+    return RunRecord(
+        id=run_id, workflow_id=1, workflow_name="CI", workflow_path="ci.yml", head_sha="a" * 40,
+        head_branch="main", event="push", status="completed", conclusion="success", run_attempt=1,
+        created_at=created_at, run_started_at=created_at, updated_at=created_at + timedelta(seconds=seconds),
+        html_url=None, jobs=(job,),
+    )
+
+
+def verdict_rates(rng: random.Random, true_change: float, pr_sample_count: int) -> dict[Verdict, float]:
+    """Share of trials per run-level verdict when the PR is `true_change` (0.2 = +20 %) slower."""
+    counts = dict.fromkeys(Verdict, 0)
+    for _ in range(TRIALS):
+        baseline = [
+            one_job_run(index, TYPICAL_SECONDS * math.exp(rng.gauss(0.0, LOG_SIGMA))) for index in range(BASELINE_RUNS)
+        ]
+        samples = [
+            one_job_run(1000 + attempt, TYPICAL_SECONDS * (1 + true_change) * math.exp(rng.gauss(0.0, LOG_SIGMA)))
+            for attempt in range(pr_sample_count)
+        ]
+        comparison = compare_run(samples[-1], baseline, OPTIONS, pr_samples=samples[:-1])
+        counts[comparison.wall_time.verdict] += 1
+    return {verdict: count / TRIALS for verdict, count in counts.items()}
+
+
+def test_false_alarms_on_pure_noise_stay_at_alpha() -> None:
+    rates = verdict_rates(random.Random(SEED), true_change=0.0, pr_sample_count=1)
+    false_alarms = round(rates[Verdict.REGRESSION] * TRIALS)
+    print(f"\npure noise, 1 PR sample: {rates[Verdict.REGRESSION]:.1%} flagged slower, "
+          f"{rates[Verdict.IMPROVEMENT]:.1%} flagged faster")
+    # The expected rate is exactly α = 5 %: the observed rate must be consistent with it (the 95 %
+    # Wilson interval reaches down to 5 %) and may not exceed it by more than sampling noise.
+    assert wilson_interval(false_alarms, TRIALS).low <= OPTIONS.alpha
+    assert rates[Verdict.REGRESSION] <= 0.065
+    assert rates[Verdict.IMPROVEMENT] <= 0.065
+
+
+def test_false_alarms_with_three_samples_stay_at_alpha() -> None:
+    rates = verdict_rates(random.Random(SEED + 3), true_change=0.0, pr_sample_count=3)
+    print(f"\npure noise, 3 PR samples: {rates[Verdict.REGRESSION]:.1%} flagged slower")
+    assert rates[Verdict.REGRESSION] <= OPTIONS.alpha  # the exact Mann–Whitney test is conservative
+
+
+def test_detects_fifty_percent_slower_with_one_sample() -> None:
+    rates = verdict_rates(random.Random(SEED + 1), true_change=0.5, pr_sample_count=1)
+    print(f"\n+50 %, 1 PR sample: {rates[Verdict.REGRESSION]:.1%} flagged slower")
+    assert rates[Verdict.REGRESSION] >= 0.90
+
+
+def test_detection_rates_grow_with_the_change_and_with_more_samples() -> None:
+    rng = random.Random(SEED + 2)
+    table = {
+        samples: [verdict_rates(rng, change, samples)[Verdict.REGRESSION] for change in (0.2, 0.3, 0.4)]
+        for samples in (1, 3)
+    }
+    print("\ndetection rate   +20 %   +30 %   +40 %")
+    for samples, rates in table.items():
+        print(f"{samples} PR sample(s)  " + "  ".join(f"{rate:6.1%}" for rate in rates))
+    for rates in table.values():
+        assert rates[0] <= rates[1] <= rates[2]
+    single, several = table[1], table[3]
+    assert 0.35 <= single[0] <= 0.70  # STATISTICS.md: ≈ 52 % at +20 % with one sample
+    assert single[2] >= 0.85  # ≈ 94 % at +40 %
+    assert all(many >= one for one, many in zip(single, several))
