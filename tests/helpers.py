@@ -54,3 +54,57 @@ def signed_headers(event: str, body: bytes, *, delivery_id: str | None = None, s
         "Content-Type": "application/json",
         "User-Agent": "GitHub-Hookshot/test",
     }
+
+
+CI_WORKFLOW = """name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+      - uses: actions/checkout@v4
+      - run: make build
+  test:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+      - uses: actions/checkout@v4
+      - run: make test
+"""
+
+
+def ci_jobs(build: float = 300.0, test: float = 200.0, *, test_conclusion: str = "success", queue: float = 5.0, test_name: str = "test"):
+    """The jobs of one CI run: `build` and `test`, each with checkout and one work step."""
+    from bot.simulator import JobSpec, StepSpec
+
+    def steps(total: float, work: str, conclusion: str = "success"):
+        return [StepSpec("Run actions/checkout@v4", 5.0), StepSpec(work, total - 5.0, conclusion)]
+
+    return [
+        JobSpec("build", duration=build, queue=queue, steps=steps(build, "make build")),
+        JobSpec(test_name, duration=test, queue=queue, conclusion=test_conclusion, steps=steps(test, "make test", test_conclusion)),
+    ]
+
+
+def add_baseline(github, repo, workflow, count: int = 20, *, seed: int = 7, start=None, **job_options):
+    """`count` completed push runs on main, one an hour, with ±5 % noise: the base branch's history."""
+    import datetime as dt
+    import random as rnd
+
+    rng = rnd.Random(seed)
+    start = start or dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    build, test = job_options.pop("build", 300.0), job_options.pop("test", 200.0)
+    runs = []
+    for i in range(count):
+        sha = github.commit(repo, "main", {"src/app.py": f"version = {i}\n"}, message=f"Change {i}")
+        runs.append(
+            github.add_run(
+                repo, workflow, head_sha=sha, head_branch="main", event="push", created_at=start + dt.timedelta(hours=i),
+                jobs=ci_jobs(build * rng.uniform(0.95, 1.05), test * rng.uniform(0.95, 1.05), **job_options),
+            )
+        )
+    return runs
