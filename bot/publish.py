@@ -35,6 +35,7 @@ class Publisher:
         self._app_id = app_id
         self._comment_ids: cachetools.LRUCache[tuple[str, int, str], int] = cachetools.LRUCache(maxsize)
         self._check_run_ids: cachetools.LRUCache[tuple[str, str, str], int] = cachetools.LRUCache(maxsize)
+        self._annotation_keys: cachetools.LRUCache[int, set[tuple[Any, ...]]] = cachetools.LRUCache(maxsize)
         self._locks: cachetools.LRUCache[tuple[Any, ...], asyncio.Lock] = cachetools.LRUCache(maxsize)
 
     def _lock(self, key: tuple[Any, ...]) -> asyncio.Lock:
@@ -84,19 +85,27 @@ class Publisher:
         key = (repo, head_sha, name)
         async with self._lock(("check", *key)):
             check_run_id = self._check_run_ids.get(key) or await self._find_check_run(gh, repo, head_sha, name)
-            batches = [list(annotations[i : i + ANNOTATIONS_PER_REQUEST]) for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)] or [[]]
+            url_vars = repo_vars(repo, check_run_id=str(check_run_id))
+            to_send = list(annotations)
+            if check_run_id and to_send:
+                # Annotations append across updates: send only those the check run does not show yet.
+                shown = self._annotation_keys.get(check_run_id)
+                if shown is None:
+                    listed = gh.getiter("/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations{?per_page}", url_vars={**url_vars, "per_page": "100"})
+                    shown = {_annotation_key(a) async for a in listed}
+                to_send = [a for a in to_send if _annotation_key(a) not in shown]
+            batches = [to_send[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(to_send), ANNOTATIONS_PER_REQUEST)] or [[]]
             payload: dict[str, Any] = {
                 "status": "completed",
                 "conclusion": conclusion,
                 "output": {"title": output.title, "summary": output.summary, "annotations": batches[0]},
             }
-            if output.text:
+            if getattr(output, "text", ""):
                 payload["output"]["text"] = output.text
             if details_url:
                 payload["details_url"] = details_url
             if actions:
                 payload["actions"] = list(actions)
-            url_vars = repo_vars(repo, check_run_id=str(check_run_id))
             if check_run_id:
                 await gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data=payload)
             else:
@@ -104,6 +113,7 @@ class Publisher:
                 check_run_id = created["id"]
                 url_vars["check_run_id"] = str(check_run_id)
             self._check_run_ids[key] = check_run_id
+            self._annotation_keys[check_run_id] = self._annotation_keys.get(check_run_id, set()) | {_annotation_key(a) for a in annotations}
             for batch in batches[1:]:
                 more = {"title": output.title, "summary": output.summary, "annotations": batch}
                 await gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data={"output": more})
@@ -117,6 +127,10 @@ class Publisher:
         runs = [run for run in found.get("check_runs", []) if run.get("name") == name]
         return runs[0]["id"] if runs else 0
 
+
+def _annotation_key(annotation: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes an annotation the same finding again (its numbers may differ between attempts)."""
+    return annotation["path"], annotation["start_line"], annotation["annotation_level"], str(annotation.get("title", "")).split(":", 1)[0]
 
 
 def repo_vars(full_name: str, **more: str) -> dict[str, str]:

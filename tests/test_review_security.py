@@ -151,3 +151,11 @@ def test_zizmor_json_mapping_is_zero_based_and_keeps_primary_locations() -> None
 def test_actionlint_style_kinds_are_warnings() -> None:
     [finding] = actionlint_findings([{"message": "SC2086", "filepath": "w.yml", "line": 3, "column": 9, "kind": "shellcheck"}])
     assert (finding.level, finding.rule, finding.end_column) == ("warning", "actionlint/shellcheck", None)
+
+
+def test_unpinned_uses_is_a_warning_not_an_error():
+    from bot.review.security import zizmor_level
+
+    high = {"severity": "High", "confidence": "High"}
+    assert zizmor_level(high, "unpinned-uses") == "warning"
+    assert zizmor_level(high, "template-injection") == "error"

@@ -175,8 +175,16 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "no error output"
 
 
-def zizmor_level(determinations: Mapping[str, Any]) -> Level:
+#: zizmor rules reported one level lower than zizmor rates them: hash-pinning every action is good
+#: hygiene, but most repositories pin to tags, and failing every PR that touches a `uses:` line on it
+#: would teach people to ignore the check. `review.ignore` or `fail_on: warning` tune it further.
+DOWNGRADED_RULES = frozenset({"unpinned-uses"})
+
+
+def zizmor_level(determinations: Mapping[str, Any], rule: str = "") -> Level:
     """High severity → error (warning if zizmor is not highly confident); Medium → warning; else notice."""
+    if rule in DOWNGRADED_RULES and determinations.get("severity") == "High":
+        return "warning"
     severity = determinations.get("severity")
     if severity == "High":
         return "error" if determinations.get("confidence") == "High" else "warning"
@@ -192,7 +200,7 @@ def zizmor_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
         if result.get("ignored"):
             continue
         rule = f"zizmor/{result['ident']}"
-        level = zizmor_level(result.get("determinations", {}))
+        level = zizmor_level(result.get("determinations", {}), result["ident"])
         for location in result.get("locations", []):
             symbolic = location.get("symbolic", {})
             if symbolic.get("kind") != "Primary":
