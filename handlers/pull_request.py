@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import fnmatch
-import logging
+import posixpath
 from typing import Any
 
 from gidgethub import routing, sansio
 
 from bot.publish import repo_vars
-from bot.repo_config import CONFIG_PATH, text_from_contents
+from bot.repo_config import CONFIG_PATH, UnreadableConfigFile, text_from_contents
 from bot.review.diff import changed_lines
 from bot.review.engine import review_files
 from bot.review.cli import options_from_config
@@ -19,36 +18,41 @@ from bot.review.report import posted_key, render_check_run, suggestion_comments
 from bot.services import Services
 
 router = routing.Router()
-log = logging.getLogger(__name__)
 
 REVIEW_CHECK = "workflow review"
-REVIEWED_PATTERNS = (".github/workflows/*.yml", ".github/workflows/*.yaml", "action.yml", "action.yaml", "*/action.yml", "*/action.yaml", CONFIG_PATH)
+ACTION_FILE_NAMES = ("action.yml", "action.yaml")
 
 
 def is_reviewed(path: str) -> bool:
-    return any(fnmatch.fnmatchcase(path, pattern) for pattern in REVIEWED_PATTERNS)
+    """Workflows directly in `.github/workflows/` (GitHub ignores subfolders), any `action.yml`, the App's config."""
+    folder, name = posixpath.split(path)
+    return path == CONFIG_PATH or name in ACTION_FILE_NAMES or (folder == ".github/workflows" and name.endswith((".yml", ".yaml")))
 
 
 async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, Any]) -> None:
     """Read the changed workflow files at the head commit, run the analyzers, publish the check run."""
-    config = (await services.configs.get(gh, repo)).config
-    if not config.review.enabled:
-        return
     number, head_sha = pr["number"], pr["head"]["sha"]
     changed = [
         entry
         async for entry in gh.getiter("/repos/{owner}/{repo}/pulls/{number}/files{?per_page}", url_vars=repo_vars(repo, number=str(number), per_page="100"))
         if entry["status"] != "removed" and is_reviewed(entry["filename"])
     ]
-    if not changed:
+    if not changed:  # most pull requests: no config read, no contents call
         return
-    files = []
+    config = (await services.configs.get(gh, repo)).config
+    if not config.review.enabled:
+        return
+    files, unreadable = [], []
     for entry in changed:  # fork PRs too: their commits are readable from the base repository, and only read
         contents = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}", url_vars=repo_vars(repo, path=entry["filename"], ref=head_sha))
-        files.append(SourceFile(entry["filename"], text_from_contents(contents)))
+        try:
+            files.append(SourceFile(entry["filename"], text_from_contents(contents)))
+        except UnreadableConfigFile as error:
+            unreadable.append(f"`{entry['filename']}` was not reviewed: {error}")
     result = await asyncio.to_thread(review_files, files, options_from_config(config))  # zizmor runs as a subprocess
-    lines = {entry["filename"]: changed_lines(entry.get("patch")) for entry in changed} if config.review.only_changed_lines else None
-    output = render_check_run(result, changed=lines, fail_on=config.review.fail_on)
+    result.errors.extend(unreadable)
+    lines = {entry["filename"]: changed_lines(entry.get("patch")) for entry in changed}
+    output = render_check_run(result, changed=lines if config.review.only_changed_lines else None, fail_on=config.review.fail_on)
     await services.publisher.upsert_check_run(
         gh, repo, head_sha, REVIEW_CHECK, conclusion=output.conclusion, output=output, annotations=output.annotations
     )
