@@ -1,0 +1,42 @@
+"""Pure intake decisions: signature, rejections and the ordering key."""
+
+from __future__ import annotations
+
+import json
+
+from bot.intake import Delivery, Rejected, ordering_key, read_delivery, signature_is_valid
+from helpers import WEBHOOK_SECRET, official_payload, signed_headers
+
+SECRET = WEBHOOK_SECRET.encode()
+
+
+def test_signature_check_is_strict():
+    body = b'{"a": 1}'
+    good = signed_headers("push", body)["X-Hub-Signature-256"]
+    assert signature_is_valid(body, good, SECRET)
+    assert not signature_is_valid(body + b" ", good, SECRET)
+    assert not signature_is_valid(body, good.replace("sha256=", "sha1="), SECRET)
+    assert not signature_is_valid(body, None, SECRET)
+
+
+def test_signature_is_checked_before_anything_else():
+    assert read_delivery({"Content-Type": "text/plain"}, b"nonsense", SECRET) == Rejected(401, "missing or invalid X-Hub-Signature-256")
+
+
+def test_ping_needs_no_installation():
+    body = json.dumps(official_payload("ping", "payload.json", installation_id=None)).encode()
+    delivery = read_delivery(signed_headers("ping", body), body, SECRET)
+    assert isinstance(delivery, Delivery) and delivery.installation_id is None
+
+
+def test_ordering_keys_group_by_pull_request_or_commit():
+    pr = Delivery("pull_request", "1", official_payload("pull_request", "opened.payload.json"))
+    run_with_pr = Delivery("workflow_run", "2", official_payload("workflow_run", "completed.with-pull-requests.payload.json"))
+    fork_run = official_payload("workflow_run", "completed.payload.json")
+    fork_run["workflow_run"]["pull_requests"] = []
+    push = Delivery("push", "4", official_payload("push", "payload.json"))
+    assert ordering_key(pr) == f"{pr.repository}#{pr.data['pull_request']['number']}"
+    assert ordering_key(run_with_pr) == f"{run_with_pr.repository}#{run_with_pr.data['workflow_run']['pull_requests'][0]['number']}"
+    assert ordering_key(Delivery("workflow_run", "3", fork_run)) == f"octo-org/octo-repo@{fork_run['workflow_run']['head_sha']}"
+    assert ordering_key(push) == f"{push.repository}@{push.data['after']}"
+    assert ordering_key(Delivery("installation", "5", {"action": "created"})) is None

@@ -1,0 +1,71 @@
+"""Settings from the environment, the CLI's answer to bad configuration, and log formats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from bot.intake import Delivery
+from bot.logs import _DeliveryFilter, _JsonFormatter, delivery_context
+from bot.settings import Secret, SettingsError, load_settings
+from helpers import private_key_pem
+
+GOOD = {"APP_ID": "12", "PRIVATE_KEY": "", "WEBHOOK_SECRET": "s3cret"}
+
+
+def good_env(**changes):
+    env = dict(GOOD, PRIVATE_KEY=private_key_pem())
+    env.update(changes)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def test_valid_environment_is_read():
+    settings = load_settings(good_env(GITHUB_API_URL="https://ghe.example.com/api/v3/", PORT="8080", LOG_FORMAT="json"))
+    assert settings.app_id == 12 and settings.port == 8080 and settings.log_format == "json"
+    assert settings.github_api_url == "https://ghe.example.com/api/v3"
+    assert settings.github_api_url != "https://api.github.com"
+
+
+def test_one_line_pem_with_escaped_newlines_is_accepted():
+    settings = load_settings(good_env(PRIVATE_KEY=private_key_pem().replace("\n", "\\n")))
+    settings.signing_key()
+
+
+def test_private_key_from_a_file(tmp_path):
+    path = tmp_path / "key.pem"
+    path.write_text(private_key_pem())
+    assert load_settings(good_env(PRIVATE_KEY=None, PRIVATE_KEY_PATH=str(path))).app_id == 12
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"APP_ID": "twelve", "PRIVATE_KEY": "not a key", "PORT": "99999", "LOG_LEVEL": "loud", "GITHUB_API_URL": "ftp://x"})
+    problems = " | ".join(raised.value.problems)
+    for name in ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "PORT", "LOG_LEVEL", "GITHUB_API_URL"):
+        assert name in problems
+
+
+def test_secrets_never_show_themselves():
+    settings = load_settings(good_env())
+    assert "s3cret" not in repr(settings) and "PRIVATE KEY" not in repr(settings)
+    assert str(Secret("x")) == "Secret('********')"
+
+
+def test_serve_with_bad_configuration_exits_2_with_a_plain_message():
+    env = {"PATH": "/usr/bin:/bin", "APP_ID": "abc"}
+    result = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "APP_ID must be an integer" in result.stderr and "WEBHOOK_SECRET is missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_logs_carry_the_delivery():
+    record = logging.LogRecord("bot", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    with delivery_context(Delivery("push", "guid-1", {"repository": {"full_name": "o/r"}})):
+        _DeliveryFilter().filter(record)
+    line = json.loads(_JsonFormatter().format(record))
+    assert line["message"] == "hello world" and line["delivery"] == "guid-1" and line["event"] == "push" and line["repo"] == "o/r"
