@@ -18,12 +18,10 @@ import textwrap
 from collections.abc import Sequence
 
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.server import STATE, create_app
 from bot.settings import Secret, Settings
-from bot.simulator import GitHubSimulator, JobSpec, StepSpec
+from bot.simulator import GitHubSimulator, JobSpec, StepSpec, new_app_private_key
 
 WORKFLOW = """\
 name: CI
@@ -108,11 +106,6 @@ def _jobs(build: float, test: float, *, test_passes: bool = True, lint: float | 
     return jobs
 
 
-def _rsa_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
 def _for_terminal(markdown: str, width: int = 100) -> str:
     """Markdown as a person reads it in a terminal: no HTML comments or tags, long lines wrapped."""
     text = re.sub(r"<!--.*?-->", "", markdown, flags=re.S)
@@ -141,7 +134,7 @@ def _check_run_text(check) -> str:
 
 async def play(out=sys.stdout) -> int:
     """Run the story; return the number of problems found (0 when the App posted everything expected)."""
-    private_key, secret = _rsa_pem(), secrets.token_hex(16)
+    private_key, secret = new_app_private_key(), secrets.token_hex(16)
     github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
     api_url = await github.start()
     settings = Settings(app_id=1, private_key=Secret(private_key), webhook_secret=Secret(secret), github_api_url=api_url, log_level="WARNING")

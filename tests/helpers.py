@@ -10,10 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from bot.settings import Secret, Settings
+from bot.simulator import new_app_private_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -21,8 +19,7 @@ WEBHOOK_SECRET = "test-webhook-secret"
 
 @lru_cache(maxsize=1)
 def private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return new_app_private_key()
 
 
 def make_settings(api_url: str = "http://127.0.0.1:9", **overrides: Any) -> Settings:

@@ -12,12 +12,10 @@ import aiohttp
 import jwt
 import pytest
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import BadRequest, ValidationFailure, sansio
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.simulator import GitHubSimulator, Installation, JobSpec, PullRequest, Repo, StepSpec, Workflow
+from bot.simulator import GitHubSimulator, Installation, JobSpec, PullRequest, Repo, StepSpec, Workflow, new_app_private_key
 from bot.simulator.state import commentable_lines, hunk_for_line, matches_created, unified_patch
 from contract import OpenAPIContract
 
@@ -27,15 +25,9 @@ WORKFLOW_PATH = ".github/workflows/ci.yml"
 WORKFLOW_TEXT = "name: CI\non: [push, pull_request, workflow_dispatch]\njobs: {}\n"
 
 
-def _private_key() -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
 @pytest.fixture(scope="module")
 def app_key() -> bytes:
-    return _private_key()
+    return new_app_private_key().encode()
 
 
 @dataclass

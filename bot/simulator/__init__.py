@@ -1,7 +1,7 @@
 """A local GitHub for tests and demos: REST API per GitHub's OpenAPI description and signed webhook deliveries."""
 
 from bot.simulator.api import RecordedRequest
-from bot.simulator.control import GitHubSimulator
+from bot.simulator.control import GitHubSimulator, new_app_private_key
 from bot.simulator.faults import FaultInjector
 from bot.simulator.state import (
     CheckRun,
@@ -32,4 +32,5 @@ __all__ = [
     "StepSpec",
     "Workflow",
     "WorkflowRun",
+    "new_app_private_key",
 ]

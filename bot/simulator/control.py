@@ -9,6 +9,7 @@ from datetime import datetime
 import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.simulator.api import ApiContext, Contract, RecordedRequest, RestApi
 from bot.simulator.faults import FaultInjector
@@ -370,6 +371,12 @@ class GitHubSimulator:
     def _expire_tokens(self) -> None:
         for token in self.state.tokens.values():
             token.revoked = True
+
+
+def new_app_private_key() -> str:
+    """A fresh RSA private key (PEM) for an App registered with the simulator, as GitHub generates one."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 def _bytes(pem: str | bytes) -> bytes:
