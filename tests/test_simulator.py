@@ -27,7 +27,7 @@ WORKFLOW_TEXT = "name: CI\non: [push, pull_request, workflow_dispatch]\njobs: {}
 
 @pytest.fixture(scope="module")
 def app_key() -> bytes:
-    return new_app_private_key().encode()
+    return new_appnew_app_private_key().encode().encode()
 
 
 @dataclass
@@ -133,7 +133,7 @@ async def test_token_minting_verifies_the_app_jwt(sim: GitHubSimulator, sim_worl
     assert body["repository_selection"] == "selected" and body["permissions"]["checks"] == "write"
 
     bad_jwts = {
-        "other key": app_jwt(_private_key()),
+        "other key": app_jwt(new_app_private_key().encode()),
         "other app": app_jwt(app_key, iss=APP_ID + 1),
         "lifetime over 10 minutes": app_jwt(app_key, lifetime=900),
         "expired": app_jwt(app_key, issued=time.time() - 3600),
