@@ -27,7 +27,7 @@ WORKFLOW_TEXT = "name: CI\non: [push, pull_request, workflow_dispatch]\njobs: {}
 
 @pytest.fixture(scope="module")
 def app_key() -> bytes:
-    return new_appnew_app_private_key().encode().encode()
+    return new_app_private_key().encode()
 
 
 @dataclass
