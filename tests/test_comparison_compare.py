@@ -394,3 +394,17 @@ def test_options_reject_values_that_cannot_work() -> None:
         ComparisonOptions(min_runs=1)
     with pytest.raises(ValueError):
         ComparisonOptions(alpha=0.7)
+
+
+def test_median_step_durations_use_successful_jobs_and_steps_only() -> None:
+    from bot.comparison import median_step_durations
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def run(seconds: float, conclusion: str = "success") -> RunRecord:
+        step = StepRecord("Run pip install", 1, conclusion, base, base + timedelta(seconds=seconds))
+        job = JobRecord("test", conclusion, base, base, base + timedelta(seconds=seconds), (step,), 1, None)
+        return RunRecord(1, 1, "CI", "ci.yml", "sha", "main", "push", "completed", conclusion, 1, base, base, base, None, (job,))
+
+    timings = median_step_durations([run(10), run(30), run(20), run(500, "failure")])
+    assert timings == {("test", "Run pip install"): 20.0}

@@ -13,6 +13,7 @@ from bot.comparison.compare import (
     Verdict,
     compare_durations,
     compare_run,
+    median_step_durations,
 )
 from bot.comparison.model import JobRecord, RunRecord, StepRecord, job_from_github, run_from_github
 from bot.comparison.report import (
@@ -49,6 +50,7 @@ __all__ = [
     "find_job_line",
     "headline",
     "job_from_github",
+    "median_step_durations",
     "render_check_run",
     "render_comment",
     "run_from_github",

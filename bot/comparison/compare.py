@@ -575,3 +575,16 @@ def compare_run(
         partial_rerun=partial_rerun,
         **identity,
     )
+
+
+def median_step_durations(runs: Iterable[RunRecord]) -> dict[tuple[str, str], float]:
+    """Median seconds of each (job name, step name) over the successful jobs and steps of `runs`."""
+    samples: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for run in runs:
+        for job in run.jobs:
+            if job.conclusion != SUCCESS:
+                continue
+            for step in job.steps:
+                if step.conclusion == SUCCESS and step.duration is not None:
+                    samples[(job.name, step.name)].append(step.duration)
+    return {key: median(values) for key, values in samples.items()}
