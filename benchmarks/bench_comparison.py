@@ -1,28 +1,46 @@
-"""Benchmark: one comparison (compare_run + render_comment + render_check_run) against a 50-run baseline.
+"""Benchmark: one comparison against a 50-run baseline, and the GitHub calls the App makes per PR event.
 
-The data is a workflow of 30 jobs × 20 steps; the baseline holds 50 runs of it, built as GitHub REST
-JSON and read with `run_from_github`. The reference, measured in the same process, is `json.dumps` of
-that same JSON (the current run and the 50 baseline runs with all their jobs), so the ratio says how
-many times longer a comparison takes than serialising its input once. Target: < 20 ms per comparison.
+Part 1 times the pure core (compare_run + render_comment + render_check_run). The data is a workflow
+of 30 jobs × 20 steps; the baseline holds 50 runs of it, built as GitHub REST JSON and read with
+`run_from_github`. The reference, measured in the same process, is `json.dumps` of that same JSON (the
+current run and the 50 baseline runs with all their jobs), so the ratio says how many times longer a
+comparison takes than serialising its input once. Target: < 20 ms per comparison.
+
+Run `python -m benchmarks.bench_comparison` from the repository root.
+
+Part 2 runs the whole App in-process against the local GitHub simulator (both on 127.0.0.1) with the
+same shape of baseline and counts the REST calls each pull request `workflow_run` event costs, from
+the simulator's own call log: cold (first event, nothing cached), then warm (baseline and config
+cached) for a second PR on the same base, a new push to the first PR, and a re-run of that push.
+Target: ≤ 4 calls per PR event when the baseline is cached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
+import secrets
 import statistics
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiohttp import web
+
 from bot.comparison import ComparisonOptions, compare_run, render_check_run, render_comment, run_from_github
+from bot.server import STATE, create_app
+from bot.settings import Secret, Settings
+from bot.simulator import GitHubSimulator, JobSpec, StepSpec, WorkflowRun, new_app_private_key
 
 BASELINE_RUNS = 50
 JOBS = 30
 STEPS = 20
 REPEATS = 30
 TARGET_MS = 20.0
+TARGET_WARM_CALLS = 4
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -106,5 +124,98 @@ def main() -> None:
           f"ratio {comparison_ms / reference_ms:.1f}×")
 
 
+
+# ---- part 2: GitHub calls per pull request `workflow_run` event ------------------------------------------------
+
+
+def simulated_jobs(rng: random.Random, slowdown: float = 1.0) -> list[JobSpec]:
+    """30 jobs × 20 steps with log-normal step durations; `slowdown` stretches job 0 only."""
+    jobs = []
+    for job_index in range(JOBS):
+        factor = slowdown if job_index == 0 else 1.0
+        steps = [StepSpec(f"Step {i}", round(10 * (1 + i % 4) * factor * rng.lognormvariate(0, 0.1))) for i in range(STEPS)]
+        jobs.append(JobSpec(f"job-{job_index:02d}", duration=sum(step.duration for step in steps), queue=rng.uniform(2, 20), steps=steps))
+    return jobs
+
+
+def simulated_workflow() -> str:
+    jobs = "".join(f"  job-{i:02d}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make part-{i}\n" for i in range(JOBS))
+    return f"name: CI\non: [push, pull_request]\njobs:\n{jobs}"
+
+
+async def calls_of(github: GitHubSimulator, settle: Callable[[], Awaitable[None]], delivering: Awaitable[object]) -> Counter:
+    """The REST calls the App made while handling what `delivering` delivers."""
+    before = Counter(github.calls)
+    await delivering
+    await settle()
+    return Counter(github.calls) - before
+
+
+async def count_calls_per_event() -> list[tuple[str, Counter]]:
+    """Play the PR events against the simulator; the calls of each `workflow_run` event, in order."""
+    private_key, secret = new_app_private_key(), secrets.token_hex(16)
+    github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
+    api_url = await github.start()
+    settings = Settings(app_id=1, private_key=Secret(private_key), webhook_secret=Secret(secret), github_api_url=api_url, log_level="WARNING")
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    github.webhook_url = f"http://{host}:{port}/webhooks"
+    settle = app[STATE].dispatcher.join
+    rng = random.Random(11)
+    try:
+        installation = github.add_installation("octo-org")
+        config = f"comparison:\n  baseline_runs: {BASELINE_RUNS}\n"  # all 50 runs, not the default 20
+        repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n", ".github/ci-orchestrator.yml": config})
+        workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=simulated_workflow())
+        for i in range(BASELINE_RUNS):
+            sha = github.commit(repo, "main", {"src/app.py": f"version = {i}\n"}, message=f"Change {i}")
+            github.add_run(repo, workflow, head_sha=sha, head_branch="main", event="push", created_at=START + timedelta(hours=i), jobs=simulated_jobs(rng))
+
+        async def pr_run(branch: str, *, new_push: bool, hours_later: int) -> WorkflowRun:
+            """Open a PR from `branch` (or push to it again), uncounted; its completed run, still to deliver."""
+            if new_push:
+                pr = next(p for p in github.state.pulls.values() if p.head_branch == branch)
+                await github.synchronize(pr, {"src/app.py": f"again = {rng.random()}\n"})
+            else:
+                github.commit(repo, branch, {"src/app.py": f"branch = {branch!r}\n"})
+                pr = await github.open_pull_request(repo, branch)
+            await settle()
+            created_at = START + timedelta(hours=BASELINE_RUNS + hours_later)
+            return github.add_run(repo, workflow, head_sha=pr.head_sha, head_branch=branch, event="pull_request", created_at=created_at, jobs=simulated_jobs(rng, slowdown=2.0))
+
+        first = await pr_run("first", new_push=False, hours_later=1)
+        results = [("cold: first PR's run (nothing cached)", await calls_of(github, settle, github.deliver_workflow_run(first)))]
+        second = await pr_run("second", new_push=False, hours_later=2)
+        results.append(("warm: a second PR's run on the same base", await calls_of(github, settle, github.deliver_workflow_run(second))))
+        pushed = await pr_run("first", new_push=True, hours_later=3)
+        results.append(("warm: first PR's run after a new push", await calls_of(github, settle, github.deliver_workflow_run(pushed))))
+        rerun = github.rerun(pushed, simulated_jobs(rng, slowdown=2.0), started_at=START + timedelta(hours=BASELINE_RUNS + 4))
+        results.append(("warm: re-run of that push (attempt 2)", await calls_of(github, settle, rerun)))
+        comments = [c for c in github.state.comments.values() if "ci-orchestrator:comparison" in c.body]
+        checks = [c for c in github.state.check_runs.values() if c.name == "CI comparison: CI"]
+        if len(comments) != 2 or len(checks) != 3:  # one comment per PR, one check run per head commit
+            raise RuntimeError(f"the App posted {len(comments)} comparison comments and {len(checks)} check runs, expected 2 and 3")
+        return results
+    finally:
+        await runner.cleanup()
+        await github.close()
+
+
+def print_calls_table(results: list[tuple[str, Counter]]) -> None:
+    width = max(len(label) for label, _ in results)
+    print(f"\nGitHub calls per PR workflow_run event ({BASELINE_RUNS}-run baseline, {JOBS} jobs × {STEPS} steps; "
+          f"target ≤ {TARGET_WARM_CALLS} when warm)")
+    print(f"{'event':<{width}}  calls  {'':6}  by route")
+    for label, calls in results:
+        total = sum(calls.values())
+        verdict = "" if label.startswith("cold") else ("met" if total <= TARGET_WARM_CALLS else "MISSED")
+        routes = ", ".join(f"{method} {route.removeprefix('/repos/{owner}/{repo}')} ×{n}" for (method, route), n in sorted(calls.items()))
+        print(f"{label:<{width}}  {total:>5}  {verdict:<6}  {routes}")
+
+
 if __name__ == "__main__":
     main()
+    print_calls_table(asyncio.run(count_calls_per_event()))

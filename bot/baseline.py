@@ -1,7 +1,8 @@
 """The base branch's recent runs of a workflow, fetched once and kept until a new baseline run completes.
 
-A burst of pull-request runs on the same base shares one fetch (single flight); jobs of a completed
-run attempt never change, so they are kept by (repository, run id, attempt).
+A burst of pull-request runs on the same base shares one fetch (single flight). A completed run
+attempt never changes, so it and its jobs are kept by (repository, run id, attempt): a re-run's
+earlier attempts, and baseline runs shared by many comparisons, are read from GitHub once.
 """
 
 from __future__ import annotations
@@ -45,12 +46,28 @@ async def fetch_jobs(gh, repo: str, run_id: int, attempt: int) -> list[dict[str,
 
 
 class BaselineStore:
-    """Baseline runs per (repository, workflow, branch, events), with their jobs."""
+    """Baseline runs per (repository, workflow, branch, events); completed run attempts and their jobs."""
 
     def __init__(self, *, maxsize: int = 2048) -> None:
         self._lists: cachetools.TTLCache[tuple[str, int, str, tuple[str, ...]], list[dict[str, Any]]] = cachetools.TTLCache(maxsize, BASELINE_TTL_SECONDS)
         self._jobs: cachetools.LRUCache[tuple[str, int, int], list[dict[str, Any]]] = cachetools.LRUCache(maxsize * 20)
+        self._attempts: cachetools.LRUCache[tuple[str, int, int], dict[str, Any]] = cachetools.LRUCache(maxsize * 4)
         self._pending: dict[Hashable, asyncio.Future[Any]] = {}
+
+    def remember_attempt(self, repo: str, run: dict[str, Any]) -> None:
+        """Keep a completed run attempt as a `workflow_run` event showed it, for its later re-runs."""
+        self._attempts[(repo, run["id"], run.get("run_attempt") or 1)] = run
+
+    async def attempt(self, gh, repo: str, run_id: int, attempt: int) -> dict[str, Any]:
+        """One completed attempt of a run (the `workflow-run` object GitHub shows for it)."""
+        key = (repo, run_id, attempt)
+        cached = self._attempts.get(key)
+        if cached is not None:
+            return cached
+        url_vars = repo_vars(repo, run_id=str(run_id), attempt=str(attempt))
+        run = await gh.getitem("/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}", url_vars=url_vars)
+        self._attempts[key] = run
+        return run
 
     def invalidate(self, repo: str, branch: str) -> None:
         """A run completed (or a push landed) on `branch`: the next comparison refetches its run lists."""
@@ -66,7 +83,7 @@ class BaselineStore:
         if listed is None:
             listed = await _single_flight(self._pending, key, lambda: self._list_runs(gh, key, count))
         chosen = [run for run in listed if created_before is None or (parse_timestamp(run.get("created_at")) or created_before) < created_before][:count]
-        jobs = await asyncio.gather(*(self._jobs_of(gh, repo, run) for run in chosen))
+        jobs = await asyncio.gather(*(self.jobs(gh, repo, run["id"], run.get("run_attempt") or 1) for run in chosen))
         return [run_from_github(run, run_jobs) for run, run_jobs in reversed(list(zip(chosen, jobs)))]
 
     async def _list_runs(self, gh, key: tuple[str, int, str, tuple[str, ...]], count: int) -> list[dict[str, Any]]:
@@ -80,8 +97,9 @@ class BaselineStore:
         self._lists[key] = runs
         return runs
 
-    async def _jobs_of(self, gh, repo: str, run: dict[str, Any]) -> list[dict[str, Any]]:
-        key = (repo, run["id"], run.get("run_attempt") or 1)
+    async def jobs(self, gh, repo: str, run_id: int, attempt: int) -> list[dict[str, Any]]:
+        """The jobs (with steps) of one completed attempt of a run."""
+        key = (repo, run_id, attempt)
         cached = self._jobs.get(key)
         if cached is not None:
             return cached

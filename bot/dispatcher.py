@@ -1,20 +1,26 @@
-"""Background handling of accepted deliveries: bounded concurrency, per-PR/commit order, isolation, dedupe."""
+"""Background handling of accepted deliveries: a fixed pool of workers, per-PR/commit order, isolation, dedupe.
+
+Accepting a delivery only appends it to a queue (no task per delivery: that is the ack path). Each
+worker takes the next delivery; if another worker is already handling one with the same ordering key
+(same pull request or commit), the delivery waits in that key's line and the worker moves on, so one
+busy pull request never holds up the others. The worker that finishes a key's delivery handles the
+rest of its line in order.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import cachetools
 from gidgethub import routing, sansio
 
 from bot import metrics
 from bot.github import calls_in_delivery
-from bot.intake import Delivery, ordering_key
+from bot.intake import Delivery, LazyPayload, ordering_key
 from bot.logs import delivery_context
 
 log = logging.getLogger(__name__)
@@ -23,27 +29,33 @@ log = logging.getLogger(__name__)
 HandlerArguments = Callable[[Delivery], tuple[Any, ...]]
 
 
-class _KeyedLock:
-    """One FIFO lock per ordering key, dropped when nobody holds or waits for it."""
+class RecentDeliveries:
+    """Delivery ids seen in the last `window` seconds (at most `maxsize`), kept without GC-tracked objects."""
 
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+    def __init__(self, window: float, maxsize: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._window, self._maxsize, self._clock = window, maxsize, clock
+        self._seen: dict[str, float] = {}
+        self._order: deque[tuple[float, str]] = deque()
 
-    async def __call__(self, key: str | None, work: Callable[[], Awaitable[None]]) -> None:
-        if key is None:
-            await work()
-            return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await work()
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+    def __contains__(self, delivery_id: str) -> bool:
+        self._expire()
+        return delivery_id in self._seen
+
+    def add(self, delivery_id: str) -> None:
+        now = self._clock()
+        self._seen[delivery_id] = now
+        self._order.append((now, delivery_id))
+        self._expire()
+
+    def forget(self, delivery_id: str) -> None:
+        self._seen.pop(delivery_id, None)
+
+    def _expire(self) -> None:
+        horizon = self._clock() - self._window
+        while self._order and (self._order[0][0] < horizon or len(self._order) > self._maxsize):
+            added, delivery_id = self._order.popleft()
+            if self._seen.get(delivery_id) == added:
+                del self._seen[delivery_id]
 
 
 class Dispatcher:
@@ -60,65 +72,84 @@ class Dispatcher:
     ) -> None:
         self._router = router
         self._handler_arguments = handler_arguments
-        self._slots = asyncio.Semaphore(concurrency)
-        self._ordered = _KeyedLock()
-        self._seen: cachetools.TTLCache[str, bool] = cachetools.TTLCache(maxsize=100_000, ttl=dedupe_seconds)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._concurrency = concurrency
+        self._recent = RecentDeliveries(dedupe_seconds)
+        self._incoming: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._lines: dict[str, deque[Delivery]] = {}  # keys being handled, with the deliveries waiting behind
+        self._workers: list[asyncio.Task[None]] = []
         self._max_pending = max_pending
+        self.pending = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
+    def start(self) -> None:
+        self._workers = [asyncio.get_running_loop().create_task(self._work()) for _ in range(self._concurrency)]
 
     def is_duplicate(self, delivery_id: str) -> bool:
-        return delivery_id in self._seen
+        return delivery_id in self._recent
 
     def is_full(self) -> bool:
-        return len(self._tasks) >= self._max_pending
+        return self.pending >= self._max_pending
 
     def submit(self, delivery: Delivery) -> None:
-        """Start handling in the background; the delivery id is remembered to drop redeliveries."""
-        self._seen[delivery.delivery_id] = True
-        task = asyncio.get_running_loop().create_task(self._ordered(ordering_key(delivery), lambda: self._handle(delivery)))
-        self._tasks.add(task)
+        """Queue for the workers; the delivery id is remembered to drop redeliveries."""
+        self._recent.add(delivery.delivery_id)
+        self.pending += 1
         self._idle.clear()
-        metrics.QUEUE_DEPTH.set(len(self._tasks))
-        task.add_done_callback(self._finished)
+        self._incoming.put_nowait(delivery)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        metrics.QUEUE_DEPTH.set(len(self._tasks))
-        if not self._tasks:
-            self._idle.set()
+    async def _work(self) -> None:
+        while True:
+            delivery = await self._incoming.get()
+            key = ordering_key(delivery)
+            if key is None:
+                await self._handle_and_count(delivery)
+                continue
+            line = self._lines.get(key)
+            if line is not None:  # another worker has this PR/commit: wait behind it
+                line.append(delivery)
+                continue
+            line = self._lines[key] = deque([delivery])
+            try:
+                while line:
+                    await self._handle_and_count(line[0])
+                    line.popleft()
+            finally:
+                del self._lines[key]
+
+    async def _handle_and_count(self, delivery: Delivery) -> None:
+        try:
+            await self._handle(delivery)
+        finally:
+            self.pending -= 1
+            if not self.pending:
+                self._idle.set()
 
     async def _handle(self, delivery: Delivery) -> None:
-        event = sansio.Event(delivery.data, event=delivery.event, delivery_id=delivery.delivery_id)
+        event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
         callbacks = self._router.fetch(event)
         if not callbacks:
             log.debug("no handler for %s.%s", delivery.event, delivery.action)
-            metrics.DELIVERIES.labels(event=delivery.event, outcome="unhandled").inc()
+            metrics.count_delivery(delivery.event, "unhandled")
             return
-        async with self._slots:
-            calls: Counter[tuple[str, str, int]] = Counter()
-            token = calls_in_delivery.set(calls)
-            failures = 0
-            try:
-                with delivery_context(delivery):
-                    arguments = self._handler_arguments(delivery)
-                    for callback in callbacks:
-                        failures += not await self._run_one(callback, event, delivery, arguments)
-                    log.info(
-                        "handled %s.%s with %d GitHub calls%s", delivery.event, delivery.action, sum(calls.values()),
-                        f", {failures} handler(s) failed" if failures else "",
-                    )
-            finally:
-                calls_in_delivery.reset(token)
+        calls: Counter[tuple[str, str, int]] = Counter()
+        token = calls_in_delivery.set(calls)
+        failures = 0
+        try:
+            with delivery_context(delivery):
+                arguments = self._handler_arguments(delivery)
+                for callback in callbacks:
+                    failures += not await self._run_one(callback, event, delivery, arguments)
+                log.info(
+                    "handled %s.%s with %d GitHub calls%s", delivery.event, delivery.action, sum(calls.values()),
+                    f", {failures} handler(s) failed" if failures else "",
+                )
+        finally:
+            calls_in_delivery.reset(token)
         if failures:
             # Let a manual redelivery try again: nothing it would repeat has fully succeeded.
-            self._seen.pop(delivery.delivery_id, None)
-        metrics.DELIVERIES.labels(event=delivery.event, outcome="failed" if failures else "handled").inc()
+            self._recent.forget(delivery.delivery_id)
+        metrics.count_delivery(delivery.event, "failed" if failures else "handled")
 
     @staticmethod
     async def _run_one(
@@ -144,13 +175,12 @@ class Dispatcher:
         await self._idle.wait()
 
     async def drain(self, grace_seconds: float) -> bool:
-        """Wait up to `grace_seconds` for in-flight work; cancel what is left. True when all finished."""
-        if not self._tasks:
-            return True
-        done, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        if pending:
-            log.warning("shutdown: %d deliveries were still running after %.0f s and were cancelled", len(pending), grace_seconds)
-            await asyncio.gather(*pending, return_exceptions=True)
-        return not pending
+        """Wait up to `grace_seconds` for accepted work to finish, then stop the workers. True when all finished."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except asyncio.TimeoutError:
+            log.warning("shutdown: %d deliveries were not finished after %.0f s and were dropped", self.pending, grace_seconds)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        return self.pending == 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
@@ -21,28 +22,100 @@ class Rejected:
     reason: str
 
 
-@dataclass(frozen=True)
+class _Numbered(msgspec.Struct):
+    number: Any = None
+
+
+class _Installation(msgspec.Struct):
+    id: Any = None
+
+
+class _Repository(msgspec.Struct):
+    full_name: Any = None
+
+
+class _WorkflowRun(msgspec.Struct):
+    head_sha: Any = None
+    pull_requests: Any = None
+
+
+class _CheckRun(msgspec.Struct):
+    head_sha: Any = None
+
+
+class Envelope(msgspec.Struct):
+    """The few fields the ack path needs; decoding skips the rest of the body without building it."""
+
+    action: Any = None
+    installation: _Installation | None = None
+    repository: _Repository | None = None
+    pull_request: _Numbered | None = None
+    issue: _Numbered | None = None
+    workflow_run: _WorkflowRun | None = None
+    check_run: _CheckRun | None = None
+    after: Any = None
+
+
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+
+
 class Delivery:
-    event: str
-    delivery_id: str
-    data: dict[str, Any]
+    """An authentic delivery: its envelope now, its whole payload parsed on first use."""
+
+    __slots__ = ("event", "delivery_id", "envelope", "_body", "_data")
+
+    def __init__(self, event: str, delivery_id: str, body: bytes, envelope: Envelope | None = None) -> None:
+        self.event, self.delivery_id, self._body = event, delivery_id, body
+        self.envelope = envelope if envelope is not None else _envelope_decoder.decode(body)
+        self._data: dict[str, Any] | None = None
+
+    @classmethod
+    def from_data(cls, event: str, delivery_id: str, data: dict[str, Any]) -> Delivery:
+        return cls(event, delivery_id, orjson.dumps(data))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = orjson.loads(self._body)
+            self._body = b""
+        return self._data
 
     @property
     def action(self) -> str | None:
-        action = self.data.get("action")
+        action = self.envelope.action
         return action if isinstance(action, str) else None
 
     @property
     def installation_id(self) -> int | None:
-        installation = self.data.get("installation")
-        if isinstance(installation, dict) and isinstance(installation.get("id"), int):
-            return installation["id"]
-        return None
+        installation = self.envelope.installation
+        return installation.id if installation is not None and isinstance(installation.id, int) else None
 
     @property
     def repository(self) -> str:
-        repo = self.data.get("repository")
-        return repo.get("full_name", "") if isinstance(repo, dict) else ""
+        repo = self.envelope.repository
+        return repo.full_name if repo is not None and isinstance(repo.full_name, str) else ""
+
+
+class LazyPayload(Mapping[str, Any]):
+    """A delivery's payload for `gidgethub.sansio.Event`: routing by `action` reads the envelope, anything else parses."""
+
+    __slots__ = ("_delivery",)
+
+    def __init__(self, delivery: Delivery) -> None:
+        self._delivery = delivery
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "action" and self._delivery._data is None:
+            if self._delivery.action is None:
+                raise KeyError(key)
+            return self._delivery.action
+        return self._delivery.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._delivery.data)
+
+    def __len__(self) -> int:
+        return len(self._delivery.data)
 
 
 def signature_is_valid(body: bytes, signature: str | None, secret: bytes) -> bool:
@@ -65,12 +138,11 @@ def read_delivery(headers: Mapping[str, str], body: bytes, secret: bytes) -> Del
     if not event or not delivery_id:
         return Rejected(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        delivery = Delivery(event, delivery_id, body, _envelope_decoder.decode(body))
+    except msgspec.ValidationError:
+        return Rejected(400, "body is not a JSON object shaped like a GitHub delivery")
+    except msgspec.DecodeError:
         return Rejected(400, "body is not valid JSON")
-    if not isinstance(data, dict):
-        return Rejected(400, "body is not a JSON object")
-    delivery = Delivery(event, delivery_id, data)
     if event not in EVENTS_WITHOUT_INSTALLATION and delivery.installation_id is None:
         return Rejected(400, "an App delivery needs an installation object")
     return delivery
@@ -78,22 +150,21 @@ def read_delivery(headers: Mapping[str, str], body: bytes, secret: bytes) -> Del
 
 def ordering_key(delivery: Delivery) -> str | None:
     """Deliveries with the same key are handled in order, one at a time: same pull request or same commit."""
-    data, repo = delivery.data, delivery.repository
+    envelope, repo = delivery.envelope, delivery.repository
     if not repo:
         return None
-    pull_request = data.get("pull_request") or data.get("issue")
-    if isinstance(pull_request, dict) and isinstance(pull_request.get("number"), int):
-        return f"{repo}#{pull_request['number']}"
-    run = data.get("workflow_run")
-    if isinstance(run, dict):
-        prs = run.get("pull_requests") or []
-        if prs and isinstance(prs[0], dict) and isinstance(prs[0].get("number"), int):
+    for numbered in (envelope.pull_request, envelope.issue):
+        if numbered is not None and isinstance(numbered.number, int):
+            return f"{repo}#{numbered.number}"
+    run = envelope.workflow_run
+    if run is not None:
+        prs = run.pull_requests
+        if isinstance(prs, list) and prs and isinstance(prs[0], dict) and isinstance(prs[0].get("number"), int):
             return f"{repo}#{prs[0]['number']}"
-        if isinstance(run.get("head_sha"), str):
-            return f"{repo}@{run['head_sha']}"
-    check_run = data.get("check_run")
-    if isinstance(check_run, dict) and isinstance(check_run.get("head_sha"), str):
-        return f"{repo}@{check_run['head_sha']}"
-    if isinstance(data.get("after"), str):
-        return f"{repo}@{data['after']}"
+        if isinstance(run.head_sha, str):
+            return f"{repo}@{run.head_sha}"
+    if envelope.check_run is not None and isinstance(envelope.check_run.head_sha, str):
+        return f"{repo}@{envelope.check_run.head_sha}"
+    if isinstance(envelope.after, str):
+        return f"{repo}@{envelope.after}"
     return None

@@ -3,6 +3,11 @@
 Both are found again and edited in place, never duplicated: what was found is remembered per
 installation client, and work on one (comment marker / check run) is serialised by a lock, so
 concurrent and redelivered events update the one they share.
+
+A pull request seen being opened has no comments of the App, and a head commit seen arriving with
+`opened`/`synchronize` has no check runs of the App: for those, nothing is looked up before posting
+(after a restart, or once forgotten, the App looks again). The one gap: a head forced back to a commit
+the App already checked gets a second check run of that name, which GitHub shows instead of the first.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cachetools
@@ -28,13 +33,28 @@ class CheckRunOutput:
     text: str = ""
 
 
+@dataclass
+class _Posted:
+    """What the App posted in one place: a pull request's comments by marker, or a commit's check runs by name."""
+
+    ids: dict[str, int] = field(default_factory=dict)  # _ABSENT: known not to exist
+    complete: bool = False  # seen from its very start: what is not in `ids` does not exist
+
+
+def _posted_in(places: cachetools.LRUCache[tuple[str, Any], _Posted], place: tuple[str, Any]) -> _Posted:
+    posted = places.get(place)
+    if posted is None:
+        posted = places[place] = _Posted()
+    return posted
+
+
 class Publisher:
     """Finds, creates and updates the App's comments and check runs; remembers their ids."""
 
     def __init__(self, app_id: int, *, maxsize: int = 20_000) -> None:
         self._app_id = app_id
-        self._comment_ids: cachetools.LRUCache[tuple[str, int, str], int] = cachetools.LRUCache(maxsize)
-        self._check_run_ids: cachetools.LRUCache[tuple[str, str, str], int] = cachetools.LRUCache(maxsize)
+        self._comments: cachetools.LRUCache[tuple[str, int], _Posted] = cachetools.LRUCache(maxsize)
+        self._check_runs: cachetools.LRUCache[tuple[str, str], _Posted] = cachetools.LRUCache(maxsize)
         self._annotation_keys: cachetools.LRUCache[int, set[tuple[Any, ...]]] = cachetools.LRUCache(maxsize)
         self._locks: cachetools.LRUCache[tuple[Any, ...], asyncio.Lock] = cachetools.LRUCache(maxsize)
 
@@ -44,21 +64,32 @@ class Publisher:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
+    def expect_new_pull_request(self, repo: str, number: int, head_sha: str) -> None:
+        """Pull request `number` was just opened: it has no comments of the App, its head no check runs."""
+        if (repo, number) not in self._comments:
+            self._comments[(repo, number)] = _Posted(complete=True)
+        self.expect_new_head(repo, head_sha)
+
+    def expect_new_head(self, repo: str, head_sha: str) -> None:
+        """`head_sha` just became a pull request's head: the App has no check runs on it."""
+        if (repo, head_sha) not in self._check_runs:
+            self._check_runs[(repo, head_sha)] = _Posted(complete=True)
+
     async def upsert_comment(self, gh, repo: str, number: int, marker: str, body: str, *, create: bool) -> str:
         """Edit the comment carrying `marker`, or post it when `create`; returns "created", "updated" or "skipped"."""
-        key = (repo, number, marker)
-        async with self._lock(("comment", *key)):
-            comment_id = self._comment_ids.get(key)
+        async with self._lock(("comment", repo, number, marker)):
+            posted = _posted_in(self._comments, (repo, number))
+            comment_id = posted.ids.get(marker)
             if comment_id is None:
-                comment_id = await self._find_comment(gh, repo, number, marker)
-                self._comment_ids[key] = comment_id
+                comment_id = _ABSENT if posted.complete else await self._find_comment(gh, repo, number, marker)
+                posted.ids[marker] = comment_id
             if comment_id != _ABSENT:
                 await gh.patch("/repos/{owner}/{repo}/issues/comments/{comment_id}", url_vars=repo_vars(repo, comment_id=str(comment_id)), data={"body": body})
                 return "updated"
             if not create:
                 return "skipped"
             created = await gh.post("/repos/{owner}/{repo}/issues/{number}/comments", url_vars=repo_vars(repo, number=str(number)), data={"body": body})
-            self._comment_ids[key] = created["id"]
+            posted.ids[marker] = created["id"]
             return "created"
 
     @staticmethod
@@ -82,9 +113,11 @@ class Publisher:
         actions: Sequence[dict[str, str]] = (),
     ) -> int:
         """Create or complete the check run `name` on `head_sha`; annotations go 50 per request."""
-        key = (repo, head_sha, name)
-        async with self._lock(("check", *key)):
-            check_run_id = self._check_run_ids.get(key) or await self._find_check_run(gh, repo, head_sha, name)
+        async with self._lock(("check", repo, head_sha, name)):
+            posted = _posted_in(self._check_runs, (repo, head_sha))
+            check_run_id = posted.ids.get(name)
+            if check_run_id is None:
+                check_run_id = _ABSENT if posted.complete else await self._find_check_run(gh, repo, head_sha, name)
             url_vars = repo_vars(repo, check_run_id=str(check_run_id))
             to_send = list(annotations)
             if check_run_id and to_send:
@@ -112,7 +145,7 @@ class Publisher:
                 created = await gh.post("/repos/{owner}/{repo}/check-runs", url_vars=repo_vars(repo), data={"name": name, "head_sha": head_sha, **payload})
                 check_run_id = created["id"]
                 url_vars["check_run_id"] = str(check_run_id)
-            self._check_run_ids[key] = check_run_id
+            posted.ids[name] = check_run_id
             self._annotation_keys[check_run_id] = self._annotation_keys.get(check_run_id, set()) | {_annotation_key(a) for a in annotations}
             for batch in batches[1:]:
                 more = {"title": output.title, "summary": output.summary, "annotations": batch}

@@ -6,14 +6,16 @@ import asyncio
 import posixpath
 from typing import Any
 
+import gidgethub
 from gidgethub import routing, sansio
 
+from bot.comparison import median_step_durations
 from bot.publish import repo_vars
-from bot.repo_config import CONFIG_PATH, UnreadableConfigFile, text_from_contents
+from bot.repo_config import CONFIG_PATH, RepoConfig, UnreadableConfigFile, text_from_contents
 from bot.review.diff import changed_lines
 from bot.review.engine import review_files
 from bot.review.cli import options_from_config
-from bot.review.model import SourceFile
+from bot.review.model import SourceFile, file_kind
 from bot.review.report import posted_key, render_check_run, suggestion_comments
 from bot.services import Services
 
@@ -27,6 +29,17 @@ def is_reviewed(path: str) -> bool:
     """Workflows directly in `.github/workflows/` (GitHub ignores subfolders), any `action.yml`, the App's config."""
     folder, name = posixpath.split(path)
     return path == CONFIG_PATH or name in ACTION_FILE_NAMES or (folder == ".github/workflows" and name.endswith((".yml", ".yaml")))
+
+
+def lines_changed(entry: dict[str, Any]) -> set[int]:
+    """The lines a pull request changed in one file of its file list.
+
+    A file only moved from one reviewed place to another (a rename without changes has no patch)
+    changed no line; a file without a patch otherwise (new under a reviewed name, or too large) changed all.
+    """
+    if entry["status"] == "renamed" and entry.get("changes") == 0 and is_reviewed(entry.get("previous_filename") or ""):
+        return set()
+    return changed_lines(entry.get("patch"))
 
 
 async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, Any]) -> None:
@@ -49,15 +62,40 @@ async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, A
             files.append(SourceFile(entry["filename"], text_from_contents(contents)))
         except UnreadableConfigFile as error:
             unreadable.append(f"`{entry['filename']}` was not reviewed: {error}")
-    result = await asyncio.to_thread(review_files, files, options_from_config(config))  # zizmor runs as a subprocess
+    timings = await step_timings(gh, services, repo, pr["base"]["ref"], config, [source.path for source in files])
+    # zizmor runs as a subprocess: off the event loop
+    result = await asyncio.to_thread(review_files, files, options_from_config(config), step_timings=timings)
     result.errors.extend(unreadable)
-    lines = {entry["filename"]: changed_lines(entry.get("patch")) for entry in changed}
+    lines = {entry["filename"]: lines_changed(entry) for entry in changed}
     output = render_check_run(result, changed=lines if config.review.only_changed_lines else None, fail_on=config.review.fail_on)
     await services.publisher.upsert_check_run(
         gh, repo, head_sha, REVIEW_CHECK, conclusion=output.conclusion, output=output, annotations=output.annotations
     )
     if config.review.suggestions:
         await _post_suggestions(gh, repo, number, head_sha, result, lines)
+
+
+async def step_timings(gh, services: Services, repo: str, base: str, config: RepoConfig, paths: list[str]) -> dict[tuple[str, str], float]:
+    """Median seconds per (job, step) in the base branch's recent runs of the changed workflows, for the speed rules.
+
+    The same runs the comparison uses (shared cache). A workflow new in this pull request has no history
+    (404), and history the App may not read (403) only leaves the timings out: the review goes on without them.
+    """
+    if "speed" not in config.review.analyzers:
+        return {}
+    timings: dict[tuple[str, str], float] = {}
+    for path in paths:
+        if file_kind(path) != "workflow":
+            continue
+        try:
+            workflow = await gh.getitem("/repos/{owner}/{repo}/actions/workflows/{workflow_id}", url_vars=repo_vars(repo, workflow_id=posixpath.basename(path)))
+            runs = await services.baselines.runs(
+                gh, repo, workflow["id"], base, events=config.comparison.baseline_events, count=config.comparison.baseline_runs, created_before=None
+            )
+        except gidgethub.BadRequest:
+            continue
+        timings.update(median_step_durations(runs))
+    return timings
 
 
 async def _post_suggestions(gh, repo: str, number: int, head_sha: str, result, lines) -> None:

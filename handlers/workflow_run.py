@@ -1,16 +1,21 @@
-"""Compare a pull request's completed workflow run with its base branch; refresh baselines on base-branch runs."""
+"""Compare a pull request's completed workflow run with its base branch; refresh baselines on base-branch runs.
+
+It also notes each pull request opened and each new head commit, so that their first comparison posts
+its comment and check run without looking for earlier ones first (see `bot.publish`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import gidgethub
 from gidgethub import routing, sansio
 
-from bot.baseline import fetch_jobs
+from bot.baseline import BaselineStore
 from bot.comparison import ComparisonOptions, RunComparison, RunRecord, annotations_for, compare_run, render_check_run, render_comment, run_from_github
 from bot.comparison.compare import ComparisonStatus, FailureVerdict, Verdict
 from bot.comparison.model import parse_timestamp
@@ -21,6 +26,7 @@ from bot.services import Services
 router = routing.Router()
 log = logging.getLogger(__name__)
 
+FRESH_EVENT = timedelta(minutes=10)  # newer than this, an opened/synchronize event cannot have been answered yet
 PR_SAMPLES_KEPT = 4  # earlier pushes of a pull request remembered as extra samples
 WORTH_A_COMMENT = frozenset({Verdict.REGRESSION, Verdict.IMPROVEMENT, FailureVerdict.NEW_FAILURE, FailureVerdict.FLAKY})
 
@@ -63,11 +69,14 @@ def without_ignored_jobs(run: RunRecord, patterns: tuple[str, ...]) -> RunRecord
 
 
 async def pull_requests_of(gh, repository: dict[str, Any], run: dict[str, Any]) -> list[dict[str, Any]]:
-    """The open PRs this run belongs to; fork runs carry none in the payload, so ask by head SHA, then by head branch."""
-    repo = repository["full_name"]
+    """The open PRs whose head is this run's commit; fork runs carry none in the payload, so ask by head SHA, then by head branch.
+
+    A run of a commit the PR has moved on from (matched by branch only) reports nowhere: it would
+    overwrite the comparison of the newer commit.
+    """
+    repo, head_sha = repository["full_name"], run["head_sha"]
     if run.get("pull_requests"):  # may list PRs of other repositories with the same head branch
-        return [pr for pr in run["pull_requests"] if pr["base"]["repo"]["id"] == repository["id"]]
-    head_sha = run["head_sha"]
+        return [pr for pr in run["pull_requests"] if pr["base"]["repo"]["id"] == repository["id"] and pr["head"]["sha"] == head_sha]
     found = await gh.getitem("/repos/{owner}/{repo}/commits/{sha}/pulls", url_vars=repo_vars(repo, sha=head_sha))
     if not found and run.get("head_repository"):
         head = f"{run['head_repository']['owner']['login']}:{run['head_branch']}"
@@ -75,13 +84,12 @@ async def pull_requests_of(gh, repository: dict[str, Any], run: dict[str, Any]) 
     return [pr for pr in found if pr.get("state", "open") == "open" and pr["head"]["sha"] == head_sha]
 
 
-async def earlier_attempts_of(gh, repo: str, run: dict[str, Any]) -> list[RunRecord]:
+async def earlier_attempts_of(gh, store: BaselineStore, repo: str, run: dict[str, Any]) -> list[RunRecord]:
     """Earlier attempts of this run (same head SHA), oldest first: for flaky jobs and as extra samples."""
     attempts = []
     for attempt in range(1, (run.get("run_attempt") or 1)):
-        url_vars = repo_vars(repo, run_id=str(run["id"]), attempt=str(attempt))
-        earlier = await gh.getitem("/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}", url_vars=url_vars)
-        attempts.append(run_from_github(earlier, await fetch_jobs(gh, repo, run["id"], attempt)))
+        earlier = await store.attempt(gh, repo, run["id"], attempt)
+        attempts.append(run_from_github(earlier, await store.jobs(gh, repo, run["id"], attempt)))
     return attempts
 
 
@@ -91,6 +99,20 @@ async def workflow_text(gh, repo: str, path: str, ref: str) -> str | None:
         return text_from_contents(contents)
     except (gidgethub.BadRequest, UnreadableConfigFile):
         return None  # annotations then point at line 1
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="synchronize")
+async def note_new_head(event: sansio.Event, gh, services: Services) -> None:
+    repo, pr = event.data["repository"]["full_name"], event.data["pull_request"]
+    opened = event.data["action"] == "opened"
+    happened = parse_timestamp(pr.get("created_at" if opened else "updated_at"))
+    if happened is None or datetime.now(timezone.utc) - happened > FRESH_EVENT:
+        return  # a late redelivery: what the App posted since must be looked up, not assumed absent
+    if opened:
+        services.publisher.expect_new_pull_request(repo, pr["number"], pr["head"]["sha"])
+    else:
+        services.publisher.expect_new_head(repo, pr["head"]["sha"])
 
 
 @router.register("workflow_run", action="completed")
@@ -107,8 +129,9 @@ async def compare_with_baseline(event: sansio.Event, gh, services: Services) -> 
     if not pull_requests:
         log.debug("run %s belongs to no open pull request", run["id"])
         return
-    current = without_ignored_jobs(run_from_github(run, await fetch_jobs(gh, repo, run["id"], run.get("run_attempt") or 1)), config.ignore_jobs)
-    earlier = await earlier_attempts_of(gh, repo, run)
+    services.baselines.remember_attempt(repo, run)
+    current = without_ignored_jobs(run_from_github(run, await services.baselines.jobs(gh, repo, run["id"], run.get("run_attempt") or 1)), config.ignore_jobs)
+    earlier = await earlier_attempts_of(gh, services.baselines, repo, run)
     for pr in pull_requests:
         await _report_on_pull_request(gh, services, repo, run, current, earlier, pr, config)
 

@@ -30,13 +30,13 @@ def test_ping_needs_no_installation():
 
 
 def test_ordering_keys_group_by_pull_request_or_commit():
-    pr = Delivery("pull_request", "1", official_payload("pull_request", "opened.payload.json"))
-    run_with_pr = Delivery("workflow_run", "2", official_payload("workflow_run", "completed.with-pull-requests.payload.json"))
+    pr = Delivery.from_data("pull_request", "1", official_payload("pull_request", "opened.payload.json"))
+    run_with_pr = Delivery.from_data("workflow_run", "2", official_payload("workflow_run", "completed.with-pull-requests.payload.json"))
     fork_run = official_payload("workflow_run", "completed.payload.json")
     fork_run["workflow_run"]["pull_requests"] = []
-    push = Delivery("push", "4", official_payload("push", "payload.json"))
+    push = Delivery.from_data("push", "4", official_payload("push", "payload.json"))
     assert ordering_key(pr) == f"{pr.repository}#{pr.data['pull_request']['number']}"
     assert ordering_key(run_with_pr) == f"{run_with_pr.repository}#{run_with_pr.data['workflow_run']['pull_requests'][0]['number']}"
-    assert ordering_key(Delivery("workflow_run", "3", fork_run)) == f"octo-org/octo-repo@{fork_run['workflow_run']['head_sha']}"
+    assert ordering_key(Delivery.from_data("workflow_run", "3", fork_run)) == f"octo-org/octo-repo@{fork_run['workflow_run']['head_sha']}"
     assert ordering_key(push) == f"{push.repository}@{push.data['after']}"
-    assert ordering_key(Delivery("installation", "5", {"action": "created"})) is None
+    assert ordering_key(Delivery.from_data("installation", "5", {"action": "created"})) is None

@@ -1,0 +1,71 @@
+"""The Python targets of bench_intake.py: the App's real intake with a no-op handler, and a bare aiohttp handler.
+
+Run as `python benchmarks/intake_servers.py {app,bare} --port N [--profile FILE]`; the App reads
+WEBHOOK_SECRET and PRIVATE_KEY (PEM text) from the environment. Both listen on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+
+from aiohttp import web
+from gidgethub import routing
+
+from bot.server import WEBHOOK_PATHS, create_app
+from bot.settings import Secret, Settings
+
+
+def intake_app() -> web.Application:
+    """The App as deployed, with one no-op `workflow_run.completed` handler like the Probot peer's:
+    verify, parse, dedupe, queue, 202, then the handler runs in the background."""
+    settings = Settings(
+        app_id=1,
+        private_key=Secret(os.environ["PRIVATE_KEY"]),
+        webhook_secret=Secret(os.environ["WEBHOOK_SECRET"]),
+        github_api_url="http://127.0.0.1:9",
+        log_level="WARNING",
+    )
+    router = routing.Router()
+
+    @router.register("workflow_run", action="completed")
+    async def no_op(event, gh, services) -> None:
+        return None
+
+    return create_app(settings, router=router)
+
+
+async def read_body_and_accept(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(status=202)
+
+
+def bare_app() -> web.Application:
+    """The floor for any aiohttp intake on this machine: read the body, answer 202, nothing else."""
+    app = web.Application()
+    for path in WEBHOOK_PATHS:
+        app.router.add_post(path, read_body_and_accept)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("target", choices=["app", "bare"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics to FILE when the server stops")
+    args = parser.parse_args()
+    app = intake_app() if args.target == "app" else bare_app()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    try:
+        web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+
+
+if __name__ == "__main__":
+    main()
