@@ -42,7 +42,7 @@ WRK_SCRIPT = BENCHMARKS / "intake_load.lua"
 WEBHOOK_PATH = "/api/github/webhooks"  # Probot's default; the App serves it too
 WEBHOOK_SECRET = "bench-webhook-secret"
 TARGET_NAMES = ("app", "bare", "probot")
-TARGET_TITLES = {"app": "App (empty router)", "bare": "bare aiohttp", "probot": "Probot 14 (no-op)"}
+TARGET_TITLES = {"app": "App (no-op handler)", "bare": "bare aiohttp", "probot": "Probot 14 (no-op)"}
 SERVER_CPU, LOAD_CPU = "0", "1"
 
 # What the App should reach: throughput vs Probot and vs the bare handler, and the p99 time to the 202.

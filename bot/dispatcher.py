@@ -140,10 +140,11 @@ class Dispatcher:
                 arguments = self._handler_arguments(delivery)
                 for callback in callbacks:
                     failures += not await self._run_one(callback, event, delivery, arguments)
-                log.info(
-                    "handled %s.%s with %d GitHub calls%s", delivery.event, delivery.action, sum(calls.values()),
-                    f", {failures} handler(s) failed" if failures else "",
-                )
+                if log.isEnabledFor(logging.INFO):
+                    log.info(
+                        "handled %s.%s with %d GitHub calls%s", delivery.event, delivery.action, sum(calls.values()),
+                        f", {failures} handler(s) failed" if failures else "",
+                    )
         finally:
             calls_in_delivery.reset(token)
         if failures:
@@ -155,12 +156,12 @@ class Dispatcher:
     async def _run_one(
         callback: Callable[..., Awaitable[None]], event: sansio.Event, delivery: Delivery, arguments: tuple[Any, ...]
     ) -> bool:
-        name = f"{callback.__module__}.{callback.__qualname__}"
         started = time.perf_counter()
         try:
             await callback(event, *arguments)
             return True
         except Exception:
+            name = f"{callback.__module__}.{callback.__qualname__}"
             log.exception(
                 "handler %s failed on delivery %s (%s.%s, %s)",
                 name, delivery.delivery_id, delivery.event, delivery.action, delivery.repository or "no repository",
@@ -168,7 +169,7 @@ class Dispatcher:
             metrics.HANDLER_ERRORS.labels(event=event.event, handler=name).inc()
             return False
         finally:
-            metrics.HANDLER_SECONDS.labels(event=event.event, handler=name).observe(time.perf_counter() - started)
+            metrics.handler_seconds(event.event, callback).observe(time.perf_counter() - started)
 
     async def join(self) -> None:
         """Wait until every accepted delivery has been handled."""

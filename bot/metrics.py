@@ -28,6 +28,12 @@ def count_delivery(event: str, outcome: str) -> None:
     _delivery_counter(event, outcome).inc()
 
 
+@lru_cache(maxsize=1024)
+def handler_seconds(event: str, handler: Callable[..., object]):
+    """The duration histogram of one handler for one event (looked up once)."""
+    return HANDLER_SECONDS.labels(event=event, handler=f"{handler.__module__}.{handler.__qualname__}")
+
+
 def measure_queue_depth(pending: Callable[[], float]) -> None:
     QUEUE_DEPTH.set_function(pending)
 
