@@ -111,11 +111,16 @@ class Publisher:
         annotations: Sequence[dict[str, Any]] = (),
         details_url: str | None = None,
         actions: Sequence[dict[str, str]] = (),
+        replace: bool = False,
     ) -> int:
-        """Create or complete the check run `name` on `head_sha`; annotations go 50 per request."""
+        """Create or complete the check run `name` on `head_sha`; annotations go 50 per request.
+
+        `replace` posts a new check run of that name instead of updating the old one, as GitHub asks on
+        "Re-run" (annotations cannot be taken back from a check run; GitHub shows the newest of a name).
+        """
         async with self._lock(("check", repo, head_sha, name)):
             posted = _posted_in(self._check_runs, (repo, head_sha))
-            check_run_id = posted.ids.get(name)
+            check_run_id = _ABSENT if replace else posted.ids.get(name)
             if check_run_id is None:
                 check_run_id = _ABSENT if posted.complete else await self._find_check_run(gh, repo, head_sha, name)
             url_vars = repo_vars(repo, check_run_id=str(check_run_id))

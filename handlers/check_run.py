@@ -25,4 +25,4 @@ async def rerun_review(event: sansio.Event, gh, services: Services) -> None:
     for number in numbers:
         pr = await gh.getitem("/repos/{owner}/{repo}/pulls/{number}", url_vars=repo_vars(repo, number=str(number)))
         if pr["head"]["sha"] == head_sha:
-            await review_pull_request(gh, services, repo, pr)
+            await review_pull_request(gh, services, repo, pr, rerun=True)

@@ -42,8 +42,11 @@ def lines_changed(entry: dict[str, Any]) -> set[int]:
     return changed_lines(entry.get("patch"))
 
 
-async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, Any]) -> None:
-    """Read the changed workflow files at the head commit, run the analyzers, publish the check run."""
+async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, Any], *, rerun: bool = False) -> None:
+    """Read the changed workflow files at the head commit, run the analyzers, publish the check run.
+
+    A `rerun` (the check's "Re-run" button) posts a new check run, as GitHub asks, so that annotations
+    of the old one that no longer apply are not carried over."""
     number, head_sha = pr["number"], pr["head"]["sha"]
     changed = [
         entry
@@ -69,7 +72,7 @@ async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, A
     lines = {entry["filename"]: lines_changed(entry) for entry in changed}
     output = render_check_run(result, changed=lines if config.review.only_changed_lines else None, fail_on=config.review.fail_on)
     await services.publisher.upsert_check_run(
-        gh, repo, head_sha, REVIEW_CHECK, conclusion=output.conclusion, output=output, annotations=output.annotations
+        gh, repo, head_sha, REVIEW_CHECK, conclusion=output.conclusion, output=output, annotations=output.annotations, replace=rerun
     )
     if config.review.suggestions:
         await _post_suggestions(gh, repo, number, head_sha, result, lines)

@@ -87,9 +87,14 @@ async def open_pr(world, changes: dict[str, str], *, config: str | None = None, 
     return repo, pr
 
 
+def review_checks(github, repo, sha: str):
+    """Every "workflow review" check run on `sha`, oldest first."""
+    return sorted((check for check in github.check_runs_for(repo, sha) if check.name == REVIEW), key=lambda check: check.id)
+
+
 def review_check(github, repo, sha: str):
     """The one "workflow review" check run on `sha`."""
-    checks = [check for check in github.check_runs_for(repo, sha) if check.name == REVIEW]
+    checks = review_checks(github, repo, sha)
     assert len(checks) == 1, checks
     return checks[0]
 
@@ -146,19 +151,33 @@ async def test_a_pull_request_without_workflow_changes_gets_no_review_and_reads_
     assert world.github.calls[("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files")] == 1
 
 
-async def test_a_rerequested_review_runs_again_and_updates_the_check_run(world):
+async def test_a_rerequested_review_runs_again_as_a_new_check_run(world):
     github = world.github
     repo, pr = await open_pr(world, {CI_PATH: BASE_WORKFLOW + LINT_JOB})
     first = review_check(github, repo, pr.head_sha)
     await github.deliver_check_run(first, "rerequested")
     await world.settle()
-    again = review_check(github, repo, pr.head_sha)
+    old, again = review_checks(github, repo, pr.head_sha)  # GitHub shows the newest of a name
+    assert old.id == first.id
     workflow_reads = [ref for path, ref in contents_paths(github) if path.endswith(CI_PATH)]
     assert workflow_reads == [pr.head_sha, pr.head_sha]
     assert github.calls[("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")] == 1
-    assert github.calls[("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")] == 1  # the same check run, updated
-    assert again.status == "completed" and again.completed_at >= first.completed_at
-    assert annotated(again) == annotated(first)  # re-reviewed, not annotated twice
+    assert github.calls[("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")] == 0
+    assert again.status == "completed" and annotated(again) == annotated(first)
+
+
+async def test_a_rerun_after_a_config_change_carries_no_stale_annotation(world):
+    github = world.github
+    repo, pr = await open_pr(world, {CI_PATH: BASE_WORKFLOW + LINT_JOB})
+    first = review_check(github, repo, pr.head_sha)
+    assert first.conclusion == "failure"
+    await github.push(repo, "main", {".github/ci-orchestrator.yml": "review:\n  ignore: [zizmor/template-injection]\n"})
+    await world.settle()
+    await github.deliver_check_run(first, "rerequested")
+    await world.settle()
+    latest = review_checks(github, repo, pr.head_sha)[-1]
+    assert latest.conclusion == "success"
+    assert annotated(latest) == [(CI_PATH, 18, "speed/missing-timeout")]
 
 
 async def test_a_check_run_of_another_name_is_not_a_review_request(world):
