@@ -22,13 +22,15 @@ from bot.services import Services
 router = routing.Router()
 
 REVIEW_CHECK = "workflow review"
+WORKFLOWS_DIR = ".github/workflows"
+MAX_OTHER_WORKFLOWS = 50  # unchanged workflows read as context for duplicated steps
 ACTION_FILE_NAMES = ("action.yml", "action.yaml")
 
 
 def is_reviewed(path: str) -> bool:
     """Workflows directly in `.github/workflows/` (GitHub ignores subfolders), any `action.yml`, the App's config."""
     folder, name = posixpath.split(path)
-    return path == CONFIG_PATH or name in ACTION_FILE_NAMES or (folder == ".github/workflows" and name.endswith((".yml", ".yaml")))
+    return path == CONFIG_PATH or name in ACTION_FILE_NAMES or (folder == WORKFLOWS_DIR and name.endswith((".yml", ".yaml")))
 
 
 def lines_changed(entry: dict[str, Any]) -> set[int]:
@@ -66,8 +68,9 @@ async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, A
         except UnreadableConfigFile as error:
             unreadable.append(f"`{entry['filename']}` was not reviewed: {error}")
     timings = await step_timings(gh, services, repo, pr["base"]["ref"], config, [source.path for source in files])
+    others = await other_workflows(gh, repo, head_sha, config, {source.path for source in files})
     # zizmor runs as a subprocess: off the event loop
-    result = await asyncio.to_thread(review_files, files, options_from_config(config), step_timings=timings)
+    result = await asyncio.to_thread(review_files, files, options_from_config(config), step_timings=timings, other_files=others)
     result.errors.extend(unreadable)
     lines = {entry["filename"]: lines_changed(entry) for entry in changed}
     output = render_check_run(result, changed=lines if config.review.only_changed_lines else None, fail_on=config.review.fail_on)
@@ -76,6 +79,27 @@ async def review_pull_request(gh, services: Services, repo: str, pr: dict[str, A
     )
     if config.review.suggestions:
         await _post_suggestions(gh, repo, number, head_sha, result, lines)
+
+
+async def other_workflows(gh, repo: str, head_sha: str, config: RepoConfig, reviewed: set[str]) -> list[SourceFile]:
+    """The repository's unchanged workflows at the head commit, for steps duplicated across workflows."""
+    if "shared-actions" not in config.review.analyzers or all(file_kind(path) == "config" for path in reviewed):
+        return []
+    try:
+        listing = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}", url_vars=repo_vars(repo, path=WORKFLOWS_DIR, ref=head_sha))
+    except gidgethub.BadRequest as error:
+        if error.status_code == 404:  # no workflows folder at that commit
+            return []
+        raise
+    paths = [item["path"] for item in listing if item.get("type") == "file" and is_reviewed(item["path"]) and item["path"] not in reviewed]
+    others = []
+    for path in sorted(paths)[:MAX_OTHER_WORKFLOWS]:
+        contents = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}", url_vars=repo_vars(repo, path=path, ref=head_sha))
+        try:
+            others.append(SourceFile(path, text_from_contents(contents)))
+        except UnreadableConfigFile:
+            continue  # too large or not text: it only misses as context
+    return others
 
 
 async def step_timings(gh, services: Services, repo: str, base: str, config: RepoConfig, paths: list[str]) -> dict[tuple[str, str], float]:

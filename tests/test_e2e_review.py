@@ -239,6 +239,7 @@ async def test_deleted_files_are_skipped_renamed_ones_reviewed_under_their_new_n
         ("tools/setup/action.yml", 6, "zizmor/unpinned-uses"),
     ]
     assert sorted(path for path, _ in contents_paths(github) if not path.endswith(CONFIG_PATH)) == [
+        "/repos/octo-org/app/contents/.github/workflows",  # the other workflows, as context for duplicated steps: none here
         "/repos/octo-org/app/contents/.github/workflows/build.yml", "/repos/octo-org/app/contents/.github/workflows/release.yml",
         "/repos/octo-org/app/contents/tools/setup/action.yml",
     ]
@@ -347,3 +348,14 @@ def fail_first_request(monkeypatch, github, method: str, route: str, *, status: 
     monkeypatch.setattr(github.faults, "next_fault", fault_for_this_request)
 
 
+
+
+async def test_steps_copied_from_an_unchanged_workflow_are_pointed_out(world):
+    setup = '      - uses: actions/checkout@v4\n      - run: pip install -r requirements.txt\n'
+    docs = f"name: Docs\non:\n  push:\njobs:\n  docs:\n    runs-on: ubuntu-latest\n    timeout-minutes: 10\n    steps:\n{setup}      - run: make docs\n"
+    lint = f"name: Lint\non:\n  push:\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    timeout-minutes: 10\n    steps:\n{setup}      - run: make lint\n"
+    repo, pr = await open_pr(world, {".github/workflows/lint.yml": lint}, base={".github/workflows/docs.yml": docs})
+    check = review_check(world.github, repo, pr.head_sha)
+    duplicates = [a for a in check.annotations if a.title == "shared-actions/duplicated-steps"]
+    assert [(a.path, a.start_line) for a in duplicates] == [(".github/workflows/lint.yml", 9)]
+    assert ".github/workflows/docs.yml:9 (job `docs`)" in duplicates[0].message

@@ -104,3 +104,11 @@ def test_composite_actions_take_part() -> None:
         """)
     findings = analyze([SourceFile(".github/workflows/release.yml", RELEASE), SourceFile("tools/action.yml", action)])
     assert [(f.path, f.line) for f in findings] == [("tools/action.yml", 6)]
+
+
+def test_copies_in_the_repositorys_other_workflows_are_found_but_only_reported_in_the_reviewed_files():
+    context = ReviewContext(options=ReviewOptions(), other_files=[SourceFile(".github/workflows/ci.yml", CI)])
+    findings = SharedActionsAnalyzer().analyze([SourceFile(".github/workflows/release.yml", RELEASE)], context)
+    assert {finding.path for finding in findings} == {".github/workflows/release.yml"}
+    duplicate = next(f for f in findings if f.rule == "shared-actions/duplicated-steps")
+    assert duplicate.line == 6 and ".github/workflows/ci.yml:6 (job `lint`)" in duplicate.message

@@ -14,6 +14,7 @@ def review_files(
     options: ReviewOptions,
     *,
     step_timings: Mapping[tuple[str, str], float] | None = None,
+    other_files: Sequence[SourceFile] = (),
     analyzers: Sequence[Analyzer] | None = None,
 ) -> ReviewResult:
     """Review ``files`` with the analyzers named in ``options`` (or the given instances).
@@ -22,7 +23,7 @@ def review_files(
     plain-words entry to ``errors``; its findings (if any) are kept. Findings whose rule matches an
     ``options.ignore`` glob are dropped.
     """
-    context = ReviewContext(options=options, step_timings=step_timings or {})
+    context = ReviewContext(options=options, step_timings=step_timings or {}, other_files=other_files)
     if analyzers is None:
         chosen, errors = load_analyzers(options.analyzers)
     else:

@@ -80,11 +80,13 @@ class ReviewContext:
     """Everything an analyzer may use besides the files.
 
     ``step_timings`` maps (job name, step name) to the median seconds that step took in the
-    repository's recent runs; it may be empty.
+    repository's recent runs; it may be empty. ``other_files`` are the repository's workflow files
+    that are not under review: context for rules across files, never reported on themselves.
     """
 
     options: ReviewOptions = field(default_factory=ReviewOptions)
     step_timings: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    other_files: Sequence[SourceFile] = ()
 
 
 @dataclass

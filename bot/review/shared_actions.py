@@ -3,8 +3,9 @@
 Rules:
 - ``shared-actions/duplicated-steps``: two or more consecutive steps (same ``uses`` + ``with``, or the
   same ``run`` script with whitespace normalised) that already appear, in that order, earlier in the
-  files reviewed (another job, another workflow, or earlier in the same job). One finding per extra
-  copy, naming where the other copies are.
+  files reviewed (another job, another workflow, or earlier in the same job) or anywhere in the
+  repository's other workflows (``context.other_files``). One finding per extra copy in the reviewed
+  files, naming where the other copies are.
 - ``shared-actions/use-shared-action``: consecutive steps matching the ``replaces`` patterns of a
   configured SharedAction; the Fix replaces them with ``- uses: <action>`` and its ``with:``.
 """
@@ -55,11 +56,14 @@ class SharedActionsAnalyzer:
     name = "shared-actions"
 
     def analyze(self, files: Sequence[SourceFile], context: ReviewContext) -> list[Finding]:
-        jobs = [job for source in files for job in collect_jobs(source)]
-        findings = duplicated_steps(jobs)
+        # The repository's other workflows come first: the reviewed files then hold the later copies.
+        jobs = [job for source in [*context.other_files, *files] for job in collect_jobs(source)]
+        reviewed = {source.path for source in files}
+        findings = [finding for finding in duplicated_steps(jobs) if finding.path in reviewed]
         for shared in context.options.shared_actions:
             for job in jobs:
-                findings.extend(shared_action_matches(job, shared))
+                if job.path in reviewed:
+                    findings.extend(shared_action_matches(job, shared))
         return findings
 
 
