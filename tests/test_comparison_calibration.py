@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.comparison import ComparisonOptions, JobRecord, RunRecord, Verdict, compare_run
@@ -90,3 +91,31 @@ def test_detection_rates_grow_with_the_change_and_with_more_samples() -> None:
     assert 0.35 <= single[0] <= 0.70  # STATISTICS.md: ≈ 52 % at +20 % with one sample
     assert single[2] >= 0.85  # ≈ 94 % at +40 %
     assert all(many >= one for one, many in zip(single, several))
+
+
+def test_a_run_of_thirty_noisy_jobs_rarely_gets_a_false_slower_job() -> None:
+    """Without sharing α among jobs, 1 − 0.95³⁰ ≈ 79 % of unchanged runs would name some job slower."""
+    rng = random.Random(SEED + 4)
+    trials, job_count = 300, 30
+
+    def many_job_run(run_id: int, shift: float) -> RunRecord:
+        created_at = START + timedelta(hours=run_id)
+        jobs = tuple(
+            JobRecord(f"test ({index})", "success", created_at, created_at,
+                      created_at + timedelta(seconds=TYPICAL_SECONDS * shift * math.exp(rng.gauss(0.0, LOG_SIGMA))))
+            for index in range(job_count)
+        )
+        return replace(one_job_run(run_id, TYPICAL_SECONDS), jobs=jobs)
+
+    flagged = 0
+    for _ in range(trials):
+        baseline = [many_job_run(index, 1.0) for index in range(BASELINE_RUNS)]
+        comparison = compare_run(many_job_run(1000, 1.0), baseline, OPTIONS)
+        flagged += any(job.duration.verdict is Verdict.REGRESSION for job in comparison.jobs)
+    print(f"\npure noise, 30 jobs: {flagged / trials:.1%} of runs name a job slower")
+    assert flagged / trials <= 0.08
+    # and a real +60 % slowdown of one job is still found
+    baseline = [many_job_run(index, 1.0) for index in range(BASELINE_RUNS)]
+    slow = many_job_run(1000, 1.0)
+    slow = replace(slow, jobs=(replace(slow.jobs[0], completed_at=slow.jobs[0].started_at + timedelta(seconds=TYPICAL_SECONDS * 1.6)), *slow.jobs[1:]))
+    assert compare_run(slow, baseline, OPTIONS).jobs[0].duration.verdict is Verdict.REGRESSION

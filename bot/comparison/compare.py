@@ -397,6 +397,7 @@ def _compare_job(
     pr_history: _JobHistory,
     failed_earlier: set[str],
     options: ComparisonOptions,
+    step_options: ComparisonOptions,
 ) -> JobComparison:
     name = job.name
     pass_rate = history.pass_rate(name)
@@ -413,7 +414,7 @@ def _compare_job(
                 duration=compare_durations(
                     baseline_steps.get(key, ()),
                     step.duration,
-                    options,
+                    step_options,
                     pr_steps.get(key, ()),
                     comparable=job_succeeded and step.conclusion == SUCCESS,
                 ),
@@ -553,7 +554,11 @@ def compare_run(
         comparable=run_succeeded,
     )
     current_names = {job.name for job in current.jobs}
-    jobs = [_compare_job(job, history, pr_history, failed_earlier, options) for job in current.jobs]
+    # Every job, and every step, is a test of its own: share α within each family (Bonferroni) so that
+    # a run with no real change gets a false "slower" job (or step) at most α of the time, not once per run.
+    job_options = replace(options, alpha=options.alpha / max(1, len(current.jobs)))
+    step_options = replace(options, alpha=options.alpha / max(1, sum(len(job.steps) for job in current.jobs)))
+    jobs = [_compare_job(job, history, pr_history, failed_earlier, job_options, step_options) for job in current.jobs]
     jobs.extend(_removed_job(name, history) for name in history.order if name not in current_names)
     return RunComparison(
         status=status,
