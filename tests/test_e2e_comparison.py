@@ -406,3 +406,23 @@ async def test_late_run_of_an_outdated_head_does_not_overwrite_the_comment(proje
     assert [pr["number"] for pr in delivery.payload["workflow_run"]["pull_requests"]] == [project.pr.number]  # same branch
     assert "CI got 101 % slower" in project.the_comment().body
     assert github.check_runs_for(project.repo, outdated.head_sha) == []
+
+
+async def test_a_burst_of_pull_request_runs_on_one_base_fetches_the_baseline_once(project):
+    github, repo = project.github, project.repo
+    prs = [project.pr]
+    for name in ("second", "third", "fourth"):
+        github.commit(repo, name, {"src/app.py": f"{name} = True\n"}, message=name)
+        prs.append(await github.open_pull_request(repo, name, title=name))
+    await project.world.settle()
+    runs = [
+        github.add_run(repo, project.workflow, head_sha=pr.head_sha, head_branch=pr.head_branch, event="pull_request",
+                       created_at=PR_TIME, jobs=ci_jobs(build=600))
+        for pr in prs
+    ]
+    await asyncio.gather(*(github.deliver_workflow_run(run) for run in runs))  # handled concurrently: 4 PRs, 4 keys
+    await project.world.settle()
+    assert github.calls[LIST_RUNS] == 1
+    baseline_jobs = github.calls[("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs")]
+    assert baseline_jobs == 20 + len(runs)  # each baseline run's jobs once, plus each PR run's own
+    assert all(len(project.comments(pr)) == 1 for pr in prs)
