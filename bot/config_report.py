@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from bot.comparison.report import escape_markdown
+from bot.comparison.report import CheckRunOutput, escape_markdown
 from bot.repo_config import CONFIG_PATH, ConfigProblem
 
 CHECK_NAME = "ci-orchestrator config"
 
 
-@dataclass(frozen=True)
-class ConfigCheckOutput:
-    conclusion: str
-    title: str
-    summary: str
-    text: str = ""
-
-
-def config_check(problems: Sequence[ConfigProblem]) -> tuple[ConfigCheckOutput, list[dict[str, Any]]]:
+def config_check(problems: Sequence[ConfigProblem]) -> tuple[CheckRunOutput, list[dict[str, Any]]]:
     """Conclusion, plain-words summary and one annotation per problem, at its line."""
     if not problems:
         summary = f"`{CONFIG_PATH}` is valid. Its settings apply from the next event on."
-        return ConfigCheckOutput("success", "Configuration is valid", summary), []
+        return CheckRunOutput("success", "Configuration is valid", summary), []
     count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
     lines = [
         f"`{CONFIG_PATH}` has {count}. Until it is fixed, every setting that is wrong falls back to the organization's"
@@ -46,4 +37,4 @@ def config_check(problems: Sequence[ConfigProblem]) -> tuple[ConfigCheckOutput, 
         }
         for p in problems
     ]
-    return ConfigCheckOutput("failure", f"Configuration has {count}", "\n".join(lines)), annotations
+    return CheckRunOutput("failure", f"Configuration has {count}", "\n".join(lines)), annotations

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import cachetools
 
@@ -26,11 +26,11 @@ ANNOTATIONS_PER_REQUEST = 50
 _ABSENT = 0  # remembered: there is no such comment yet
 
 
-@dataclass(frozen=True)
-class CheckRunOutput:
+class CheckOutput(Protocol):
+    """What a check run's `output` shows; `text` is optional (the comparison's, review's and config check's outputs)."""
+
     title: str
     summary: str
-    text: str = ""
 
 
 @dataclass
@@ -107,7 +107,7 @@ class Publisher:
         name: str,
         *,
         conclusion: str,
-        output: CheckRunOutput,
+        output: CheckOutput,
         annotations: Sequence[dict[str, Any]] = (),
         details_url: str | None = None,
         actions: Sequence[dict[str, str]] = (),
@@ -138,8 +138,9 @@ class Publisher:
                 "conclusion": conclusion,
                 "output": {"title": output.title, "summary": output.summary, "annotations": batches[0]},
             }
-            if getattr(output, "text", ""):
-                payload["output"]["text"] = output.text
+            text = getattr(output, "text", None)
+            if text:
+                payload["output"]["text"] = text
             if details_url:
                 payload["details_url"] = details_url
             if actions:

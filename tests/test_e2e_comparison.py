@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.publish import CheckRunOutput, Publisher
+from bot.comparison import CheckRunOutput
+from bot.publish import Publisher
 from bot.simulator import JobSpec, StepSpec
 from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
@@ -210,7 +211,7 @@ async def test_concurrent_publishers_share_one_comment_and_a_restarted_one_finds
     assert await restarted.upsert_comment(gh, full_name, project.pr.number, marker, f"{marker}\nafter restart", create=True) == "updated"
     assert [c.body for c in project.comments()] == [f"{marker}\nafter restart"]
 
-    output = CheckRunOutput("title", "summary")
+    output = CheckRunOutput("neutral", "title", "summary")
     first = await services.publisher.upsert_check_run(gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="neutral", output=output)
     again = await restarted.upsert_check_run(gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="success", output=output)
     assert again == first and project.check().conclusion == "success"
