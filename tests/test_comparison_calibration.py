@@ -2,8 +2,9 @@
 
 Each trial draws a 20-run baseline and the pull request's sample(s) from a log-normal distribution
 (σ = 0.10 of log-duration around 300 s), the PR shifted by a true change, and runs `compare_run` on
-one-job runs. With one sample the method is a 95 % one-sided prediction interval, so its false-alarm
-rate on pure noise is α = 5 % by construction; 1,000 trials measure it to about ±1.4 % (95 %).
+one-job runs. The run's two measures (wall time and total job time) share α = 5 %: each is a one-sided
+prediction interval at 2.5 % with one sample, so a run with no real change is called slower at most
+5 % of the time (2.5 % per measure by construction); 1,000 trials measure it to about ±1 % (95 %).
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ def one_job_run(run_id: int, seconds: float) -> RunRecord:
     )
 
 
-def verdict_rates(rng: random.Random, true_change: float, pr_sample_count: int) -> dict[Verdict, float]:
-    """Share of trials per run-level verdict when the PR is `true_change` (0.2 = +20 %) slower."""
-    counts = dict.fromkeys(Verdict, 0)
+def verdict_rates(rng: random.Random, true_change: float, pr_sample_count: int) -> dict[Verdict | str, float]:
+    """Share of trials per wall-time verdict when the PR is `true_change` (0.2 = +20 %) slower, and under
+    "either" the share in which wall time or total job time was called slower (the run-level claim)."""
+    counts: dict[Verdict | str, int] = dict.fromkeys([*Verdict, "either"], 0)
     for _ in range(TRIALS):
         baseline = [
             one_job_run(index, TYPICAL_SECONDS * math.exp(rng.gauss(0.0, LOG_SIGMA))) for index in range(BASELINE_RUNS)
@@ -49,6 +51,7 @@ def verdict_rates(rng: random.Random, true_change: float, pr_sample_count: int) 
         ]
         comparison = compare_run(samples[-1], baseline, OPTIONS, pr_samples=samples[:-1])
         counts[comparison.wall_time.verdict] += 1
+        counts["either"] += Verdict.REGRESSION in (comparison.wall_time.verdict, comparison.total_job_time.verdict)
     return {verdict: count / TRIALS for verdict, count in counts.items()}
 
 
@@ -56,12 +59,11 @@ def test_false_alarms_on_pure_noise_stay_at_alpha() -> None:
     rates = verdict_rates(random.Random(SEED), true_change=0.0, pr_sample_count=1)
     false_alarms = round(rates[Verdict.REGRESSION] * TRIALS)
     print(f"\npure noise, 1 PR sample: {rates[Verdict.REGRESSION]:.1%} flagged slower, "
-          f"{rates[Verdict.IMPROVEMENT]:.1%} flagged faster")
-    # The expected rate is exactly α = 5 %: the observed rate must be consistent with it (the 95 %
-    # Wilson interval reaches down to 5 %) and may not exceed it by more than sampling noise.
-    assert wilson_interval(false_alarms, TRIALS).low <= OPTIONS.alpha
-    assert rates[Verdict.REGRESSION] <= 0.065
-    assert rates[Verdict.IMPROVEMENT] <= 0.065
+          f"{rates[Verdict.IMPROVEMENT]:.1%} flagged faster, {rates['either']:.1%} called slower by either measure")
+    assert rates["either"] <= OPTIONS.alpha
+    assert rates[Verdict.IMPROVEMENT] <= OPTIONS.alpha
+    # Each measure is tested at α/2 by construction: the observed rate must be consistent with that.
+    assert wilson_interval(false_alarms, TRIALS).low <= OPTIONS.alpha / 2
 
 
 def test_false_alarms_with_three_samples_stay_at_alpha() -> None:

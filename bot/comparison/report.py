@@ -269,9 +269,12 @@ def mermaid_chart(cmp: RunComparison) -> list[str]:
 
 
 def _method(cmp: RunComparison) -> str:
-    if cmp.pr_sample_count > 1:
-        return "one-sided Mann–Whitney U test, size by Hodges–Lehmann shift"
-    return f"one-sided {(1 - cmp.options.alpha) * 100:.0f} % prediction interval on log-durations"
+    test = (
+        "one-sided Mann–Whitney U test, size by Hodges–Lehmann shift"
+        if cmp.pr_sample_count > 1
+        else "one-sided prediction interval on log-durations"
+    )
+    return f"{test}; α = {cmp.options.alpha:g} shared within the run's measures, the jobs and the steps"
 
 
 def _sources(cmp: RunComparison, with_run_links: bool) -> list[str]:
