@@ -251,3 +251,19 @@ async def test_shutdown_grace_period_cancels_work_that_runs_too_long(make_client
     await asyncio.sleep(0.01)
     await asyncio.wait_for(client.app[STATE].stop(grace_seconds=0.1), timeout=5)
     assert not [who for who, _ in seen if who == "first"]
+
+
+async def test_oversized_chunked_body_is_413_once_past_the_limit(make_client):
+    client = await make_client()
+    headers = signed_headers("workflow_run", b"{}")
+    sent = 0
+
+    async def chunks():
+        nonlocal sent
+        for _ in range(40):
+            sent += 1
+            yield b" " * (1024 * 1024)
+
+    response = await client.post("/webhooks", data=chunks(), headers=headers)
+    assert response.status == 413
+    assert sent < 40  # the App stopped reading soon after 25 MiB
