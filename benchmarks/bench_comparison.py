@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import secrets
 import statistics
 import time
 from collections import Counter
@@ -28,12 +27,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiohttp import web
-
 from bot.comparison import ComparisonOptions, compare_run, render_check_run, render_comment, run_from_github
-from bot.server import STATE, create_app
-from bot.settings import Secret, Settings
-from bot.simulator import GitHubSimulator, JobSpec, StepSpec, WorkflowRun, new_app_private_key
+from bot.demo import app_on_local_github
+from bot.server import STATE
+from bot.simulator import GitHubSimulator, JobSpec, StepSpec, WorkflowRun
 
 BASELINE_RUNS = 50
 JOBS = 30
@@ -153,19 +150,9 @@ async def calls_of(github: GitHubSimulator, settle: Callable[[], Awaitable[None]
 
 async def count_calls_per_event() -> list[tuple[str, Counter]]:
     """Play the PR events against the simulator; the calls of each `workflow_run` event, in order."""
-    private_key, secret = new_app_private_key(), secrets.token_hex(16)
-    github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
-    api_url = await github.start()
-    settings = Settings(app_id=1, private_key=Secret(private_key), webhook_secret=Secret(secret), github_api_url=api_url, log_level="WARNING")
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    github.webhook_url = f"http://{host}:{port}/webhooks"
-    settle = app[STATE].dispatcher.join
-    rng = random.Random(11)
-    try:
+    async with app_on_local_github() as (github, app, _):
+        settle = app[STATE].dispatcher.join
+        rng = random.Random(11)
         installation = github.add_installation("octo-org")
         config = f"comparison:\n  baseline_runs: {BASELINE_RUNS}\n"  # all 50 runs, not the default 20
         repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n", ".github/ci-orchestrator.yml": config})
@@ -199,9 +186,6 @@ async def count_calls_per_event() -> list[tuple[str, Counter]]:
         if len(comments) != 2 or len(checks) != 3:  # one comment per PR, one check run per head commit
             raise RuntimeError(f"the App posted {len(comments)} comparison comments and {len(checks)} check runs, expected 2 and 3")
         return results
-    finally:
-        await runner.cleanup()
-        await github.close()
 
 
 def print_calls_table(results: list[tuple[str, Counter]]) -> None:

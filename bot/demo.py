@@ -9,13 +9,14 @@ and calls the test flaky). What the App posted is printed as a person would read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import re
 import secrets
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
@@ -132,8 +133,9 @@ def _check_run_text(check) -> str:
     return "\n".join(lines)
 
 
-async def play(out=sys.stdout) -> int:
-    """Run the story; return the number of problems found (0 when the App posted everything expected)."""
+@contextlib.asynccontextmanager
+async def app_on_local_github() -> AsyncIterator[tuple[GitHubSimulator, web.Application, str]]:
+    """The local GitHub and the App on loopback, wired to each other with a generated key and secret."""
     private_key, secret = new_app_private_key(), secrets.token_hex(16)
     github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
     api_url = await github.start()
@@ -141,13 +143,22 @@ async def play(out=sys.stdout) -> int:
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     host, port = runner.addresses[0][:2]
-    github.webhook_url = f"http://{host}:{port}/webhooks"
-    dispatcher = app[STATE].dispatcher
+    app_url = f"http://{host}:{port}"
+    github.webhook_url = f"{app_url}/webhooks"
     try:
-        print(f"local GitHub at {api_url}, the App at http://{host}:{port} (loopback only)", file=out)
+        yield github, app, app_url
+    finally:
+        await runner.cleanup()
+        await github.close()
+
+
+async def play(out=sys.stdout) -> int:
+    """Run the story; return the number of problems found (0 when the App posted everything expected)."""
+    async with app_on_local_github() as (github, app, app_url):
+        dispatcher = app[STATE].dispatcher
+        print(f"local GitHub at {github.base_url}, the App at {app_url} (loopback only)", file=out)
         installation = github.add_installation("octo-org")
         repo = github.add_repo("octo-org/webshop", installation, files={"requirements.txt": "flask\n"})
         workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=WORKFLOW)
@@ -182,9 +193,6 @@ async def play(out=sys.stdout) -> int:
             print(f"demo problem: {problem}", file=out)
         print("demo finished: " + ("everything the App should post is there" if not problems else f"{len(problems)} problem(s)"), file=out)
         return len(problems)
-    finally:
-        await runner.cleanup()
-        await github.close()
 
 
 def _missing(comments: Sequence, check_names: Sequence[str]) -> list[str]:

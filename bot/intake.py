@@ -69,10 +69,6 @@ class Delivery:
         self.envelope = envelope if envelope is not None else _envelope_decoder.decode(body)
         self._data: dict[str, Any] | None = None
 
-    @classmethod
-    def from_data(cls, event: str, delivery_id: str, data: dict[str, Any]) -> Delivery:
-        return cls(event, delivery_id, orjson.dumps(data))
-
     @property
     def data(self) -> dict[str, Any]:
         if self._data is None:

@@ -8,6 +8,10 @@ from bot.intake import Delivery, Rejected, body_signer, ordering_key, read_deliv
 from helpers import WEBHOOK_SECRET, official_payload, signed_headers
 
 
+def delivery_of(event: str, delivery_id: str, data: dict) -> Delivery:
+    return Delivery(event, delivery_id, json.dumps(data).encode())
+
+
 def digest(*chunks: bytes) -> str:
     signer = body_signer(WEBHOOK_SECRET.encode()).copy()
     for chunk in chunks:
@@ -36,13 +40,13 @@ def test_ping_needs_no_installation():
 
 
 def test_ordering_keys_group_by_pull_request_or_commit():
-    pr = Delivery.from_data("pull_request", "1", official_payload("pull_request", "opened.payload.json"))
-    run_with_pr = Delivery.from_data("workflow_run", "2", official_payload("workflow_run", "completed.with-pull-requests.payload.json"))
+    pr = delivery_of("pull_request", "1", official_payload("pull_request", "opened.payload.json"))
+    run_with_pr = delivery_of("workflow_run", "2", official_payload("workflow_run", "completed.with-pull-requests.payload.json"))
     fork_run = official_payload("workflow_run", "completed.payload.json")
     fork_run["workflow_run"]["pull_requests"] = []
-    push = Delivery.from_data("push", "4", official_payload("push", "payload.json"))
+    push = delivery_of("push", "4", official_payload("push", "payload.json"))
     assert ordering_key(pr) == f"{pr.repository}#{pr.data['pull_request']['number']}"
     assert ordering_key(run_with_pr) == f"{run_with_pr.repository}#{run_with_pr.data['workflow_run']['pull_requests'][0]['number']}"
-    assert ordering_key(Delivery.from_data("workflow_run", "3", fork_run)) == f"octo-org/octo-repo@{fork_run['workflow_run']['head_sha']}"
+    assert ordering_key(delivery_of("workflow_run", "3", fork_run)) == f"octo-org/octo-repo@{fork_run['workflow_run']['head_sha']}"
     assert ordering_key(push) == f"{push.repository}@{push.data['after']}"
-    assert ordering_key(Delivery.from_data("installation", "5", {"action": "created"})) is None
+    assert ordering_key(delivery_of("installation", "5", {"action": "created"})) is None

@@ -65,7 +65,7 @@ def test_serve_with_bad_configuration_exits_2_with_a_plain_message():
 
 def test_json_logs_carry_the_delivery():
     record = logging.LogRecord("bot", logging.INFO, __file__, 1, "hello %s", ("world",), None)
-    with delivery_context(Delivery.from_data("push", "guid-1", {"repository": {"full_name": "o/r"}})):
+    with delivery_context(Delivery("push", "guid-1", b'{"repository": {"full_name": "o/r"}}')):
         _DeliveryFilter().filter(record)
     line = json.loads(_JsonFormatter().format(record))
     assert line["message"] == "hello world" and line["delivery"] == "guid-1" and line["event"] == "push" and line["repo"] == "o/r"
