@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +21,7 @@ from gidgethub import routing, sansio
 from bot import metrics
 from bot.github import calls_in_delivery
 from bot.intake import Delivery, LazyPayload, ordering_key
-from bot.logs import delivery_context
+from bot.logs import current_delivery
 
 log = logging.getLogger(__name__)
 
@@ -30,32 +30,36 @@ HandlerArguments = Callable[[Delivery], tuple[Any, ...]]
 
 
 class RecentDeliveries:
-    """Delivery ids seen in the last `window` seconds (at most `maxsize`), kept without GC-tracked objects."""
+    """Delivery ids seen in the last `window` seconds, at least, and up to twice that (two generations of ids).
+
+    Adding is one set insertion: the older generation is dropped whole once the newer one is `window`
+    seconds old or holds `maxsize` ids, so memory stays bounded at 2 × `maxsize` ids.
+    """
 
     def __init__(self, window: float, maxsize: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
         self._window, self._maxsize, self._clock = window, maxsize, clock
-        self._seen: dict[str, float] = {}
-        self._order: deque[tuple[float, str]] = deque()
+        self._newer: set[str] = set()
+        self._older: set[str] = set()
+        self._newer_since = clock()
 
     def __contains__(self, delivery_id: str) -> bool:
-        self._expire()
-        return delivery_id in self._seen
+        self._rotate()
+        return delivery_id in self._newer or delivery_id in self._older
 
     def add(self, delivery_id: str) -> None:
-        now = self._clock()
-        self._seen[delivery_id] = now
-        self._order.append((now, delivery_id))
-        self._expire()
+        self._rotate()
+        self._newer.add(delivery_id)
 
     def forget(self, delivery_id: str) -> None:
-        self._seen.pop(delivery_id, None)
+        self._newer.discard(delivery_id)
+        self._older.discard(delivery_id)
 
-    def _expire(self) -> None:
-        horizon = self._clock() - self._window
-        while self._order and (self._order[0][0] < horizon or len(self._order) > self._maxsize):
-            added, delivery_id = self._order.popleft()
-            if self._seen.get(delivery_id) == added:
-                del self._seen[delivery_id]
+    def _rotate(self) -> None:
+        now = self._clock()
+        if now - self._newer_since >= self._window or len(self._newer) >= self._maxsize:
+            # Ids older than two windows are gone either way.
+            self._older = self._newer if now - self._newer_since < 2 * self._window else set()
+            self._newer, self._newer_since = set(), now
 
 
 class Dispatcher:
@@ -74,7 +78,9 @@ class Dispatcher:
         self._handler_arguments = handler_arguments
         self._concurrency = concurrency
         self._recent = RecentDeliveries(dedupe_seconds)
-        self._incoming: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._incoming: deque[Delivery] = deque()
+        self._sleeping: deque[asyncio.Future[None]] = deque()  # idle workers, each waiting on its future
+        self._waking = False  # a sleeping worker has been woken and has not run yet
         self._lines: dict[str, deque[Delivery]] = {}  # keys being handled, with the deliveries waiting behind
         self._workers: list[asyncio.Task[None]] = []
         self._max_pending = max_pending
@@ -96,14 +102,34 @@ class Dispatcher:
         self._recent.add(delivery.delivery_id)
         self.pending += 1
         self._idle.clear()
-        self._incoming.put_nowait(delivery)
+        self._incoming.append(delivery)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        # One wake-up at a time: a burst of deliveries that arrives within one turn of the event loop
+        # costs one or two worker wake-ups rather than one each (measured: the handoff was a fifth of
+        # the ack's cost). A woken worker wakes the next one only if work is left when it takes some.
+        while self._sleeping and not self._waking:
+            sleeper = self._sleeping.popleft()
+            if not sleeper.done():  # not cancelled by drain()
+                sleeper.set_result(None)
+                self._waking = True
 
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            delivery = await self._incoming.get()
+            if not self._incoming:
+                woken = loop.create_future()
+                self._sleeping.append(woken)
+                await woken
+                self._waking = False
+                continue
+            delivery = self._incoming.popleft()
+            if self._incoming:
+                self._wake_one()
             key = ordering_key(delivery)
             if key is None:
-                await self._handle_and_count(delivery)
+                await self._handle(delivery)
                 continue
             line = self._lines.get(key)
             if line is not None:  # another worker has this PR/commit: wait behind it
@@ -112,64 +138,58 @@ class Dispatcher:
             line = self._lines[key] = deque([delivery])
             try:
                 while line:
-                    await self._handle_and_count(line[0])
+                    await self._handle(line[0])
                     line.popleft()
             finally:
                 del self._lines[key]
 
-    async def _handle_and_count(self, delivery: Delivery) -> None:
-        try:
-            await self._handle(delivery)
-        finally:
-            self.pending -= 1
-            if not self.pending:
-                self._idle.set()
-
     async def _handle(self, delivery: Delivery) -> None:
-        event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
-        callbacks = self._router.fetch(event)
-        if not callbacks:
-            log.debug("no handler for %s.%s", delivery.event, delivery.action)
-            metrics.count_delivery(delivery.event, "unhandled")
-            return
-        calls: Counter[tuple[str, str, int]] = Counter()
-        token = calls_in_delivery.set(calls)
-        failures = 0
+        """Run every handler of the delivery, each isolated from the others' failures; then count it done."""
         try:
-            with delivery_context(delivery):
+            event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
+            callbacks = self._router.fetch(event)
+            if not callbacks:
+                log.debug("no handler for %s.%s", delivery.event, delivery.action)
+                metrics.count_delivery(delivery.event, "unhandled")
+                return
+            calls: dict[tuple[str, str, int], int] = {}
+            calls_token, log_token = calls_in_delivery.set(calls), current_delivery.set(delivery)
+            failures = 0
+            try:
                 arguments = self._handler_arguments(delivery)
                 for callback in callbacks:
-                    failures += not await self._run_one(callback, event, delivery, arguments)
+                    started = time.perf_counter()
+                    try:
+                        await callback(event, *arguments)
+                    except Exception:
+                        failures += 1
+                        self._report_failure(callback, delivery)
+                    metrics.handler_seconds(delivery.event, callback).observe(time.perf_counter() - started)
                 if log.isEnabledFor(logging.INFO):
                     log.info(
                         "handled %s.%s with %d GitHub calls%s", delivery.event, delivery.action, sum(calls.values()),
                         f", {failures} handler(s) failed" if failures else "",
                     )
+            finally:
+                calls_in_delivery.reset(calls_token)
+                current_delivery.reset(log_token)
+            if failures:
+                # Let a manual redelivery try again: nothing it would repeat has fully succeeded.
+                self._recent.forget(delivery.delivery_id)
+            metrics.count_delivery(delivery.event, "failed" if failures else "handled")
         finally:
-            calls_in_delivery.reset(token)
-        if failures:
-            # Let a manual redelivery try again: nothing it would repeat has fully succeeded.
-            self._recent.forget(delivery.delivery_id)
-        metrics.count_delivery(delivery.event, "failed" if failures else "handled")
+            self.pending -= 1
+            if not self.pending:
+                self._idle.set()
 
     @staticmethod
-    async def _run_one(
-        callback: Callable[..., Awaitable[None]], event: sansio.Event, delivery: Delivery, arguments: tuple[Any, ...]
-    ) -> bool:
-        started = time.perf_counter()
-        try:
-            await callback(event, *arguments)
-            return True
-        except Exception:
-            name = f"{callback.__module__}.{callback.__qualname__}"
-            log.exception(
-                "handler %s failed on delivery %s (%s.%s, %s)",
-                name, delivery.delivery_id, delivery.event, delivery.action, delivery.repository or "no repository",
-            )
-            metrics.HANDLER_ERRORS.labels(event=event.event, handler=name).inc()
-            return False
-        finally:
-            metrics.handler_seconds(event.event, callback).observe(time.perf_counter() - started)
+    def _report_failure(callback: Callable[..., Awaitable[None]], delivery: Delivery) -> None:
+        name = f"{callback.__module__}.{callback.__qualname__}"
+        log.exception(
+            "handler %s failed on delivery %s (%s.%s, %s)",
+            name, delivery.delivery_id, delivery.event, delivery.action, delivery.repository or "no repository",
+        )
+        metrics.HANDLER_ERRORS.labels(event=delivery.event, handler=name).inc()
 
     async def join(self) -> None:
         """Wait until every accepted delivery has been handled."""

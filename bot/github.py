@@ -13,7 +13,6 @@ import logging
 import random
 import re
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ CONCURRENT_REQUESTS_PER_INSTALLATION = 8
 log = logging.getLogger(__name__)
 
 #: GitHub calls made while handling the current delivery, keyed by (method, route, status).
-calls_in_delivery: ContextVar[Counter[tuple[str, str, int]] | None] = ContextVar("calls_in_delivery", default=None)
+calls_in_delivery: ContextVar[dict[tuple[str, str, int], int] | None] = ContextVar("calls_in_delivery", default=None)
 
 
 class GitHubUnavailable(Exception):
@@ -214,9 +213,10 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
 def _count_call(method: str, route: str, status: int | None) -> None:
     label = "error" if status is None else str(status)
     metrics.GITHUB_CALLS.labels(method=method, route=route, status=label).inc()
-    counter = calls_in_delivery.get()
-    if counter is not None:
-        counter[(method, route, status or 0)] += 1
+    calls = calls_in_delivery.get()
+    if calls is not None:
+        key = (method, route, status or 0)
+        calls[key] = calls.get(key, 0) + 1
 
 
 class AppClient(_ResilientGitHubAPI):

@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.intake import Delivery
 
-_current: ContextVar[dict[str, str]] = ContextVar("current_delivery", default={})
-
-
-@contextlib.contextmanager
-def delivery_context(delivery: Delivery) -> Iterator[None]:
-    """Tag every log record made inside with the delivery id, event and repository."""
-    token = _current.set(
-        {"delivery": delivery.delivery_id, "event": f"{delivery.event}.{delivery.action}" if delivery.action else delivery.event, "repo": delivery.repository}
-    )
-    try:
-        yield
-    finally:
-        _current.reset(token)
+#: The delivery being handled: every log record made meanwhile is tagged with its id, event and repository.
+current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
 
 
 class _DeliveryFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.delivery = _current.get()
+        delivery = current_delivery.get()
+        record.delivery = {} if delivery is None else {
+            "delivery": delivery.delivery_id,
+            "event": f"{delivery.event}.{delivery.action}" if delivery.action else delivery.event,
+            "repo": delivery.repository,
+        }
         return True
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bot.intake import Delivery
-from bot.logs import _DeliveryFilter, _JsonFormatter, delivery_context
+from bot.logs import _DeliveryFilter, _JsonFormatter, current_delivery
 from bot.settings import Secret, SettingsError, load_settings
 from helpers import private_key_pem
 
@@ -65,7 +65,10 @@ def test_serve_with_bad_configuration_exits_2_with_a_plain_message():
 
 def test_json_logs_carry_the_delivery():
     record = logging.LogRecord("bot", logging.INFO, __file__, 1, "hello %s", ("world",), None)
-    with delivery_context(Delivery("push", "guid-1", b'{"repository": {"full_name": "o/r"}}')):
+    token = current_delivery.set(Delivery("push", "guid-1", b'{"repository": {"full_name": "o/r"}}'))
+    try:
         _DeliveryFilter().filter(record)
+    finally:
+        current_delivery.reset(token)
     line = json.loads(_JsonFormatter().format(record))
     assert line["message"] == "hello world" and line["delivery"] == "guid-1" and line["event"] == "push" and line["repo"] == "o/r"
