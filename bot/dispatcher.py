@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from gidgethub import routing, sansio
@@ -62,6 +62,30 @@ class RecentDeliveries:
             self._newer, self._newer_since = set(), now
 
 
+class _KeysRead(Mapping[str, Any]):
+    """A payload that notes which of its top-level keys were looked at."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        self._payload = payload
+        self.keys: set[str | None] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.keys.add(key)
+        return self._payload[key]
+
+    def __contains__(self, key: object) -> bool:
+        self.keys.add(key if isinstance(key, str) else None)
+        return key in self._payload
+
+    def __iter__(self) -> Iterator[str]:
+        self.keys.add(None)  # looked at everything
+        return iter(self._payload)
+
+    def __len__(self) -> int:
+        self.keys.add(None)
+        return len(self._payload)
+
+
 class Dispatcher:
     """Runs each accepted delivery's handlers in the background, after the 202 has been sent."""
 
@@ -81,6 +105,7 @@ class Dispatcher:
         self._incoming: deque[Delivery] = deque()
         self._sleeping: deque[asyncio.Future[None]] = deque()  # idle workers, each waiting on its future
         self._waking = False  # a sleeping worker has been woken and has not run yet
+        self._routes: dict[tuple[str, str | None], frozenset[Callable[..., Awaitable[None]]]] = {}
         self._lines: dict[str, deque[Delivery]] = {}  # keys being handled, with the deliveries waiting behind
         self._workers: list[asyncio.Task[None]] = []
         self._max_pending = max_pending
@@ -91,19 +116,20 @@ class Dispatcher:
     def start(self) -> None:
         self._workers = [asyncio.get_running_loop().create_task(self._work()) for _ in range(self._concurrency)]
 
-    def is_duplicate(self, delivery_id: str) -> bool:
-        return delivery_id in self._recent
-
-    def is_full(self) -> bool:
-        return self.pending >= self._max_pending
-
-    def submit(self, delivery: Delivery) -> None:
-        """Queue for the workers; the delivery id is remembered to drop redeliveries."""
-        self._recent.add(delivery.delivery_id)
+    def submit(self, delivery: Delivery) -> str:
+        """Queue for the workers, unless it is a redelivery or the queue is full. Says which: "accepted",
+        "duplicate" or "full". The delivery id is remembered to drop redeliveries."""
+        recent, delivery_id = self._recent, delivery.delivery_id
+        if delivery_id in recent:
+            return "duplicate"
+        if self.pending >= self._max_pending:
+            return "full"
+        recent.add(delivery_id)
         self.pending += 1
         self._idle.clear()
         self._incoming.append(delivery)
         self._wake_one()
+        return "accepted"
 
     def _wake_one(self) -> None:
         # One wake-up at a time: a burst of deliveries that arrives within one turn of the event loop
@@ -131,15 +157,15 @@ class Dispatcher:
             if key is None:
                 await self._handle(delivery)
                 continue
-            line = self._lines.get(key)
-            if line is not None:  # another worker has this PR/commit: wait behind it
-                line.append(delivery)
+            waiting = self._lines.get(key)
+            if waiting is not None:  # another worker has this PR/commit: wait behind it
+                waiting.append(delivery)
                 continue
-            line = self._lines[key] = deque([delivery])
+            self._lines[key] = waiting = deque()
             try:
-                while line:
-                    await self._handle(line[0])
-                    line.popleft()
+                await self._handle(delivery)
+                while waiting:
+                    await self._handle(waiting.popleft())
             finally:
                 del self._lines[key]
 
@@ -147,7 +173,7 @@ class Dispatcher:
         """Run every handler of the delivery, each isolated from the others' failures; then count it done."""
         try:
             event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
-            callbacks = self._router.fetch(event)
+            callbacks = self._callbacks(event, delivery)
             if not callbacks:
                 log.debug("no handler for %s.%s", delivery.event, delivery.action)
                 metrics.count_delivery(delivery.event, "unhandled")
@@ -181,6 +207,18 @@ class Dispatcher:
             self.pending -= 1
             if not self.pending:
                 self._idle.set()
+
+    def _callbacks(self, event: sansio.Event, delivery: Delivery) -> frozenset[Callable[..., Awaitable[None]]]:
+        """The router's handlers for the event, remembered per event and action when the router looked
+        at nothing else in the payload (it then cannot route two such deliveries differently)."""
+        route = (delivery.event, delivery.action)
+        callbacks = self._routes.get(route)
+        if callbacks is None:
+            payload = _KeysRead(event.data)
+            callbacks = self._router.fetch(sansio.Event(payload, event=event.event, delivery_id=event.delivery_id))
+            if payload.keys <= {"action"} and len(self._routes) < 1_000:
+                self._routes[route] = callbacks
+        return callbacks
 
     @staticmethod
     def _report_failure(callback: Callable[..., Awaitable[None]], delivery: Delivery) -> None:

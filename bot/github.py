@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
 import logging
 import random
 import re
@@ -341,11 +342,8 @@ class GitHubApp:
         }
         self.app_client = AppClient(session, settings, **self._options)
         self.tokens = InstallationTokens(self.app_client.mint_installation_token)
-        self._clients: cachetools.LRUCache[int, InstallationClient] = cachetools.LRUCache(maxsize=1024)
+        #: The client of one installation; the 1,024 most recently used are kept, with their ETag caches.
+        self.for_installation: Callable[[int], InstallationClient] = functools.lru_cache(maxsize=1024)(self._new_client)
 
-    def for_installation(self, installation_id: int) -> InstallationClient:
-        client = self._clients.get(installation_id)
-        if client is None:
-            client = InstallationClient(self._session, installation_id, self.tokens, **self._options)
-            self._clients[installation_id] = client
-        return client
+    def _new_client(self, installation_id: int) -> InstallationClient:
+        return InstallationClient(self._session, installation_id, self.tokens, **self._options)

@@ -118,14 +118,11 @@ def _accept(dispatcher: Dispatcher, delivery: Delivery) -> web.Response:
     if delivery.event == "ping":
         metrics.count_delivery("ping", "pong")
         return _json(_PONG, 200)
-    if dispatcher.is_duplicate(delivery.delivery_id):
-        metrics.count_delivery(delivery.event, "duplicate")
-        return _json(_DUPLICATE, 202)
-    if dispatcher.is_full():
+    outcome = dispatcher.submit(delivery)
+    if outcome == "full":
         return _reject(delivery.event, Rejected(503, "too many deliveries waiting, deliver again later"))
-    dispatcher.submit(delivery)
-    metrics.count_delivery(delivery.event, "accepted")
-    return _json(_ACCEPTED, 202)
+    metrics.count_delivery(delivery.event, outcome)
+    return _json(_ACCEPTED, 202) if outcome == "accepted" else _json(_DUPLICATE, 202)
 
 
 async def healthz(_request: web.Request) -> web.Response:
