@@ -190,7 +190,7 @@ class Dispatcher:
                     except Exception:
                         failures += 1
                         self._report_failure(callback, delivery)
-                    metrics.handler_seconds(delivery.event, callback).observe(time.perf_counter() - started)
+                    metrics.observe_handler(delivery.event, callback, time.perf_counter() - started)
                 if log.isEnabledFor(logging.INFO):
                     log.info(
                         "handled %s.%s with %d GitHub calls%s", delivery.event, delivery.action, sum(calls.values()),

@@ -2,36 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from itertools import accumulate
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 
-DELIVERIES = Counter("ci_orchestrator_deliveries", "Webhook deliveries by event and outcome", ["event", "outcome"])
-HANDLER_SECONDS = Histogram(
-    "ci_orchestrator_handler_seconds", "Time spent in each handler", ["event", "handler"],
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
-)
 HANDLER_ERRORS = Counter("ci_orchestrator_handler_errors", "Handler exceptions", ["event", "handler"])
 GITHUB_CALLS = Counter("ci_orchestrator_github_calls", "GitHub API calls by method, route and status", ["method", "route", "status"])
 RATE_LIMIT_REMAINING = Gauge("ci_orchestrator_github_rate_limit_remaining", "Last x-ratelimit-remaining seen")
 QUEUE_DEPTH = Gauge("ci_orchestrator_queue_depth", "Accepted deliveries not yet handled")
 
 
-@lru_cache(maxsize=1024)
-def _delivery_counter(event: str, outcome: str):
-    return DELIVERIES.labels(event=event, outcome=outcome)
+class _DeliveryCounts(Collector):
+    """Deliveries by event and outcome, counted in a plain dict: counting is on the ack path, and the
+    event loop is the only writer. Event names come from request headers, so at most `MAX_LABELS`
+    (event, outcome) pairs are kept; any further ones are counted under the event "other"."""
+
+    MAX_LABELS = 500
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def add(self, event: str, outcome: str) -> None:
+        counts, key = self.counts, (event, outcome)
+        if key not in counts and len(counts) >= self.MAX_LABELS:
+            key = ("other", outcome)
+        counts[key] = counts.get(key, 0) + 1
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("ci_orchestrator_deliveries", "Webhook deliveries by event and outcome", labels=["event", "outcome"])
+        for (event, outcome), count in list(self.counts.items()):
+            family.add_metric([event, outcome], count)
+        yield family
 
 
-def count_delivery(event: str, outcome: str) -> None:
-    """Count one delivery (on the ack path: the labelled child is looked up once)."""
-    _delivery_counter(event, outcome).inc()
+_deliveries = _DeliveryCounts()
+REGISTRY.register(_deliveries)
+#: Count one delivery under its event and outcome.
+count_delivery = _deliveries.add
 
 
-@lru_cache(maxsize=1024)
-def handler_seconds(event: str, handler: Callable[..., object]):
-    """The duration histogram of one handler for one event (looked up once)."""
-    return HANDLER_SECONDS.labels(event=event, handler=f"{handler.__module__}.{handler.__qualname__}")
+class _HandlerSeconds(Collector):
+    """Time spent in each handler, by event: a histogram kept in plain lists, one per (event, handler)
+    the routes allow, observed once per handler run."""
+
+    BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+    def __init__(self) -> None:
+        self._series: dict[tuple[str, Callable[..., object]], list[float]] = {}  # per bucket, +Inf, then the sum
+
+    def observe(self, event: str, handler: Callable[..., object], seconds: float) -> None:
+        series = self._series.get((event, handler))
+        if series is None:
+            series = self._series[(event, handler)] = [0] * (len(self.BUCKETS) + 2)
+        series[bisect_left(self.BUCKETS, seconds)] += 1
+        series[-1] += seconds
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily("ci_orchestrator_handler_seconds", "Time spent in each handler", labels=["event", "handler"])
+        bounds = [str(float(bound)) for bound in self.BUCKETS] + ["+Inf"]
+        for (event, handler), series in list(self._series.items()):
+            cumulative = list(zip(bounds, accumulate(series[:-1])))
+            family.add_metric([event, f"{handler.__module__}.{handler.__qualname__}"], cumulative, sum_value=series[-1])
+        yield family
+
+
+_handler_seconds = _HandlerSeconds()
+REGISTRY.register(_handler_seconds)
+#: Record how long one handler took on one delivery of an event.
+observe_handler = _handler_seconds.observe
 
 
 def measure_queue_depth(pending: Callable[[], float]) -> None:

@@ -1,0 +1,110 @@
+"""The dispatcher without HTTP: the redelivery window, routing by event and action, wake-ups, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from gidgethub import routing
+
+from bot import metrics
+from bot.dispatcher import Dispatcher, RecentDeliveries
+from bot.intake import Delivery
+
+
+def delivery(event: str, delivery_id: str, **payload) -> Delivery:
+    payload.setdefault("installation", {"id": 1})
+    return Delivery(event, delivery_id, json.dumps(payload).encode())
+
+
+def test_a_delivery_id_is_remembered_for_the_window_and_then_forgotten():
+    now = [0.0]
+    recent = RecentDeliveries(window=60, clock=lambda: now[0])
+    recent.add("a")
+    for now[0] in (30.0, 59.0, 61.0, 100.0):  # one rotation happened at 61 s: "a" is in the older generation
+        assert "a" in recent
+    now[0] = 125.0  # the second rotation drops it
+    assert "a" not in recent
+    recent.add("b")
+    now[0] = 400.0  # after more than two windows with nothing in between, nothing is left
+    assert "b" not in recent
+
+
+def test_the_redelivery_memory_is_bounded():
+    recent = RecentDeliveries(window=3600, maxsize=10, clock=lambda: 0.0)
+    for number in range(25):
+        recent.add(str(number))
+    assert "24" in recent and "15" in recent
+    assert "0" not in recent  # memory holds at most two generations of 10 ids
+
+
+def test_forgetting_lets_the_same_id_in_again():
+    recent = RecentDeliveries(window=60)
+    recent.add("a")
+    recent.forget("a")
+    assert "a" not in recent
+
+
+async def test_routes_on_other_payload_keys_are_not_mixed_up_by_the_route_memory():
+    seen: list[str] = []
+    router = routing.Router()
+
+    @router.register("push", ref="refs/heads/main")
+    async def main_only(event, gh, services):
+        seen.append(event.delivery_id)
+
+    dispatcher = Dispatcher(router, lambda d: (None, None), concurrency=2, dedupe_seconds=60)
+    dispatcher.start()
+    for number, ref in enumerate(["refs/heads/main", "refs/heads/feature", "refs/heads/main"]):
+        assert dispatcher.submit(delivery("push", f"d{number}", ref=ref, after=f"sha{number}")) == "accepted"
+    await dispatcher.join()
+    assert seen == ["d0", "d2"]
+    await dispatcher.drain(1)
+
+
+async def test_a_burst_is_handled_concurrently_by_the_pool_when_handlers_wait():
+    running, most = 0, 0
+    router = routing.Router()
+
+    @router.register("workflow_run", action="completed")
+    async def slow(event, gh, services):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+
+    dispatcher = Dispatcher(router, lambda d: (None, None), concurrency=4, dedupe_seconds=60)
+    dispatcher.start()
+    for number in range(20):  # different commits: no ordering between them
+        dispatcher.submit(delivery("workflow_run", f"d{number}", action="completed", workflow_run={"head_sha": f"s{number}"}))
+    await asyncio.wait_for(dispatcher.join(), 5)
+    assert most == 4 and dispatcher.pending == 0
+    assert dispatcher.submit(delivery("workflow_run", "d3", action="completed")) == "duplicate"
+    await dispatcher.drain(1)
+
+
+def test_metrics_count_deliveries_with_a_bounded_set_of_event_labels():
+    counts = metrics._DeliveryCounts()
+    for number in range(counts.MAX_LABELS + 50):
+        counts.add(f"made-up-{number}", "rejected_401")
+    counts.add("made-up-0", "rejected_401")
+    assert len(counts.counts) == counts.MAX_LABELS + 1
+    assert counts.counts[("made-up-0", "rejected_401")] == 2
+    assert counts.counts[("other", "rejected_401")] == 50
+
+
+def test_handler_durations_are_a_prometheus_histogram():
+    durations = metrics._HandlerSeconds()
+
+    async def handler() -> None: ...
+
+    for seconds in (0.001, 0.01, 0.2, 500):
+        durations.observe("push", handler, seconds)
+    (family,) = durations.collect()
+    samples = {(s.name, s.labels.get("le")): s.value for s in family.samples}
+    assert samples[("ci_orchestrator_handler_seconds_bucket", "0.01")] == 2  # upper bounds are inclusive
+    assert samples[("ci_orchestrator_handler_seconds_bucket", "0.25")] == 3
+    assert samples[("ci_orchestrator_handler_seconds_bucket", "+Inf")] == 4
+    assert samples[("ci_orchestrator_handler_seconds_count", None)] == 4
+    assert samples[("ci_orchestrator_handler_seconds_sum", None)] == 500.211
