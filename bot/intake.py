@@ -84,7 +84,7 @@ class Delivery:
     @property
     def installation_id(self) -> int | None:
         installation = self.envelope.installation
-        return installation.id if installation is not None and isinstance(installation.id, int) else None
+        return installation.id if installation is not None and type(installation.id) is int else None
 
     @property
     def repository(self) -> str:
@@ -155,12 +155,12 @@ def ordering_key(delivery: Delivery) -> str | None:
     if not repo:
         return None
     for numbered in (envelope.pull_request, envelope.issue):
-        if numbered is not None and isinstance(numbered.number, int):
+        if numbered is not None and type(numbered.number) is int:
             return f"{repo}#{numbered.number}"
     run = envelope.workflow_run
     if run is not None:
         prs = run.pull_requests
-        if isinstance(prs, list) and prs and isinstance(prs[0], dict) and isinstance(prs[0].get("number"), int):
+        if isinstance(prs, list) and prs and isinstance(prs[0], dict) and type(prs[0].get("number")) is int:
             return f"{repo}#{prs[0]['number']}"
         if isinstance(run.head_sha, str):
             return f"{repo}@{run.head_sha}"
