@@ -42,13 +42,13 @@ class RecentDeliveries:
         self._older: set[str] = set()
         self._newer_since = clock()
 
-    def __contains__(self, delivery_id: str) -> bool:
+    def remember(self, delivery_id: str) -> bool:
+        """Remember the id; False if it was already remembered."""
         self._rotate()
-        return delivery_id in self._newer or delivery_id in self._older
-
-    def add(self, delivery_id: str) -> None:
-        self._rotate()
+        if delivery_id in self._newer or delivery_id in self._older:
+            return False
         self._newer.add(delivery_id)
+        return True
 
     def forget(self, delivery_id: str) -> None:
         self._newer.discard(delivery_id)
@@ -110,8 +110,7 @@ class Dispatcher:
         self._workers: list[asyncio.Task[None]] = []
         self._max_pending = max_pending
         self.pending = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._idle_waiters: list[asyncio.Future[None]] = []  # join() and drain() callers, woken when pending is 0
 
     def start(self) -> None:
         self._workers = [asyncio.get_running_loop().create_task(self._work()) for _ in range(self._concurrency)]
@@ -119,16 +118,14 @@ class Dispatcher:
     def submit(self, delivery: Delivery) -> str:
         """Queue for the workers, unless it is a redelivery or the queue is full. Says which: "accepted",
         "duplicate" or "full". The delivery id is remembered to drop redeliveries."""
-        recent, delivery_id = self._recent, delivery.delivery_id
-        if delivery_id in recent:
-            return "duplicate"
         if self.pending >= self._max_pending:
             return "full"
-        recent.add(delivery_id)
+        if not self._recent.remember(delivery.delivery_id):
+            return "duplicate"
         self.pending += 1
-        self._idle.clear()
         self._incoming.append(delivery)
-        self._wake_one()
+        if self._sleeping and not self._waking:
+            self._wake_one()
         return "accepted"
 
     def _wake_one(self) -> None:
@@ -206,7 +203,10 @@ class Dispatcher:
         finally:
             self.pending -= 1
             if not self.pending:
-                self._idle.set()
+                for waiter in self._idle_waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+                self._idle_waiters.clear()
 
     def _callbacks(self, event: sansio.Event, delivery: Delivery) -> frozenset[Callable[..., Awaitable[None]]]:
         """The router's handlers for the event, remembered per event and action when the router looked
@@ -231,12 +231,15 @@ class Dispatcher:
 
     async def join(self) -> None:
         """Wait until every accepted delivery has been handled."""
-        await self._idle.wait()
+        if self.pending:
+            waiter = asyncio.get_running_loop().create_future()
+            self._idle_waiters.append(waiter)
+            await waiter
 
     async def drain(self, grace_seconds: float) -> bool:
         """Wait up to `grace_seconds` for accepted work to finish, then stop the workers. True when all finished."""
         try:
-            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+            await asyncio.wait_for(self.join(), grace_seconds)
         except asyncio.TimeoutError:
             log.warning("shutdown: %d deliveries were not finished after %.0f s and were dropped", self.pending, grace_seconds)
         for worker in self._workers:
