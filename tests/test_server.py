@@ -266,3 +266,19 @@ async def test_oversized_chunked_body_is_413_once_past_the_limit(make_client):
     response = await client.post("/webhooks", data=chunks(), headers=headers)
     assert response.status == 413
     assert sent < 40  # the App stopped reading soon after 25 MiB
+
+
+async def test_a_body_that_arrives_in_pieces_is_read_whole_and_verified(make_client):
+    seen: list = []
+    client = await make_client(recording_router(seen))
+    body = workflow_run_body()
+
+    async def slowly():
+        for start in range(0, len(body), 4096):
+            yield body[start:start + 4096]
+            await asyncio.sleep(0.01)  # so that the App has read only part of it when the handler starts
+
+    response = await client.post("/webhooks", data=slowly(), headers=signed_headers("workflow_run", body))
+    assert response.status == 202
+    await client.app[STATE].dispatcher.join()
+    assert len(seen) == 2
