@@ -200,6 +200,10 @@ class Dispatcher:
                 # Let a manual redelivery try again: nothing it would repeat has fully succeeded.
                 self._recent.forget(delivery.delivery_id)
             metrics.count_delivery(delivery.event, "failed" if failures else "handled")
+        except Exception:  # outside the handlers (routing, their arguments): the worker must go on
+            log.exception("delivery %s (%s) could not be handled", delivery.delivery_id, delivery.event)
+            self._recent.forget(delivery.delivery_id)
+            metrics.count_delivery(delivery.event, "failed")
         finally:
             self.pending -= 1
             if not self.pending:

@@ -107,3 +107,27 @@ def test_handler_durations_are_a_prometheus_histogram():
     assert samples[("ci_orchestrator_handler_seconds_bucket", "+Inf")] == 4
     assert samples[("ci_orchestrator_handler_seconds_count", None)] == 4
     assert samples[("ci_orchestrator_handler_seconds_sum", None)] == 500.211
+
+
+async def test_a_failure_outside_the_handlers_does_not_stop_the_worker(caplog):
+    seen: list[str] = []
+    router = routing.Router()
+
+    @router.register("push")
+    async def record(event, gh, services):
+        seen.append(event.delivery_id)
+
+    def arguments(d: Delivery) -> tuple:
+        if d.delivery_id == "bad":
+            raise RuntimeError("no client for this installation")
+        return None, None
+
+    dispatcher = Dispatcher(router, arguments, concurrency=1, dedupe_seconds=60)
+    dispatcher.start()
+    dispatcher.submit(delivery("push", "bad", after="a"))
+    dispatcher.submit(delivery("push", "good", after="b"))
+    await asyncio.wait_for(dispatcher.join(), 5)
+    assert seen == ["good"]
+    assert "delivery bad (push) could not be handled" in caplog.text
+    assert dispatcher.submit(delivery("push", "bad", after="a")) == "accepted"  # a redelivery may try again
+    await dispatcher.drain(1)
