@@ -97,7 +97,7 @@ async def test_signature_from_another_secret_is_401(make_client):
     assert response.status == 401
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe", b""])
 async def test_malformed_body_is_400(make_client, body):
     client = await make_client()
     response = await post(client, body)
