@@ -1,0 +1,21 @@
+"""The intake benchmark still runs end to end (no timings asserted: those belong in benchmarks/README.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_INTAKE = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_intake.py"
+
+
+def test_intake_benchmark_runs_and_every_target_answers_2xx():
+    command = [
+        sys.executable, str(BENCH_INTAKE), "--targets", "app,bare,bare-buffered", "--rounds", "1", "--duration", "1",
+        "--warmup", "0.2", "--connections", "4", "--load-generator", "aiohttp", "--no-pin",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for title in ("App (no-op handler)", "bare aiohttp", "bare, read_nowait"):
+        assert title in result.stdout
+    assert "non-2xx answers + socket errors, all targets: 0 (must be 0) PASS" in result.stdout
