@@ -387,7 +387,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", default=",".join(TARGET_NAMES), help="comma-separated subset of app,bare,bare-buffered,probot (default: all, in that order)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds over all targets, each target restarted per round (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over all targets, each target restarted per round (default 5)")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target and round (default 10)")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per target, not measured (default 3)")
     parser.add_argument("--load-generator", choices=["auto", "wrk", "aiohttp"], default="auto", help="auto: wrk if on PATH, else the aiohttp client")
