@@ -79,6 +79,7 @@ class AppState:
 STATE = web.AppKey("state", AppState)
 
 
+_TOO_LARGE = Rejected(413, "body larger than 25 MiB")
 _ACCEPTED = b'{"status": "accepted"}'
 _DUPLICATE = b'{"status": "duplicate, already accepted"}'
 _PONG = b'{"msg": "pong"}'
@@ -99,7 +100,7 @@ async def receive_webhook(request: web.Request) -> web.Response:
     if state.draining or state.dispatcher is None:
         return _reject(event_name, Rejected(503, "shutting down, deliver again later"))
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return _reject(event_name, Rejected(413, "body larger than 25 MiB"))
+        return _reject(event_name, _TOO_LARGE)
     # Take what has already arrived without waiting (usually the whole body, which arrived with the
     # headers: measured ~8 % more deliveries/s than iterating), then the rest chunk by chunk. Each part
     # is signed as it comes, while it is still in the CPU's cache.
@@ -111,12 +112,12 @@ async def receive_webhook(request: web.Request) -> web.Response:
         async for chunk in content.iter_any():
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                return _reject(event_name, Rejected(413, "body larger than 25 MiB"))
+                return _reject(event_name, _TOO_LARGE)
             signer.update(chunk)
             chunks.append(chunk)
         body = b"".join(chunks)
     elif len(body) > MAX_BODY_BYTES:  # sent chunked, and all buffered already
-        return _reject(event_name, Rejected(413, "body larger than 25 MiB"))
+        return _reject(event_name, _TOO_LARGE)
     result = read_delivery(request.headers, body, signer.hexdigest())
     if isinstance(result, Rejected):
         return _reject(event_name, result)
