@@ -42,7 +42,12 @@ WRK_SCRIPT = BENCHMARKS / "intake_load.lua"
 WEBHOOK_PATH = "/api/github/webhooks"  # Probot's default; the App serves it too
 WEBHOOK_SECRET = "bench-webhook-secret"
 TARGET_NAMES = ("app", "bare", "bare-buffered", "probot")
-TARGET_TITLES = {"app": "App (no-op handler)", "bare": "bare aiohttp", "bare-buffered": "bare, read_nowait", "probot": "Probot 14 (no-op)"}
+TARGET_TITLES = {
+    "app": "App (no-op handler)",
+    "bare": "bare aiohttp",
+    "bare-buffered": "bare, read_nowait",
+    "probot": "Probot 14 (no-op)",
+}
 SERVER_CPU, LOAD_CPU = "0", "1"
 
 # What the App should reach: throughput vs Probot and vs the bare handler, and the p99 time to the 202.
@@ -169,7 +174,8 @@ def render_table(summaries: dict[str, Summary]) -> str:
     for name, summary in summaries.items():
         spread = f"({summary.slowest_round:.0f}-{summary.fastest_round:.0f})"
         rows.append(
-            f"{TARGET_TITLES[name]:<20} {summary.requests_per_second:>7.0f} {spread:>13} {summary.p50_ms:>7.2f} {summary.p99_ms:>7.2f}"
+            f"{TARGET_TITLES[name]:<20} {summary.requests_per_second:>7.0f} {spread:>13} "
+            f"{summary.p50_ms:>7.2f} {summary.p99_ms:>7.2f}"
             f" {summary.non_2xx:>7d} {summary.socket_errors:>8d} {summary.requests:>9d}"
         )
     return "\n".join(rows)
@@ -178,7 +184,9 @@ def render_table(summaries: dict[str, Summary]) -> str:
 def median_ratio(runs: Sequence[LoadResult], peer_runs: Sequence[LoadResult]) -> float:
     """Median over the rounds of throughput / the peer's throughput in the same round (measured close in time)."""
     return statistics.median(
-        run.requests_per_second / peer.requests_per_second for run, peer in zip(runs, peer_runs, strict=True) if peer.requests_per_second > 0
+        run.requests_per_second / peer.requests_per_second
+        for run, peer in zip(runs, peer_runs, strict=True)
+        if peer.requests_per_second > 0
     )
 
 
@@ -192,16 +200,26 @@ def verdict_lines(runs: dict[str, list[LoadResult]]) -> list[str]:
     app = runs.get("app")
     if app and runs.get("probot"):
         ratio = median_ratio(app, runs["probot"])
-        lines.append(f"App / Probot throughput: {ratio:.2f}x (target >= {APP_OVER_PROBOT_TARGET}x) {verdict(ratio >= APP_OVER_PROBOT_TARGET)}")
+        lines.append(
+            f"App / Probot throughput: {ratio:.2f}x (target >= {APP_OVER_PROBOT_TARGET}x) "
+            f"{verdict(ratio >= APP_OVER_PROBOT_TARGET)}"
+        )
     if app and runs.get("bare"):
         ratio = median_ratio(app, runs["bare"])
-        lines.append(f"App / bare aiohttp throughput: {ratio:.0%} (target >= {APP_OVER_BARE_TARGET:.0%}) {verdict(ratio >= APP_OVER_BARE_TARGET)}")
+        lines.append(
+            f"App / bare aiohttp throughput: {ratio:.0%} (target >= {APP_OVER_BARE_TARGET:.0%}) "
+            f"{verdict(ratio >= APP_OVER_BARE_TARGET)}"
+        )
     if app and runs.get("bare-buffered"):
         ratio = median_ratio(app, runs["bare-buffered"])
-        lines.append(f"App / bare aiohttp with read_nowait, as the App reads: {ratio:.0%} (no target; the tighter floor)")
+        lines.append(
+            f"App / bare aiohttp with read_nowait, as the App reads: {ratio:.0%} (no target; the tighter floor)"
+        )
     if app:
         p99_ms = summarize(app).p99_ms
-        lines.append(f"App p99 ack: {p99_ms:.2f} ms (target < {APP_P99_TARGET_MS:g} ms) {verdict(p99_ms < APP_P99_TARGET_MS)}")
+        lines.append(
+            f"App p99 ack: {p99_ms:.2f} ms (target < {APP_P99_TARGET_MS:g} ms) {verdict(p99_ms < APP_P99_TARGET_MS)}"
+        )
     failed = sum(run.non_2xx + run.socket_errors for target_runs in runs.values() for run in target_runs)
     lines.append(f"non-2xx answers + socket errors, all targets: {failed} (must be 0) {verdict(failed == 0)}")
     return lines
@@ -212,7 +230,9 @@ def verdict_lines(runs: dict[str, list[LoadResult]]) -> list[str]:
 
 def generate_private_key_pem() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def free_port() -> int:
@@ -230,7 +250,9 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def make_target(name: str, port: int, private_key_pem: str, pin: bool) -> Target:
@@ -244,7 +266,14 @@ def make_target(name: str, port: int, private_key_pem: str, pin: bool) -> Target
     if name in ("bare", "bare-buffered"):
         command = [sys.executable, servers, name, "--port", str(port)]
         return Target(name, port, pin_prefix + command, BENCHMARKS, base_env, verifies_signature=False)
-    probot_env = {**secrets_env, "APP_ID": "1", "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warn", "NODE_ENV": "production"}
+    probot_env = {
+        **secrets_env,
+        "APP_ID": "1",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "warn",
+        "NODE_ENV": "production",
+    }
     command = ["node", "node_modules/probot/bin/probot.js", "run", "./index.js"]
     return Target(name, port, pin_prefix + command, PROBOT_APP, probot_env, verifies_signature=True)
 
@@ -255,20 +284,26 @@ def ensure_probot_installed() -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise SystemExit("The Probot target needs Node.js 20+ and npm on PATH (or run with --targets app,bare).")
     print("installing Probot into benchmarks/probot_app/node_modules (first run only) ...", flush=True)
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"], cwd=PROBOT_APP, check=True, timeout=600)
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock"], cwd=PROBOT_APP, check=True, timeout=600
+    )
 
 
 def wait_until_listening(process: subprocess.Popen[bytes], port: int, log_path: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before listening:\n{log_path.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"the server exited with {process.returncode} before listening:\n{log_path.read_text()[-3000:]}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"the server did not listen on 127.0.0.1:{port} within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"the server did not listen on 127.0.0.1:{port} within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}"
+    )
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -289,7 +324,12 @@ def running(target: Target, log_dir: Path) -> Iterator[Path]:
     log_path = log_dir / f"{target.name}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            target.command, cwd=target.cwd, env=target.env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            target.command,
+            cwd=target.cwd,
+            env=target.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_until_listening(process, target.port, log_path)
@@ -301,13 +341,18 @@ def running(target: Target, log_dir: Path) -> Iterator[Path]:
 def post_once(port: int, body: bytes, signature: str, delivery_id: str) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request("POST", WEBHOOK_PATH, body=body, headers={
-            "Content-Type": "application/json",
-            "User-Agent": "GitHub-Hookshot/bench",
-            "X-GitHub-Event": "workflow_run",
-            "X-GitHub-Delivery": delivery_id,
-            "X-Hub-Signature-256": signature,
-        })
+        connection.request(
+            "POST",
+            WEBHOOK_PATH,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "GitHub-Hookshot/bench",
+                "X-GitHub-Event": "workflow_run",
+                "X-GitHub-Delivery": delivery_id,
+                "X-Hub-Signature-256": signature,
+            },
+        )
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -318,17 +363,37 @@ def check_target(target: Target, body: bytes, signature: str, log_path: Path) ->
     """Fail loudly unless a signed delivery gets 2xx and, where the target verifies, a badly signed one gets 4xx."""
     status, answer = post_once(target.port, body, signature, "check-signed")
     if not 200 <= status < 300:
-        raise RuntimeError(f"{target.name}: a correctly signed delivery got {status} {answer[:200]!r}\n{log_path.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"{target.name}: a correctly signed delivery got {status} {answer[:200]!r}\n{log_path.read_text()[-3000:]}"
+        )
     if target.verifies_signature:
         status, answer = post_once(target.port, body, signature_header(body, "not-the-secret"), "check-badly-signed")
         if not 400 <= status < 500:
-            raise RuntimeError(f"{target.name}: a badly signed delivery got {status} {answer[:200]!r}, the signature is not checked")
+            raise RuntimeError(
+                f"{target.name}: a badly signed delivery got {status} {answer[:200]!r}, the signature is not checked"
+            )
 
 
-def run_wrk(port: int, seconds: float, connections: int, body_path: Path, signature: str, delivery_prefix: str, pin: bool) -> LoadResult:
+def run_wrk(
+    port: int, seconds: float, connections: int, body_path: Path, signature: str, delivery_prefix: str, pin: bool
+) -> LoadResult:
     command = [
-        "wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds:g}s", "--timeout", "5s",
-        "--script", str(WRK_SCRIPT), f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "--", str(body_path), signature, delivery_prefix,
+        "wrk",
+        "--threads",
+        "1",
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{seconds:g}s",
+        "--timeout",
+        "5s",
+        "--script",
+        str(WRK_SCRIPT),
+        f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+        "--",
+        str(body_path),
+        signature,
+        delivery_prefix,
     ]
     if pin:
         command = ["taskset", "-c", LOAD_CPU, *command]
@@ -336,10 +401,17 @@ def run_wrk(port: int, seconds: float, connections: int, body_path: Path, signat
     return parse_wrk_output(completed.stdout)
 
 
-async def run_aiohttp_load(port: int, seconds: float, connections: int, body: bytes, signature: str, delivery_prefix: str) -> LoadResult:
+async def run_aiohttp_load(
+    port: int, seconds: float, connections: int, body: bytes, signature: str, delivery_prefix: str
+) -> LoadResult:
     """The fallback load generator: `connections` workers, each posting one delivery after the other."""
     url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
-    headers = {"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/bench", "X-GitHub-Event": "workflow_run", "X-Hub-Signature-256": signature}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/bench",
+        "X-GitHub-Event": "workflow_run",
+        "X-Hub-Signature-256": signature,
+    }
     latencies: list[float] = []
     non_2xx = socket_errors = 0
     started = time.perf_counter()
@@ -352,7 +424,11 @@ async def run_aiohttp_load(port: int, seconds: float, connections: int, body: by
             sent += 1
             request_started = time.perf_counter()
             try:
-                async with session.post(url, data=body, headers={**headers, "X-GitHub-Delivery": f"{delivery_prefix}-{worker_number}-{sent}"}) as response:
+                async with session.post(
+                    url,
+                    data=body,
+                    headers={**headers, "X-GitHub-Delivery": f"{delivery_prefix}-{worker_number}-{sent}"},
+                ) as response:
                     await response.read()
                     non_2xx += not 200 <= response.status < 300
             except aiohttp.ClientError:
@@ -365,7 +441,14 @@ async def run_aiohttp_load(port: int, seconds: float, connections: int, body: by
         await asyncio.gather(*(worker(session, number) for number in range(connections)))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return LoadResult(len(latencies), elapsed, non_2xx, socket_errors, percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000)
+    return LoadResult(
+        len(latencies),
+        elapsed,
+        non_2xx,
+        socket_errors,
+        percentile(latencies, 0.50) * 1000,
+        percentile(latencies, 0.99) * 1000,
+    )
 
 
 def measure(target: Target, plan: LoadPlan, log_dir: Path) -> LoadResult:
@@ -385,13 +468,30 @@ def measure(target: Target, plan: LoadPlan, log_dir: Path) -> LoadResult:
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", default=",".join(TARGET_NAMES), help="comma-separated subset of app,bare,bare-buffered,probot (default: all, in that order)")
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGET_NAMES),
+        help="comma-separated subset of app,bare,bare-buffered,probot (default: all, in that order)",
+    )
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds over all targets, each target restarted per round (default 5)")
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target and round (default 10)")
-    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per target, not measured (default 3)")
-    parser.add_argument("--load-generator", choices=["auto", "wrk", "aiohttp"], default="auto", help="auto: wrk if on PATH, else the aiohttp client")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin the server to CPU 0 and the load generator to CPU 1")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds over all targets, each target restarted per round (default 5)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="measured seconds per target and round (default 10)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="warm-up seconds per target, not measured (default 3)"
+    )
+    parser.add_argument(
+        "--load-generator",
+        choices=["auto", "wrk", "aiohttp"],
+        default="auto",
+        help="auto: wrk if on PATH, else the aiohttp client",
+    )
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not pin the server to CPU 0 and the load generator to CPU 1"
+    )
     args = parser.parse_args(argv)
     args.targets = [name.strip() for name in args.targets.split(",") if name.strip()]
     unknown = set(args.targets) - set(TARGET_NAMES)
@@ -413,7 +513,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.load_generator == "auto" and not use_wrk:
         print("wrk is not on PATH (Debian/Ubuntu: apt-get install -y wrk); falling back to the aiohttp client.")
     if not use_wrk:
-        print("note: the aiohttp client on one CPU is slower than the fast targets, so their figures and ratios are capped by it.")
+        print(
+            "note: the aiohttp client on one CPU is slower than the fast targets, "
+            "so their figures and ratios are capped by it."
+        )
     pin = not args.no_pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     if not use_wrk and pin:
         os.sched_setaffinity(0, {int(LOAD_CPU)})  # the aiohttp client runs in this process
@@ -424,7 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     private_key_pem = generate_private_key_pem()
     print(f"machine: {machine_description()}")
     print(
-        f"load: {'wrk, 1 thread' if use_wrk else 'aiohttp client'}, {args.connections} connections, {args.rounds} rounds of"
+        f"load: {'wrk, 1 thread' if use_wrk else 'aiohttp client'}, {args.connections} connections, "
+        f"{args.rounds} rounds of"
         f" {args.warmup:g} s warm-up + {args.duration:g} s measured per target (medians shown), {len(body)} byte body; "
         + (f"server pinned to CPU {SERVER_CPU}, load to CPU {LOAD_CPU}" if pin else "no CPU pinning"),
         flush=True,
@@ -435,8 +539,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         body_path = scratch_dir / "delivery.json"
         body_path.write_bytes(body)
         plan = LoadPlan(
-            body=body, body_path=body_path, signature=signature_header(body, WEBHOOK_SECRET), connections=args.connections,
-            warmup_seconds=args.warmup, measured_seconds=args.duration, use_wrk=use_wrk, pin=pin,
+            body=body,
+            body_path=body_path,
+            signature=signature_header(body, WEBHOOK_SECRET),
+            connections=args.connections,
+            warmup_seconds=args.warmup,
+            measured_seconds=args.duration,
+            use_wrk=use_wrk,
+            pin=pin,
         )
         for round_number in range(1, args.rounds + 1):
             print(f"round {round_number}/{args.rounds}:", end="", flush=True)
@@ -453,6 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in verdict_lines(runs):
         print(line)
     return 1 if any(summary.non_2xx or summary.socket_errors for summary in summaries.values()) else 0
+
 
 if __name__ == "__main__":
     try:

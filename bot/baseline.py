@@ -23,7 +23,9 @@ BASELINE_TTL_SECONDS = 3600.0  # a safety net: completed baseline runs invalidat
 T = TypeVar("T")
 
 
-async def _single_flight(pending: dict[Hashable, asyncio.Future[Any]], key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+async def _single_flight(
+    pending: dict[Hashable, asyncio.Future[Any]], key: Hashable, fetch: Callable[[], Awaitable[T]]
+) -> T:
     """Run `fetch` once for concurrent callers with the same key."""
     future = pending.get(key)
     if future is None:
@@ -49,7 +51,9 @@ class BaselineStore:
     """Baseline runs per (repository, workflow, branch, events); completed run attempts and their jobs."""
 
     def __init__(self, *, maxsize: int = 2048) -> None:
-        self._lists: cachetools.TTLCache[tuple[str, int, str, tuple[str, ...]], list[dict[str, Any]]] = cachetools.TTLCache(maxsize, BASELINE_TTL_SECONDS)
+        self._lists: cachetools.TTLCache[tuple[str, int, str, tuple[str, ...]], list[dict[str, Any]]] = (
+            cachetools.TTLCache(maxsize, BASELINE_TTL_SECONDS)
+        )
         self._jobs: cachetools.LRUCache[tuple[str, int, int], list[dict[str, Any]]] = cachetools.LRUCache(maxsize * 20)
         self._attempts: cachetools.LRUCache[tuple[str, int, int], dict[str, Any]] = cachetools.LRUCache(maxsize * 4)
         self._pending: dict[Hashable, asyncio.Future[Any]] = {}
@@ -75,25 +79,46 @@ class BaselineStore:
             self._lists.pop(key, None)
 
     async def runs(
-        self, gh, repo: str, workflow_id: int, branch: str, *, events: Sequence[str], count: int, created_before: datetime | None
+        self,
+        gh,
+        repo: str,
+        workflow_id: int,
+        branch: str,
+        *,
+        events: Sequence[str],
+        count: int,
+        created_before: datetime | None,
     ) -> list[RunRecord]:
         """The `count` newest completed runs created before `created_before`, oldest first, with their jobs."""
         key = (repo, workflow_id, branch, tuple(sorted(events)))
         listed = self._lists.get(key)
         if listed is None:
             listed = await _single_flight(self._pending, key, lambda: self._list_runs(gh, key, count))
-        chosen = [run for run in listed if created_before is None or (parse_timestamp(run.get("created_at")) or created_before) < created_before][:count]
+        chosen = [
+            run
+            for run in listed
+            if created_before is None or (parse_timestamp(run.get("created_at")) or created_before) < created_before
+        ][:count]
         jobs = await asyncio.gather(*(self.jobs(gh, repo, run["id"], run.get("run_attempt") or 1) for run in chosen))
-        return [run_from_github(run, run_jobs) for run, run_jobs in reversed(list(zip(chosen, jobs)))]
+        return [run_from_github(run, run_jobs) for run, run_jobs in reversed(list(zip(chosen, jobs, strict=False)))]
 
     async def _list_runs(self, gh, key: tuple[str, int, str, tuple[str, ...]], count: int) -> list[dict[str, Any]]:
         repo, workflow_id, branch, events = key
         # Ask for more than `count`: runs newer than the pull request's run are left out afterwards.
-        url_vars = repo_vars(repo, workflow_id=str(workflow_id), branch=branch, status="completed", per_page=str(min(100, 2 * count)))
+        url_vars = repo_vars(
+            repo, workflow_id=str(workflow_id), branch=branch, status="completed", per_page=str(min(100, 2 * count))
+        )
         if len(events) == 1:
             url_vars["event"] = events[0]
-        page = await gh.getitem("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?branch,event,status,per_page}", url_vars=url_vars)
-        runs = [run for run in page.get("workflow_runs", []) if any(fnmatch.fnmatch(run.get("event", ""), event) for event in events)]
+        page = await gh.getitem(
+            "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?branch,event,status,per_page}",
+            url_vars=url_vars,
+        )
+        runs = [
+            run
+            for run in page.get("workflow_runs", [])
+            if any(fnmatch.fnmatch(run.get("event", ""), event) for event in events)
+        ]
         self._lists[key] = runs
         return runs
 

@@ -25,7 +25,9 @@ def config_check(problems: Sequence[ConfigProblem]) -> tuple[CheckRunOutput, lis
         "| ---: | --- | --- |",
     ]
     # No code span around the key: backslash escapes show literally inside one.
-    lines += [f"| {p.line} | {escape_markdown(p.key or '(file)')} | {escape_markdown(p.message, 500)} |" for p in problems]
+    lines += [
+        f"| {p.line} | {escape_markdown(p.key or '(file)')} | {escape_markdown(p.message, 500)} |" for p in problems
+    ]
     annotations = [
         {
             "path": CONFIG_PATH,

@@ -59,15 +59,16 @@ jobs:
 """
 
 # The pull request checks out the full history in `build` and adds a `lint` job (no timeout, no pip cache).
-PR_WORKFLOW = WORKFLOW.replace(
-    """      - uses: actions/checkout@v4
+PR_WORKFLOW = (
+    WORKFLOW.replace(
+        """      - uses: actions/checkout@v4
       - uses: actions/setup-python@v5
         with:
           python-version: "3.12"
           cache: pip
       - run: pip install -r requirements.txt
       - run: python -m build""",
-    """      - uses: actions/checkout@v4
+        """      - uses: actions/checkout@v4
         with:
           fetch-depth: 0
       - uses: actions/setup-python@v5
@@ -76,7 +77,8 @@ PR_WORKFLOW = WORKFLOW.replace(
           cache: pip
       - run: pip install -r requirements.txt
       - run: python -m build""",
-) + """  lint:
+    )
+    + """  lint:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
@@ -86,6 +88,7 @@ PR_WORKFLOW = WORKFLOW.replace(
       - run: pip install ruff
       - run: ruff check .
 """
+)
 
 
 def _jobs(build: float, test: float, *, test_passes: bool = True, lint: float | None = None) -> list[JobSpec]:
@@ -100,7 +103,13 @@ def _jobs(build: float, test: float, *, test_passes: bool = True, lint: float | 
     test_conclusion = "success" if test_passes else "failure"
     jobs = [
         JobSpec("build", duration=build, queue=6.0, steps=steps("Run python -m build", build)),
-        JobSpec("test", duration=test, queue=6.0, conclusion=test_conclusion, steps=steps("Run python -m pytest", test, test_conclusion)),
+        JobSpec(
+            "test",
+            duration=test,
+            queue=6.0,
+            conclusion=test_conclusion,
+            steps=steps("Run python -m pytest", test, test_conclusion),
+        ),
     ]
     if lint is not None:
         jobs.append(JobSpec("lint", duration=lint, queue=6.0, steps=steps("Run ruff check .", lint)))
@@ -126,10 +135,17 @@ def _section(title: str, body: str) -> str:
 
 
 def _check_run_text(check) -> str:
-    lines = [f"conclusion: {check.conclusion}", f"title: {check.output.get('title')}", "", _for_terminal(check.output.get("summary") or "")]
+    lines = [
+        f"conclusion: {check.conclusion}",
+        f"title: {check.output.get('title')}",
+        "",
+        _for_terminal(check.output.get("summary") or ""),
+    ]
     if check.annotations:
         lines += ["", f"annotations ({len(check.annotations)}):"]
-        lines += [f"  {a.path}:{a.start_line}: {a.annotation_level}: {a.title or ''}: {a.message}" for a in check.annotations]
+        lines += [
+            f"  {a.path}:{a.start_line}: {a.annotation_level}: {a.title or ''}: {a.message}" for a in check.annotations
+        ]
     return "\n".join(lines)
 
 
@@ -139,7 +155,13 @@ async def app_on_local_github() -> AsyncIterator[tuple[GitHubSimulator, web.Appl
     private_key, secret = new_app_private_key(), secrets.token_hex(16)
     github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
     api_url = await github.start()
-    settings = Settings(app_id=1, private_key=Secret(private_key), webhook_secret=Secret(secret), github_api_url=api_url, log_level="WARNING")
+    settings = Settings(
+        app_id=1,
+        private_key=Secret(private_key),
+        webhook_secret=Secret(secret),
+        github_api_url=api_url,
+        log_level="WARNING",
+    )
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -162,19 +184,40 @@ async def play(out=sys.stdout) -> int:
         installation = github.add_installation("octo-org")
         repo = github.add_repo("octo-org/webshop", installation, files={"requirements.txt": "flask\n"})
         workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=WORKFLOW)
-        rng, start = random.Random(2026), dt.datetime(2026, 11, 1, 8, tzinfo=dt.timezone.utc)
+        rng, start = random.Random(2026), dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC)
         for i in range(20):
             sha = await github.push(repo, "main", {"app.py": f"VERSION = {i}\n"}, message=f"Release {i}")
-            run = github.add_run(repo, workflow, head_sha=sha, head_branch="main", event="push",
-                                 created_at=start + dt.timedelta(hours=3 * i), jobs=_jobs(rng.uniform(290, 320), rng.uniform(190, 215)))
+            run = github.add_run(
+                repo,
+                workflow,
+                head_sha=sha,
+                head_branch="main",
+                event="push",
+                created_at=start + dt.timedelta(hours=3 * i),
+                jobs=_jobs(rng.uniform(290, 320), rng.uniform(190, 215)),
+            )
             await github.deliver_workflow_run(run)
         print("played 20 pushes to main, each with a completed CI run", file=out)
 
-        github.commit(repo, "faster-builds", {".github/workflows/ci.yml": PR_WORKFLOW, "app.py": "VERSION = 'next'\n"}, message="Add lint, build with full history")
-        pr = await github.open_pull_request(repo, "faster-builds", title="Add lint, build with full history", user="octocat")
+        github.commit(
+            repo,
+            "faster-builds",
+            {".github/workflows/ci.yml": PR_WORKFLOW, "app.py": "VERSION = 'next'\n"},
+            message="Add lint, build with full history",
+        )
+        pr = await github.open_pull_request(
+            repo, "faster-builds", title="Add lint, build with full history", user="octocat"
+        )
         pr_created = start + dt.timedelta(hours=61)
-        run = github.add_run(repo, workflow, head_sha=pr.head_sha, head_branch="faster-builds", event="pull_request",
-                             created_at=pr_created, jobs=_jobs(545.0, 206.0, test_passes=False, lint=75.0))
+        run = github.add_run(
+            repo,
+            workflow,
+            head_sha=pr.head_sha,
+            head_branch="faster-builds",
+            event="pull_request",
+            created_at=pr_created,
+            jobs=_jobs(545.0, 206.0, test_passes=False, lint=75.0),
+        )
         await github.deliver_workflow_run(run)
         await dispatcher.join()
         print(f"opened PR #{pr.number}, its CI run completed (build slower, test failed)", file=out)
@@ -185,13 +228,23 @@ async def play(out=sys.stdout) -> int:
         comments = [c for c in github.issue_comments(repo, pr.number) if "ci-orchestrator:comparison" in c.body]
         checks = sorted(github.check_runs_for(repo, pr.head_sha), key=lambda c: c.name)
         for comment in comments:
-            print(_section(f"PR #{pr.number} comment by the App (edited in place, {comment.updated_at:%H:%M:%S})", _for_terminal(comment.body)), file=out)
+            print(
+                _section(
+                    f"PR #{pr.number} comment by the App (edited in place, {comment.updated_at:%H:%M:%S})",
+                    _for_terminal(comment.body),
+                ),
+                file=out,
+            )
         for check in checks:
             print(_section(f"check run “{check.name}” on {pr.head_sha[:7]}", _check_run_text(check)), file=out)
         problems = _missing(comments, [c.name for c in checks])
         for problem in problems:
             print(f"demo problem: {problem}", file=out)
-        print("demo finished: " + ("everything the App should post is there" if not problems else f"{len(problems)} problem(s)"), file=out)
+        print(
+            "demo finished: "
+            + ("everything the App should post is there" if not problems else f"{len(problems)} problem(s)"),
+            file=out,
+        )
         return len(problems)
 
 

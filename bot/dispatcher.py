@@ -190,7 +190,10 @@ class Dispatcher:
                     metrics.observe_handler(delivery.event, callback, time.perf_counter() - started)
                 if log.isEnabledFor(logging.INFO):
                     log.info(
-                        "handled %s.%s with %d GitHub calls%s", delivery.event, delivery.action, sum(calls.values()),
+                        "handled %s.%s with %d GitHub calls%s",
+                        delivery.event,
+                        delivery.action,
+                        sum(calls.values()),
                         f", {failures} handler(s) failed" if failures else "",
                     )
             finally:
@@ -229,7 +232,11 @@ class Dispatcher:
         name = f"{callback.__module__}.{callback.__qualname__}"
         log.exception(
             "handler %s failed on delivery %s (%s.%s, %s)",
-            name, delivery.delivery_id, delivery.event, delivery.action, delivery.repository or "no repository",
+            name,
+            delivery.delivery_id,
+            delivery.event,
+            delivery.action,
+            delivery.repository or "no repository",
         )
         metrics.HANDLER_ERRORS.labels(event=delivery.event, handler=name).inc()
 
@@ -244,8 +251,10 @@ class Dispatcher:
         """Wait up to `grace_seconds` for accepted work to finish, then stop the workers. True when all finished."""
         try:
             await asyncio.wait_for(self.join(), grace_seconds)
-        except asyncio.TimeoutError:
-            log.warning("shutdown: %d deliveries were not finished after %.0f s and were dropped", self.pending, grace_seconds)
+        except TimeoutError:
+            log.warning(
+                "shutdown: %d deliveries were not finished after %.0f s and were dropped", self.pending, grace_seconds
+            )
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)

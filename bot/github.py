@@ -168,7 +168,7 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
     ) -> tuple[int | None, Mapping[str, str], bytes]:
         try:
             return await super()._request(method, url, headers, body)
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             log.warning("GitHub request failed: %s %s: %s", method, route_of(url), type(error).__name__)
             return None, {}, b""
 
@@ -231,7 +231,9 @@ class AppClient(_ResilientGitHubAPI):
     def app_jwt(self) -> str:
         """RS256 JWT: `iat` 60 s in the past against clock skew, `exp` 9 minutes ahead (GitHub allows 10)."""
         now = int(time.time())
-        return jwt.encode({"iat": now - 60, "exp": now + 540, "iss": str(self._app_id)}, self._signing_key, algorithm="RS256")
+        return jwt.encode(
+            {"iat": now - 60, "exp": now + 540, "iss": str(self._app_id)}, self._signing_key, algorithm="RS256"
+        )
 
     async def _authorization(self) -> str:
         return f"Bearer {self.app_jwt()}"
@@ -295,7 +297,9 @@ class InstallationTokens:
 class InstallationClient(_ResilientGitHubAPI):
     """What handlers use: calls as one installation, with its own ETag cache and request limits."""
 
-    def __init__(self, session: aiohttp.ClientSession, installation_id: int, tokens: InstallationTokens, **kwargs) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, installation_id: int, tokens: InstallationTokens, **kwargs
+    ) -> None:
         super().__init__(session, cache=cachetools.LRUCache(maxsize=512), **kwargs)
         self.installation_id = installation_id
         self._tokens = tokens

@@ -13,7 +13,9 @@ import orjson
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
 #: Events GitHub sends to an App without an `installation` object.
-EVENTS_WITHOUT_INSTALLATION = frozenset({"ping", "github_app_authorization", "marketplace_purchase", "meta", "security_advisory", "sponsorship"})
+EVENTS_WITHOUT_INSTALLATION = frozenset(
+    {"ping", "github_app_authorization", "marketplace_purchase", "meta", "security_advisory", "sponsorship"}
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ _envelope_decoder = msgspec.json.Decoder(Envelope)
 class Delivery:
     """An authentic delivery: its envelope now, its whole payload parsed on first use."""
 
-    __slots__ = ("event", "delivery_id", "envelope", "_body", "_data")
+    __slots__ = ("_body", "_data", "delivery_id", "envelope", "event")
 
     def __init__(self, event: str, delivery_id: str, body: bytes, envelope: Envelope | None = None) -> None:
         self.event, self.delivery_id, self._body = event, delivery_id, body
@@ -93,7 +95,9 @@ class Delivery:
 
 
 class LazyPayload(Mapping[str, Any]):
-    """A delivery's payload for `gidgethub.sansio.Event`: routing by `action` reads the envelope, anything else parses."""
+    """A delivery's payload for `gidgethub.sansio.Event`.
+
+    Routing by `action` reads the envelope; anything else parses the whole body."""
 
     __slots__ = ("_delivery",)
 
@@ -123,7 +127,7 @@ def signature_is_valid(body_digest: str, signature: str | None) -> bool:
     """Constant-time check of `X-Hub-Signature-256: sha256=<hex>` against the body's HMAC hex digest."""
     if not signature or not signature.startswith("sha256="):
         return False
-    return hmac.compare_digest(body_digest, signature[len("sha256="):].strip())
+    return hmac.compare_digest(body_digest, signature[len("sha256=") :].strip())
 
 
 def read_delivery(headers: Mapping[str, str], body: bytes, body_digest: str) -> Delivery | Rejected:

@@ -17,11 +17,15 @@ current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", d
 class _DeliveryFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         delivery = current_delivery.get()
-        record.delivery = {} if delivery is None else {
-            "delivery": delivery.delivery_id,
-            "event": f"{delivery.event}.{delivery.action}" if delivery.action else delivery.event,
-            "repo": delivery.repository,
-        }
+        record.delivery = (
+            {}
+            if delivery is None
+            else {
+                "delivery": delivery.delivery_id,
+                "event": f"{delivery.event}.{delivery.action}" if delivery.action else delivery.event,
+                "repo": delivery.repository,
+            }
+        )
         return True
 
 
@@ -51,7 +55,9 @@ class _JsonFormatter(logging.Formatter):
 def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_DeliveryFilter())
-    handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        _JsonFormatter() if fmt == "json" else _TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

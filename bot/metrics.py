@@ -11,7 +11,9 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 HANDLER_ERRORS = Counter("ci_orchestrator_handler_errors", "Handler exceptions", ["event", "handler"])
-GITHUB_CALLS = Counter("ci_orchestrator_github_calls", "GitHub API calls by method, route and status", ["method", "route", "status"])
+GITHUB_CALLS = Counter(
+    "ci_orchestrator_github_calls", "GitHub API calls by method, route and status", ["method", "route", "status"]
+)
 RATE_LIMIT_REMAINING = Gauge("ci_orchestrator_github_rate_limit_remaining", "Last x-ratelimit-remaining seen")
 QUEUE_DEPTH = Gauge("ci_orchestrator_queue_depth", "Accepted deliveries not yet handled")
 
@@ -33,7 +35,9 @@ class _DeliveryCounts(Collector):
         counts[key] = counts.get(key, 0) + 1
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily("ci_orchestrator_deliveries", "Webhook deliveries by event and outcome", labels=["event", "outcome"])
+        family = CounterMetricFamily(
+            "ci_orchestrator_deliveries", "Webhook deliveries by event and outcome", labels=["event", "outcome"]
+        )
         for (event, outcome), count in list(self.counts.items()):
             family.add_metric([event, outcome], count)
         yield family
@@ -62,10 +66,12 @@ class _HandlerSeconds(Collector):
         series[-1] += seconds
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
-        family = HistogramMetricFamily("ci_orchestrator_handler_seconds", "Time spent in each handler", labels=["event", "handler"])
+        family = HistogramMetricFamily(
+            "ci_orchestrator_handler_seconds", "Time spent in each handler", labels=["event", "handler"]
+        )
         bounds = [str(float(bound)) for bound in self.BUCKETS] + ["+Inf"]
         for (event, handler), series in list(self._series.items()):
-            cumulative = list(zip(bounds, accumulate(series[:-1])))
+            cumulative = list(zip(bounds, accumulate(series[:-1]), strict=False))
             family.add_metric([event, f"{handler.__module__}.{handler.__qualname__}"], cumulative, sum_value=series[-1])
         yield family
 

@@ -84,17 +84,28 @@ class Publisher:
                 comment_id = _ABSENT if posted.complete else await self._find_comment(gh, repo, number, marker)
                 posted.ids[marker] = comment_id
             if comment_id != _ABSENT:
-                await gh.patch("/repos/{owner}/{repo}/issues/comments/{comment_id}", url_vars=repo_vars(repo, comment_id=str(comment_id)), data={"body": body})
+                await gh.patch(
+                    "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+                    url_vars=repo_vars(repo, comment_id=str(comment_id)),
+                    data={"body": body},
+                )
                 return "updated"
             if not create:
                 return "skipped"
-            created = await gh.post("/repos/{owner}/{repo}/issues/{number}/comments", url_vars=repo_vars(repo, number=str(number)), data={"body": body})
+            created = await gh.post(
+                "/repos/{owner}/{repo}/issues/{number}/comments",
+                url_vars=repo_vars(repo, number=str(number)),
+                data={"body": body},
+            )
             posted.ids[marker] = created["id"]
             return "created"
 
     @staticmethod
     async def _find_comment(gh, repo: str, number: int, marker: str) -> int:
-        async for comment in gh.getiter("/repos/{owner}/{repo}/issues/{number}/comments{?per_page}", url_vars=repo_vars(repo, number=str(number), per_page="100")):
+        async for comment in gh.getiter(
+            "/repos/{owner}/{repo}/issues/{number}/comments{?per_page}",
+            url_vars=repo_vars(repo, number=str(number), per_page="100"),
+        ):
             if marker in (comment.get("body") or "") and (comment.get("user") or {}).get("type") == "Bot":
                 return comment["id"]
         return _ABSENT
@@ -129,10 +140,15 @@ class Publisher:
                 # Annotations append across updates: send only those the check run does not show yet.
                 shown = self._annotation_keys.get(check_run_id)
                 if shown is None:
-                    listed = gh.getiter("/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations{?per_page}", url_vars={**url_vars, "per_page": "100"})
+                    listed = gh.getiter(
+                        "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations{?per_page}",
+                        url_vars={**url_vars, "per_page": "100"},
+                    )
                     shown = {_annotation_key(a) async for a in listed}
                 to_send = [a for a in to_send if _annotation_key(a) not in shown]
-            batches = [to_send[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(to_send), ANNOTATIONS_PER_REQUEST)] or [[]]
+            batches = [
+                to_send[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(to_send), ANNOTATIONS_PER_REQUEST)
+            ] or [[]]
             payload: dict[str, Any] = {
                 "status": "completed",
                 "conclusion": conclusion,
@@ -148,14 +164,22 @@ class Publisher:
             if check_run_id:
                 await gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data=payload)
             else:
-                created = await gh.post("/repos/{owner}/{repo}/check-runs", url_vars=repo_vars(repo), data={"name": name, "head_sha": head_sha, **payload})
+                created = await gh.post(
+                    "/repos/{owner}/{repo}/check-runs",
+                    url_vars=repo_vars(repo),
+                    data={"name": name, "head_sha": head_sha, **payload},
+                )
                 check_run_id = created["id"]
                 url_vars["check_run_id"] = str(check_run_id)
             posted.ids[name] = check_run_id
-            self._annotation_keys[check_run_id] = self._annotation_keys.get(check_run_id, set()) | {_annotation_key(a) for a in annotations}
+            self._annotation_keys[check_run_id] = self._annotation_keys.get(check_run_id, set()) | {
+                _annotation_key(a) for a in annotations
+            }
             for batch in batches[1:]:
                 more = {"title": output.title, "summary": output.summary, "annotations": batch}
-                await gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data={"output": more})
+                await gh.patch(
+                    "/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data={"output": more}
+                )
             return check_run_id
 
     async def _find_check_run(self, gh, repo: str, head_sha: str, name: str) -> int:
@@ -169,7 +193,12 @@ class Publisher:
 
 def _annotation_key(annotation: dict[str, Any]) -> tuple[Any, ...]:
     """What makes an annotation the same finding again (its numbers may differ between attempts)."""
-    return annotation["path"], annotation["start_line"], annotation["annotation_level"], str(annotation.get("title", "")).split(":", 1)[0]
+    return (
+        annotation["path"],
+        annotation["start_line"],
+        annotation["annotation_level"],
+        str(annotation.get("title", "")).split(":", 1)[0],
+    )
 
 
 def repo_vars(full_name: str, **more: str) -> dict[str, str]:

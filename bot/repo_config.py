@@ -34,12 +34,40 @@ BUILTIN_ANALYZERS = ("syntax", "security", "speed", "shared-actions", "config")
 # (runs GitHub starts itself, e.g. Dependabot updates and code scanning default setup).
 WORKFLOW_RUN_EVENTS = frozenset(
     {
-        "branch_protection_rule", "check_run", "check_suite", "create", "delete", "deployment",
-        "deployment_status", "discussion", "discussion_comment", "dynamic", "fork", "gollum",
-        "issue_comment", "issues", "label", "merge_group", "milestone", "page_build", "project",
-        "project_card", "project_column", "public", "pull_request", "pull_request_review",
-        "pull_request_review_comment", "pull_request_target", "push", "registry_package",
-        "release", "repository_dispatch", "schedule", "status", "watch", "workflow_dispatch",
+        "branch_protection_rule",
+        "check_run",
+        "check_suite",
+        "create",
+        "delete",
+        "deployment",
+        "deployment_status",
+        "discussion",
+        "discussion_comment",
+        "dynamic",
+        "fork",
+        "gollum",
+        "issue_comment",
+        "issues",
+        "label",
+        "merge_group",
+        "milestone",
+        "page_build",
+        "project",
+        "project_card",
+        "project_column",
+        "public",
+        "pull_request",
+        "pull_request_review",
+        "pull_request_review_comment",
+        "pull_request_target",
+        "push",
+        "registry_package",
+        "release",
+        "repository_dispatch",
+        "schedule",
+        "status",
+        "watch",
+        "workflow_dispatch",
         "workflow_run",
     }
 )
@@ -254,9 +282,14 @@ def _choice_list(options: Iterable[str]) -> str:
 
 def _boolean(value: Any, key: str, position: Position, validation: _Validation) -> bool:
     if not isinstance(value, bool):
-        hints = {"true": "write it without quotes", "false": "write it without quotes",
-                 "yes": "yes/no/on/off are text in YAML 1.2", "no": "yes/no/on/off are text in YAML 1.2",
-                 "on": "yes/no/on/off are text in YAML 1.2", "off": "yes/no/on/off are text in YAML 1.2"}
+        hints = {
+            "true": "write it without quotes",
+            "false": "write it without quotes",
+            "yes": "yes/no/on/off are text in YAML 1.2",
+            "no": "yes/no/on/off are text in YAML 1.2",
+            "on": "yes/no/on/off are text in YAML 1.2",
+            "off": "yes/no/on/off are text in YAML 1.2",
+        }
         raise _Invalid("true or false", hints.get(str(value).lower(), ""))
     return bool(value)
 
@@ -270,8 +303,13 @@ def _integer(lowest: int, highest: int) -> _Check:
     return check
 
 
-def _number(*, above: float | None = None, at_least: float | None = None,
-            below: float | None = None, at_most: float | None = None) -> _Check:
+def _number(
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+) -> _Check:
     bounds = [
         f"greater than {above:g}" if above is not None else "",
         f"at least {at_least:g}" if at_least is not None else "",
@@ -283,8 +321,12 @@ def _number(*, above: float | None = None, at_least: float | None = None,
     def check(value: Any, key: str, position: Position, validation: _Validation) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise _Invalid(expected)
-        if ((above is not None and value <= above) or (at_least is not None and value < at_least)
-                or (below is not None and value >= below) or (at_most is not None and value > at_most)):
+        if (
+            (above is not None and value <= above)
+            or (at_least is not None and value < at_least)
+            or (below is not None and value >= below)
+            or (at_most is not None and value > at_most)
+        ):
             raise _Invalid(expected)
         return _plain_scalar(value)
 
@@ -303,8 +345,13 @@ def _choice(options: Sequence[str]) -> _Check:
     return check
 
 
-def _string_list(*, allowed: Callable[[], Iterable[str]] | None = None, what: str = "strings",
-                 non_empty: bool = False, allowed_examples: str = "") -> _Check:
+def _string_list(
+    *,
+    allowed: Callable[[], Iterable[str]] | None = None,
+    what: str = "strings",
+    non_empty: bool = False,
+    allowed_examples: str = "",
+) -> _Check:
     """A list of non-empty strings; any bad item is reported and the whole setting falls back.
 
     With `allowed`, items must be among its names; the problem lists them all unless
@@ -379,6 +426,7 @@ TOP_LEVEL_KEYS = (*SECTIONS, "shared_actions")
 
 def _unknown_key_message(key: Any, parent: str, known: Sequence[str]) -> str:
     """Name an unknown key under `parent` (a dotted path, "" for the top level) and suggest the key meant."""
+
     def dotted(name: str) -> str:
         return f"{parent}.{name}" if parent else name
 
@@ -454,8 +502,9 @@ def _check_inputs(inputs: Any, key: str, position: Position, validation: _Valida
     return checked if len(checked) == len(inputs) else None
 
 
-def _check_shared_action(entry: Any, key: str, position: Position,
-                         validation: _Validation) -> SharedActionConfig | None:
+def _check_shared_action(
+    entry: Any, key: str, position: Position, validation: _Validation
+) -> SharedActionConfig | None:
     """One `shared_actions` entry; None when anything in it is wrong (it is then left out)."""
     if not isinstance(entry, Mapping):
         validation.report_invalid(position, key, entry, _Invalid("a mapping with uses and replaces"))
@@ -491,8 +540,9 @@ def _check_shared_action(entry: Any, key: str, position: Position,
 
     if len(validation.problems) > problems_before or inputs is None:
         return None
-    return SharedActionConfig(uses=str(uses), replaces=tuple(p for p in patterns if p is not None),
-                              with_=inputs, description=str(description))
+    return SharedActionConfig(
+        uses=str(uses), replaces=tuple(p for p in patterns if p is not None), with_=inputs, description=str(description)
+    )
 
 
 def _check_shared_actions(node: Any, validation: _Validation, position: Position) -> None:
@@ -500,8 +550,10 @@ def _check_shared_actions(node: Any, validation: _Validation, position: Position
         expected = _Invalid("a list of shared actions", "start each entry with '- uses: ...'")
         validation.report_invalid(position, "shared_actions", node, expected)
         return
-    actions = [_check_shared_action(entry, f"shared_actions[{index}]", _item_position(node, index), validation)
-               for index, entry in enumerate(node)]
+    actions = [
+        _check_shared_action(entry, f"shared_actions[{index}]", _item_position(node, index), validation)
+        for index, entry in enumerate(node)
+    ]
     validation.keep("shared_actions", tuple(action for action in actions if action is not None), position)
 
 
@@ -576,8 +628,10 @@ def _consistent_layers(layers: Sequence[ConfigLayer]) -> tuple[list[ConfigLayer]
         layer = active[index]
         key = next(key for key in run_keys if key in layer.settings)
         line, column = layer.positions[key]
-        message = (f"comparison.min_runs ({min_runs}) must not be larger than comparison.baseline_runs "
-                   f"({baseline_runs}), or no comparison could ever have enough history")
+        message = (
+            f"comparison.min_runs ({min_runs}) must not be larger than comparison.baseline_runs "
+            f"({baseline_runs}), or no comparison could ever have enough history"
+        )
         problems.append(ConfigProblem(line, column, key, message, layer.source))
         active[index] = _without(layer, run_keys)
 

@@ -68,7 +68,15 @@ class Settings:
         return key
 
 
-def _int(env: Mapping[str, str], name: str, default: int | None, problems: list[str], *, low: int = 0, high: int | None = None) -> int:
+def _int(
+    env: Mapping[str, str],
+    name: str,
+    default: int | None,
+    problems: list[str],
+    *,
+    low: int = 0,
+    high: int | None = None,
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         if default is None:

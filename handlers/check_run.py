@@ -1,4 +1,4 @@
-""""Re-run" on the App's workflow review check run: review the pull request again."""
+""" "Re-run" on the App's workflow review check run: review the pull request again."""
 
 from __future__ import annotations
 

@@ -14,7 +14,9 @@ router = routing.Router()
 
 
 def changes_config(push: dict) -> bool:
-    touched = {path for commit in push.get("commits") or [] for key in ("added", "modified") for path in commit.get(key) or []}
+    touched = {
+        path for commit in push.get("commits") or [] for key in ("added", "modified") for path in commit.get(key) or []
+    }
     head = push.get("head_commit") or {}
     touched.update(path for key in ("added", "modified") for path in head.get(key) or [])
     return CONFIG_PATH in touched
@@ -33,11 +35,16 @@ async def refresh_and_check_config(event: sansio.Event, gh, services: Services) 
     if not changes_config(push):
         return
     try:
-        contents = await gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}", url_vars=repo_vars(repo, path=CONFIG_PATH, ref=push["after"]))
+        contents = await gh.getitem(
+            "/repos/{owner}/{repo}/contents/{+path}{?ref}",
+            url_vars=repo_vars(repo, path=CONFIG_PATH, ref=push["after"]),
+        )
     except gidgethub.BadRequest as error:
         if error.status_code == 404:  # changed, then deleted again in the same push
             return
         raise
     _, problems = check_config_contents(contents)
     output, annotations = config_check(problems)
-    await services.publisher.upsert_check_run(gh, repo, push["after"], CHECK_NAME, conclusion=output.conclusion, output=output, annotations=annotations)
+    await services.publisher.upsert_check_run(
+        gh, repo, push["after"], CHECK_NAME, conclusion=output.conclusion, output=output, annotations=annotations
+    )

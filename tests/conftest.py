@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
+from contract import OpenAPIContract
+from helpers import WEBHOOK_SECRET, make_settings, private_key_pem
 
 from bot.server import STATE, create_app
 from bot.simulator import GitHubSimulator
-from contract import OpenAPIContract
-from helpers import WEBHOOK_SECRET, make_settings, private_key_pem
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,9 @@ class World:
 @pytest.fixture
 async def world(aiohttp_server, openapi_contract):
     """The simulator (REST + deliveries) and the App (a real aiohttp server on loopback) with time faked for retries."""
-    simulator = GitHubSimulator(app_id=1, webhook_secret=WEBHOOK_SECRET, private_key_pem=private_key_pem(), contract=openapi_contract)
+    simulator = GitHubSimulator(
+        app_id=1, webhook_secret=WEBHOOK_SECRET, private_key_pem=private_key_pem(), contract=openapi_contract
+    )
     base_url = await simulator.start()
     slept: list[float] = []
 

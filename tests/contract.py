@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from openapi_core import Config, OpenAPI
-from openapi_schema_validator import OAS30Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.testing import MockRequest, MockResponse
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
 
 SPEC_PATH = Path(__file__).parent / "fixtures" / "github-openapi" / "api.github.com.json.gz"
 SPEC_HOST = "https://api.github.com"
@@ -144,8 +144,10 @@ class OpenAPIContract:
         parts = path.strip("/").split("/")
         for template, item in self.spec["paths"].items():
             pieces = template.strip("/").split("/")
-            if method.lower() in item and len(pieces) == len(parts) and all(
-                p == q or p.startswith("{") for p, q in zip(pieces, parts, strict=True)
+            if (
+                method.lower() in item
+                and len(pieces) == len(parts)
+                and all(p == q or p.startswith("{") for p, q in zip(pieces, parts, strict=True))
             ):
                 return template
         return path
@@ -158,8 +160,7 @@ class OpenAPIContract:
             path = repo_part + marker + quote(file_path, safe="")
         data = b"" if body is None else json.dumps(body).encode()
         header_map = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "content-type")}
-        request = MockRequest(SPEC_HOST, method, path, args=dict(parse_qsl(parts.query)), headers=header_map,
-                              data=data)
+        request = MockRequest(SPEC_HOST, method, path, args=dict(parse_qsl(parts.query)), headers=header_map, data=data)
         return request, f"{method.upper()} {self._template(method, path)}"
 
     def check_request(self, method: str, url: str, headers: dict[str, str], body: Any) -> list[str]:
@@ -176,8 +177,9 @@ class OpenAPIContract:
     def check_response(self, method: str, url: str, status: int, headers: dict[str, str], body: Any) -> list[str]:
         request, label = self._request(method, url, {}, None)
         data = b"" if body is None else json.dumps(body).encode()
-        response = MockResponse(data, status_code=status, headers=dict(headers),
-                                content_type="application/json" if body is not None else "")
+        response = MockResponse(
+            data, status_code=status, headers=dict(headers), content_type="application/json" if body is not None else ""
+        )
         problems = []
         for error in self.openapi.iter_response_errors(request, response):
             if isinstance(error, PathNotFound | OperationNotFound):

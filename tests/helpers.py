@@ -42,7 +42,9 @@ def official_payload(event: str, name: str, *, installation_id: int | None = 1) 
     return data
 
 
-def signed_headers(event: str, body: bytes, *, delivery_id: str | None = None, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+def signed_headers(
+    event: str, body: bytes, *, delivery_id: str | None = None, secret: str = WEBHOOK_SECRET
+) -> dict[str, str]:
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {
         "X-GitHub-Event": event,
@@ -74,7 +76,14 @@ jobs:
 """
 
 
-def ci_jobs(build: float = 300.0, test: float = 200.0, *, test_conclusion: str = "success", queue: float = 5.0, test_name: str = "test"):
+def ci_jobs(
+    build: float = 300.0,
+    test: float = 200.0,
+    *,
+    test_conclusion: str = "success",
+    queue: float = 5.0,
+    test_name: str = "test",
+):
     """The jobs of one CI run: `build` and `test`, each with checkout and one work step."""
     from bot.simulator import JobSpec, StepSpec
 
@@ -83,7 +92,13 @@ def ci_jobs(build: float = 300.0, test: float = 200.0, *, test_conclusion: str =
 
     return [
         JobSpec("build", duration=build, queue=queue, steps=steps(build, "make build")),
-        JobSpec(test_name, duration=test, queue=queue, conclusion=test_conclusion, steps=steps(test, "make test", test_conclusion)),
+        JobSpec(
+            test_name,
+            duration=test,
+            queue=queue,
+            conclusion=test_conclusion,
+            steps=steps(test, "make test", test_conclusion),
+        ),
     ]
 
 
@@ -93,14 +108,19 @@ def add_baseline(github, repo, workflow, count: int = 20, *, seed: int = 7, star
     import random as rnd
 
     rng = rnd.Random(seed)
-    start = start or dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    start = start or dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     build, test = job_options.pop("build", 300.0), job_options.pop("test", 200.0)
     runs = []
     for i in range(count):
         sha = github.commit(repo, "main", {"src/app.py": f"version = {i}\n"}, message=f"Change {i}")
         runs.append(
             github.add_run(
-                repo, workflow, head_sha=sha, head_branch="main", event="push", created_at=start + dt.timedelta(hours=i),
+                repo,
+                workflow,
+                head_sha=sha,
+                head_branch="main",
+                event="push",
+                created_at=start + dt.timedelta(hours=i),
                 jobs=ci_jobs(build * rng.uniform(0.95, 1.05), test * rng.uniform(0.95, 1.05), **job_options),
             )
         )

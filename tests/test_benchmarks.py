@@ -11,8 +11,21 @@ BENCH_INTAKE = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_in
 
 def test_intake_benchmark_runs_and_every_target_answers_2xx():
     command = [
-        sys.executable, str(BENCH_INTAKE), "--targets", "app,bare,bare-buffered", "--rounds", "1", "--duration", "1",
-        "--warmup", "0.2", "--connections", "4", "--load-generator", "aiohttp", "--no-pin",
+        sys.executable,
+        str(BENCH_INTAKE),
+        "--targets",
+        "app,bare,bare-buffered",
+        "--rounds",
+        "1",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--connections",
+        "4",
+        "--load-generator",
+        "aiohttp",
+        "--no-pin",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr

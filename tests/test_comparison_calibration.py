@@ -30,10 +30,21 @@ def one_job_run(run_id: int, seconds: float) -> RunRecord:
     created_at = START + timedelta(hours=run_id)
     job = JobRecord("test", "success", created_at, created_at, created_at + timedelta(seconds=seconds))
     return RunRecord(
-        id=run_id, workflow_id=1, workflow_name="CI", workflow_path="ci.yml", head_sha="a" * 40,
-        head_branch="main", event="push", status="completed", conclusion="success", run_attempt=1,
-        created_at=created_at, run_started_at=created_at, updated_at=created_at + timedelta(seconds=seconds),
-        html_url=None, jobs=(job,),
+        id=run_id,
+        workflow_id=1,
+        workflow_name="CI",
+        workflow_path="ci.yml",
+        head_sha="a" * 40,
+        head_branch="main",
+        event="push",
+        status="completed",
+        conclusion="success",
+        run_attempt=1,
+        created_at=created_at,
+        run_started_at=created_at,
+        updated_at=created_at + timedelta(seconds=seconds),
+        html_url=None,
+        jobs=(job,),
     )
 
 
@@ -58,8 +69,10 @@ def verdict_rates(rng: random.Random, true_change: float, pr_sample_count: int) 
 def test_false_alarms_on_pure_noise_stay_at_alpha() -> None:
     rates = verdict_rates(random.Random(SEED), true_change=0.0, pr_sample_count=1)
     false_alarms = round(rates[Verdict.REGRESSION] * TRIALS)
-    print(f"\npure noise, 1 PR sample: {rates[Verdict.REGRESSION]:.1%} flagged slower, "
-          f"{rates[Verdict.IMPROVEMENT]:.1%} flagged faster, {rates['either']:.1%} called slower by either measure")
+    print(
+        f"\npure noise, 1 PR sample: {rates[Verdict.REGRESSION]:.1%} flagged slower, "
+        f"{rates[Verdict.IMPROVEMENT]:.1%} flagged faster, {rates['either']:.1%} called slower by either measure"
+    )
     assert rates["either"] <= OPTIONS.alpha
     assert rates[Verdict.IMPROVEMENT] <= OPTIONS.alpha
     # Each measure is tested at α/2 by construction: the observed rate must be consistent with that.
@@ -92,7 +105,7 @@ def test_detection_rates_grow_with_the_change_and_with_more_samples() -> None:
     single, several = table[1], table[3]
     assert 0.35 <= single[0] <= 0.70  # STATISTICS.md: ≈ 52 % at +20 % with one sample
     assert single[2] >= 0.85  # ≈ 94 % at +40 %
-    assert all(many >= one for one, many in zip(single, several))
+    assert all(many >= one for one, many in zip(single, several, strict=False))
 
 
 def test_a_run_of_thirty_noisy_jobs_rarely_gets_a_false_slower_job() -> None:
@@ -103,8 +116,13 @@ def test_a_run_of_thirty_noisy_jobs_rarely_gets_a_false_slower_job() -> None:
     def many_job_run(run_id: int, shift: float) -> RunRecord:
         created_at = START + timedelta(hours=run_id)
         jobs = tuple(
-            JobRecord(f"test ({index})", "success", created_at, created_at,
-                      created_at + timedelta(seconds=TYPICAL_SECONDS * shift * math.exp(rng.gauss(0.0, LOG_SIGMA))))
+            JobRecord(
+                f"test ({index})",
+                "success",
+                created_at,
+                created_at,
+                created_at + timedelta(seconds=TYPICAL_SECONDS * shift * math.exp(rng.gauss(0.0, LOG_SIGMA))),
+            )
             for index in range(job_count)
         )
         return replace(one_job_run(run_id, TYPICAL_SECONDS), jobs=jobs)
@@ -119,5 +137,11 @@ def test_a_run_of_thirty_noisy_jobs_rarely_gets_a_false_slower_job() -> None:
     # and a real +60 % slowdown of one job is still found
     baseline = [many_job_run(index, 1.0) for index in range(BASELINE_RUNS)]
     slow = many_job_run(1000, 1.0)
-    slow = replace(slow, jobs=(replace(slow.jobs[0], completed_at=slow.jobs[0].started_at + timedelta(seconds=TYPICAL_SECONDS * 1.6)), *slow.jobs[1:]))
+    slow = replace(
+        slow,
+        jobs=(
+            replace(slow.jobs[0], completed_at=slow.jobs[0].started_at + timedelta(seconds=TYPICAL_SECONDS * 1.6)),
+            *slow.jobs[1:],
+        ),
+    )
     assert compare_run(slow, baseline, OPTIONS).jobs[0].duration.verdict is Verdict.REGRESSION

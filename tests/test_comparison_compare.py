@@ -44,7 +44,7 @@ def build_job(
     """A job whose steps run back to back; by default three steps sharing `seconds` as 10 %/10 %/80 %."""
     started_at = created_at + timedelta(seconds=queue_seconds)
     if step_seconds is None:
-        step_seconds = dict(zip(DEFAULT_STEPS, (seconds * 0.1, seconds * 0.1, seconds * 0.8)))
+        step_seconds = dict(zip(DEFAULT_STEPS, (seconds * 0.1, seconds * 0.1, seconds * 0.8), strict=False))
     steps, clock = [], started_at
     for number, (step_name, duration) in enumerate(step_seconds.items(), start=1):
         steps.append(StepRecord(step_name, number, conclusion, clock, clock + timedelta(seconds=duration)))
@@ -131,26 +131,60 @@ def by_name(comparison, name: str):
 
 def test_run_from_github_reads_the_openapi_shapes_and_keeps_each_jobs_attempt() -> None:
     run = {
-        "id": 30433642, "name": "Build", "path": ".github/workflows/build.yml", "workflow_id": 159038,
-        "head_sha": "acb5820ced9479c074f688cc328bf03f341a511d", "head_branch": "master", "event": "push",
-        "status": "completed", "conclusion": "success", "run_attempt": 2,
-        "created_at": "2020-01-22T19:33:08Z", "run_started_at": "2020-01-22T19:40:00Z",
-        "updated_at": "2020-01-22T19:50:30Z", "html_url": "https://github.com/octo-org/octo-repo/actions/runs/30433642",
+        "id": 30433642,
+        "name": "Build",
+        "path": ".github/workflows/build.yml",
+        "workflow_id": 159038,
+        "head_sha": "acb5820ced9479c074f688cc328bf03f341a511d",
+        "head_branch": "master",
+        "event": "push",
+        "status": "completed",
+        "conclusion": "success",
+        "run_attempt": 2,
+        "created_at": "2020-01-22T19:33:08Z",
+        "run_started_at": "2020-01-22T19:40:00Z",
+        "updated_at": "2020-01-22T19:50:30Z",
+        "html_url": "https://github.com/octo-org/octo-repo/actions/runs/30433642",
         "unknown_new_field": {"ignored": True},
     }
     jobs = [
         {
-            "name": "build", "status": "completed", "conclusion": "success", "run_attempt": 1,
-            "created_at": "2020-01-22T19:33:10Z", "started_at": "2020-01-22T19:33:40Z", "completed_at": "2020-01-22T19:35:39Z",
+            "name": "build",
+            "status": "completed",
+            "conclusion": "success",
+            "run_attempt": 1,
+            "created_at": "2020-01-22T19:33:10Z",
+            "started_at": "2020-01-22T19:33:40Z",
+            "completed_at": "2020-01-22T19:35:39Z",
             "html_url": "https://github.com/octo-org/octo-repo/runs/1/jobs/2",
             "steps": [
-                {"name": "Set up job", "status": "completed", "conclusion": "success", "number": 1,
-                 "started_at": "2020-01-22T11:33:40.000-08:00", "completed_at": "2020-01-22T11:33:41.000-08:00"},
-                {"name": "Cleanup", "status": "queued", "conclusion": None, "number": 2, "started_at": None, "completed_at": None},
+                {
+                    "name": "Set up job",
+                    "status": "completed",
+                    "conclusion": "success",
+                    "number": 1,
+                    "started_at": "2020-01-22T11:33:40.000-08:00",
+                    "completed_at": "2020-01-22T11:33:41.000-08:00",
+                },
+                {
+                    "name": "Cleanup",
+                    "status": "queued",
+                    "conclusion": None,
+                    "number": 2,
+                    "started_at": None,
+                    "completed_at": None,
+                },
             ],
         },
-        {"name": "deploy", "status": "completed", "conclusion": "failure", "created_at": None, "started_at": None,
-         "completed_at": None, "steps": None},
+        {
+            "name": "deploy",
+            "status": "completed",
+            "conclusion": "failure",
+            "created_at": None,
+            "started_at": None,
+            "completed_at": None,
+            "steps": None,
+        },
     ]
     record = run_from_github(json.loads(json.dumps(run)), jobs)
     assert record.duration == 630.0
@@ -167,7 +201,8 @@ def test_run_from_github_reads_the_openapi_shapes_and_keeps_each_jobs_attempt() 
 def test_official_example_payloads_become_records() -> None:
     run_payload = json.loads((OFFICIAL_PAYLOADS / "workflow_run/completed.payload.json").read_text())
     job_payloads = [
-        json.loads(path.read_text())["workflow_job"] for path in sorted((OFFICIAL_PAYLOADS / "workflow_job").glob("*.json"))
+        json.loads(path.read_text())["workflow_job"]
+        for path in sorted((OFFICIAL_PAYLOADS / "workflow_job").glob("*.json"))
     ]
     record = run_from_github(run_payload["workflow_run"], job_payloads)
     assert record.id == 289782451 and record.workflow_path == ".github/workflows/test.yml"
@@ -215,7 +250,9 @@ def test_slower_job_makes_a_run_level_and_job_level_regression() -> None:
 
 
 def test_faster_and_unchanged_runs() -> None:
-    faster = compare_run(current_run({**BASE_JOBS, "test (windows-latest, 3.11)": 300.0}), build_baseline(BASE_JOBS), OPTIONS)
+    faster = compare_run(
+        current_run({**BASE_JOBS, "test (windows-latest, 3.11)": 300.0}), build_baseline(BASE_JOBS), OPTIONS
+    )
     assert faster.wall_time.verdict is Verdict.IMPROVEMENT
     assert by_name(faster, "test (windows-latest, 3.11)").verdict == "improvement"
     unchanged = compare_run(current_run(BASE_JOBS), build_baseline(BASE_JOBS), OPTIONS)
@@ -295,16 +332,16 @@ def test_partial_rerun_keeps_each_jobs_attempt_and_does_not_judge_the_wall_time(
 
 
 def test_jobs_carried_over_by_a_rerun_are_one_sample_not_two() -> None:
-    first_attempt = build_run(
-        1000, [build_job("lint", 62.0), build_job("test", 390.0)], head_sha="c" * 40
-    )
+    first_attempt = build_run(1000, [build_job("lint", 62.0), build_job("test", 390.0)], head_sha="c" * 40)
     current = build_run(
         1000,
         [build_job("lint", 62.0, run_attempt=1), build_job("test", 395.0, run_attempt=2)],
         run_attempt=2,
         head_sha="c" * 40,
     )
-    comparison = compare_run(current, build_baseline({"lint": 60.0, "test": 300.0}), OPTIONS, pr_samples=[first_attempt])
+    comparison = compare_run(
+        current, build_baseline({"lint": 60.0, "test": 300.0}), OPTIONS, pr_samples=[first_attempt]
+    )
     assert by_name(comparison, "lint").duration.sample_count == 1  # the same execution, listed by both attempts
     assert by_name(comparison, "test").duration.sample_count == 2
 
@@ -328,7 +365,9 @@ def test_runs_that_did_not_run_to_the_end_compare_nothing(conclusion, status, ex
 def test_steps_are_flagged_only_when_significant_and_large() -> None:
     steps = {"Set up job": 5.0, "Install": 100.0, "Run tests": 300.0}
     baseline = [
-        build_run(index + 1, [build_job("test", 405.0 * factor, step_seconds={k: v * factor for k, v in steps.items()})])
+        build_run(
+            index + 1, [build_job("test", 405.0 * factor, step_seconds={k: v * factor for k, v in steps.items()})]
+        )
         for index, factor in enumerate(SPREAD * 4)
     ]
     slower_steps = {"Set up job": 9.0, "Install": 180.0, "Run tests": 303.0}  # +80 %, +80 %, +1 %
@@ -344,9 +383,9 @@ def test_repeated_step_names_are_matched_by_position() -> None:
     baseline = []
     for index, factor in enumerate(SPREAD * 2):
         job = build_job("test", 220.0 * factor, step_seconds={k: v * factor for k, v in steps.items()})
-        baseline.append(build_run(index + 1, [replace(job, steps=job.steps + (job.steps[0],))]))
+        baseline.append(build_run(index + 1, [replace(job, steps=(*job.steps, job.steps[0]))]))
     job = build_job("test", 220.0, step_seconds=steps)
-    current = build_run(1000, [replace(job, steps=job.steps + (job.steps[0],))])
+    current = build_run(1000, [replace(job, steps=(*job.steps, job.steps[0]))])
     steps_compared = by_name(compare_run(current, baseline, OPTIONS), "test").steps
     assert [step.duration.baseline_count for step in steps_compared] == [10, 10, 10]
 
@@ -404,7 +443,9 @@ def test_median_step_durations_use_successful_jobs_and_steps_only() -> None:
     def run(seconds: float, conclusion: str = "success") -> RunRecord:
         step = StepRecord("Run pip install", 1, conclusion, base, base + timedelta(seconds=seconds))
         job = JobRecord("test", conclusion, base, base, base + timedelta(seconds=seconds), (step,), 1, None)
-        return RunRecord(1, 1, "CI", "ci.yml", "sha", "main", "push", "completed", conclusion, 1, base, base, base, None, (job,))
+        return RunRecord(
+            1, 1, "CI", "ci.yml", "sha", "main", "push", "completed", conclusion, 1, base, base, base, None, (job,)
+        )
 
     timings = median_step_durations([run(10), run(30), run(20), run(500, "failure")])
     assert timings == {("test", "Run pip install"): 20.0}

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from test_comparison_compare import BASE_JOBS, OPTIONS, build_baseline, build_job, build_run, current_run
 
 from bot.comparison import (
     ComparisonOptions,
@@ -20,7 +21,6 @@ from bot.comparison import (
     render_comment,
 )
 from bot.comparison.report import CHECK_OUTPUT_MAX_BYTES, COMMENT_MAX_CHARACTERS
-from test_comparison_compare import BASE_JOBS, OPTIONS, build_baseline, build_job, build_run, current_run
 
 MARKER = "<!-- ci-orchestrator:comparison workflow=7 -->"
 EVIL = "evil | <img src=x onerror=alert(1)> [x](http://e) @everyone `\n# H"
@@ -53,7 +53,9 @@ REAL_WORKFLOW = Path(__file__).resolve().parent / "fixtures/workflows/playwright
 
 
 def slower_comparison():
-    return compare_run(current_run({**BASE_JOBS, "test (windows-latest, 3.11)": 900.0}), build_baseline(BASE_JOBS), OPTIONS)
+    return compare_run(
+        current_run({**BASE_JOBS, "test (windows-latest, 3.11)": 900.0}), build_baseline(BASE_JOBS), OPTIONS
+    )
 
 
 def table_rows(comment: str) -> list[str]:
@@ -76,18 +78,26 @@ def test_comment_headlines_for_other_outcomes() -> None:
     unchanged = render_comment(compare_run(current_run(BASE_JOBS), build_baseline(BASE_JOBS), OPTIONS), marker=MARKER)
     assert "**no significant change: 10m20s vs 10m20s, median of 20 runs on main**" in unchanged
     assert "One sample is thin evidence" in unchanged
-    thin = compare_run(current_run(BASE_JOBS), build_baseline(BASE_JOBS, count=3), ComparisonOptions(baseline_branch="develop"))
+    thin = compare_run(
+        current_run(BASE_JOBS), build_baseline(BASE_JOBS, count=3), ComparisonOptions(baseline_branch="develop")
+    )
     assert "**not enough history (3 runs on develop, need 5)**" in render_comment(thin, marker=MARKER)
     failing = build_run(1000, [build_job("build", 20.0, conclusion="failure")], conclusion="failure")
     broken = compare_run(failing, build_baseline({"build": 300.0}), OPTIONS)
     assert "**new failure in build**" in render_comment(broken, marker=MARKER)
     rerun_jobs = [build_job("lint", 60.0, run_attempt=1), build_job("test", 600.0, run_attempt=2)]
-    rerun = compare_run(build_run(1000, rerun_jobs, run_attempt=2), build_baseline({"lint": 60.0, "test": 400.0}), OPTIONS)
-    assert "**total job time got 43 % slower: 11m00s vs 7m40s, median of 20 runs on main" in render_comment(rerun, marker=MARKER)
+    rerun = compare_run(
+        build_run(1000, rerun_jobs, run_attempt=2), build_baseline({"lint": 60.0, "test": 400.0}), OPTIONS
+    )
+    assert "**total job time got 43 % slower: 11m00s vs 7m40s, median of 20 runs on main" in render_comment(
+        rerun, marker=MARKER
+    )
     cancelled = compare_run(current_run(BASE_JOBS, conclusion="cancelled"), build_baseline(BASE_JOBS), OPTIONS)
     comment = render_comment(cancelled, marker=MARKER)
     assert "Run was cancelled: nothing compared" in comment and "| **wall time**" not in comment
-    assert "Baseline" not in comment and comment.endswith("[This run (attempt 1)](https://github.com/o/r/actions/runs/1000)")
+    assert "Baseline" not in comment and comment.endswith(
+        "[This run (attempt 1)](https://github.com/o/r/actions/runs/1000)"
+    )
 
 
 def test_comment_has_a_details_block_with_steps_and_queue_times() -> None:
@@ -117,7 +127,10 @@ def test_comment_links_this_run_and_the_baseline_runs_with_their_period() -> Non
     with_failures = compare_run(current_run(BASE_JOBS), build_baseline(BASE_JOBS, failing={"lint": 2}), OPTIONS)
     comment = render_comment(with_failures, marker=MARKER)
     assert "Baseline: 18 successful of 20 recent runs on main" in comment
-    assert "[1](https://github.com/o/r/actions/runs/1) (failure) [2](https://github.com/o/r/actions/runs/2) (failure) [3]" in comment
+    assert (
+        "[1](https://github.com/o/r/actions/runs/1) (failure) [2](https://github.com/o/r/actions/runs/2) (failure) [3]"
+        in comment
+    )
     chart = comment[comment.index("```mermaid") :]
     assert 'x-axis ["3", "4",' in chart  # the failed runs 1 and 2 are not in the chart of durations
 
@@ -195,7 +208,9 @@ def test_check_run_conclusion_follows_fail_on() -> None:
     unchanged = compare_run(current_run(BASE_JOBS), build_baseline(BASE_JOBS), OPTIONS)
     assert render_check_run(unchanged, fail_on="regression").conclusion == "success"
     assert render_check_run(unchanged, fail_on="never").conclusion == "neutral"
-    faster = compare_run(current_run({**BASE_JOBS, "test (windows-latest, 3.11)": 300.0}), build_baseline(BASE_JOBS), OPTIONS)
+    faster = compare_run(
+        current_run({**BASE_JOBS, "test (windows-latest, 3.11)": 300.0}), build_baseline(BASE_JOBS), OPTIONS
+    )
     assert render_check_run(faster, fail_on="regression").conclusion == "success"
     thin = compare_run(current_run(BASE_JOBS), build_baseline(BASE_JOBS, count=3), OPTIONS)
     assert render_check_run(thin, fail_on="regression").conclusion == "neutral"
@@ -241,7 +256,9 @@ def test_annotations_point_at_the_job_lines() -> None:
     baseline = build_baseline({**BASE_JOBS, "Build docs": 100.0})
     comparison = compare_run(build_run(1000, jobs, conclusion="failure"), baseline, OPTIONS)
     annotations = annotations_for(comparison, ".github/workflows/ci.yml", WORKFLOW)
-    lines = {annotation["title"]: (annotation["start_line"], annotation["annotation_level"]) for annotation in annotations}
+    lines = {
+        annotation["title"]: (annotation["start_line"], annotation["annotation_level"]) for annotation in annotations
+    }
     assert lines == {
         "New failure: lint": (4, "failure"),
         "Slower: test (windows-latest, 3.11) (+5m00s (+50 %))": (8, "warning"),

@@ -76,7 +76,9 @@ async def test_a_burst_is_handled_concurrently_by_the_pool_when_handlers_wait():
     dispatcher = Dispatcher(router, lambda d: (None, None), concurrency=4, dedupe_seconds=60)
     dispatcher.start()
     for number in range(20):  # different commits: no ordering between them
-        dispatcher.submit(delivery("workflow_run", f"d{number}", action="completed", workflow_run={"head_sha": f"s{number}"}))
+        dispatcher.submit(
+            delivery("workflow_run", f"d{number}", action="completed", workflow_run={"head_sha": f"s{number}"})
+        )
     await asyncio.wait_for(dispatcher.join(), 5)
     assert most == 4 and dispatcher.pending == 0
     assert dispatcher.submit(delivery("workflow_run", "d3", action="completed")) == "duplicate"

@@ -8,13 +8,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
 from bot.comparison import CheckRunOutput
 from bot.publish import Publisher
 from bot.simulator import JobSpec, StepSpec
-from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
-PR_TIME = dt.datetime(2026, 11, 3, tzinfo=dt.timezone.utc)
+PR_TIME = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
 CHECK_NAME = "CI comparison: CI"
 CI_PATH = ".github/workflows/ci.yml"
 BUILD_LINE, TEST_LINE = 7, 13  # where the jobs `build:` and `test:` start in CI_WORKFLOW
@@ -43,8 +43,14 @@ class Project:
     async def pr_run(self, jobs=None, *, created_at=PR_TIME, workflow=None, deliver=True, **run_options):
         """A completed run of the PR's head (default: the CI jobs at baseline speed), delivered and handled."""
         run = self.github.add_run(
-            self.repo, workflow or self.workflow, head_sha=self.pr.head_sha, head_branch=self.pr.head_branch,
-            event="pull_request", created_at=created_at, jobs=jobs if jobs is not None else ci_jobs(), **run_options,
+            self.repo,
+            workflow or self.workflow,
+            head_sha=self.pr.head_sha,
+            head_branch=self.pr.head_branch,
+            event="pull_request",
+            created_at=created_at,
+            jobs=jobs if jobs is not None else ci_jobs(),
+            **run_options,
         )
         if deliver:
             await self.github.deliver_workflow_run(run)
@@ -84,10 +90,18 @@ async def start_project(world, *, config: str | None = None, baseline_runs: int 
 
 def add_runs_on_main(github, repo, workflow, jobs_of_run, count: int = 20) -> None:
     """`count` push runs on main, one an hour from 1 November, with the jobs `jobs_of_run(i)`."""
-    start = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     for i in range(count):
         sha = github.commit(repo, "main", {"src/app.py": f"version = {i}\n"}, message=f"Change {i}")
-        github.add_run(repo, workflow, head_sha=sha, head_branch="main", event="push", created_at=start + dt.timedelta(hours=i), jobs=jobs_of_run(i))
+        github.add_run(
+            repo,
+            workflow,
+            head_sha=sha,
+            head_branch="main",
+            event="push",
+            created_at=start + dt.timedelta(hours=i),
+            jobs=jobs_of_run(i),
+        )
 
 
 @pytest.fixture
@@ -158,7 +172,16 @@ async def test_fork_pull_request_is_found_by_head_sha(project):
     github.commit(fork, "patch", {"src/app.py": "fork = True\n"}, message="From a fork")
     pr = await github.open_pull_request(repo, "patch", head_repo=fork, user="outsider")
     await project.world.settle()
-    run = github.add_run(repo, project.workflow, head_sha=pr.head_sha, head_branch="patch", event="pull_request", created_at=PR_TIME, jobs=ci_jobs(build=600), head_repo=fork)
+    run = github.add_run(
+        repo,
+        project.workflow,
+        head_sha=pr.head_sha,
+        head_branch="patch",
+        event="pull_request",
+        created_at=PR_TIME,
+        jobs=ci_jobs(build=600),
+        head_repo=fork,
+    )
     delivery = await github.deliver_workflow_run(run)
     assert delivery.payload["workflow_run"]["pull_requests"] == []
     await project.world.settle()
@@ -204,16 +227,30 @@ async def test_concurrent_publishers_share_one_comment_and_a_restarted_one_finds
     gh = services.github.for_installation(project.repo.installation_id)
     full_name, marker = project.repo.full_name, "<!-- ci-orchestrator:comparison workflow=1 -->"
     outcomes = await asyncio.gather(
-        *(services.publisher.upsert_comment(gh, full_name, project.pr.number, marker, f"{marker}\nbody {i}", create=True) for i in range(3))
+        *(
+            services.publisher.upsert_comment(
+                gh, full_name, project.pr.number, marker, f"{marker}\nbody {i}", create=True
+            )
+            for i in range(3)
+        )
     )
     assert sorted(outcomes) == ["created", "updated", "updated"]
     restarted = Publisher(project.github.app_id)
-    assert await restarted.upsert_comment(gh, full_name, project.pr.number, marker, f"{marker}\nafter restart", create=True) == "updated"
+    assert (
+        await restarted.upsert_comment(
+            gh, full_name, project.pr.number, marker, f"{marker}\nafter restart", create=True
+        )
+        == "updated"
+    )
     assert [c.body for c in project.comments()] == [f"{marker}\nafter restart"]
 
     output = CheckRunOutput("neutral", "title", "summary")
-    first = await services.publisher.upsert_check_run(gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="neutral", output=output)
-    again = await restarted.upsert_check_run(gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="success", output=output)
+    first = await services.publisher.upsert_check_run(
+        gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="neutral", output=output
+    )
+    again = await restarted.upsert_check_run(
+        gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="success", output=output
+    )
     assert again == first and project.check().conclusion == "success"
 
 
@@ -236,7 +273,10 @@ async def test_warm_pull_request_events_cost_four_github_calls(project):
     await github.rerun(run, ci_jobs(build=620), started_at=PR_TIME + dt.timedelta(hours=2))
     await project.world.settle()
     assert Counter(github.calls) - before == {
-        ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"): 1,  # attempt 1 is remembered
+        (
+            "GET",
+            "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs",
+        ): 1,  # attempt 1 is remembered
         ("GET", "/repos/{owner}/{repo}/contents/{path}"): 1,
         ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"): 1,
         ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"): 1,
@@ -251,7 +291,9 @@ async def test_two_workflows_on_one_pull_request_get_two_comments(world):
     ci = github.add_workflow(repo, CI_PATH, "CI", content=CI_WORKFLOW)
     lint = github.add_workflow(repo, ".github/workflows/lint.yml", "Lint", content=LINT_WORKFLOW)
     add_baseline(github, repo, ci)
-    add_runs_on_main(github, repo, lint, lambda i: [JobSpec("lint", duration=60 + i % 3, steps=[StepSpec("make lint", 55 + i % 3)])])
+    add_runs_on_main(
+        github, repo, lint, lambda i: [JobSpec("lint", duration=60 + i % 3, steps=[StepSpec("make lint", 55 + i % 3)])]
+    )
     github.commit(repo, "feature", {"src/app.py": "slow = True\n"})
     pr = await github.open_pull_request(repo, "feature")
     await world.settle()
@@ -282,7 +324,9 @@ async def test_not_enough_history_gives_numbers_without_verdict(world):
 async def test_cancelled_run_is_reported_not_compared(project):
     run = await project.pr_run(ci_jobs(build=600))
     await project.github.rerun(
-        run, [JobSpec("build", conclusion="cancelled"), JobSpec("test", conclusion="cancelled")], started_at=PR_TIME + dt.timedelta(hours=1)
+        run,
+        [JobSpec("build", conclusion="cancelled"), JobSpec("test", conclusion="cancelled")],
+        started_at=PR_TIME + dt.timedelta(hours=1),
     )
     await project.world.settle()
     body = project.the_comment().body
@@ -292,7 +336,10 @@ async def test_cancelled_run_is_reported_not_compared(project):
 
 
 def matrix_jobs(pythons, *, slow: str | None = None) -> list[JobSpec]:
-    return [JobSpec(f"test (ubuntu-latest, {p})", duration=600 if p == slow else 300, steps=[StepSpec("pytest", 290)]) for p in pythons]
+    return [
+        JobSpec(f"test (ubuntu-latest, {p})", duration=600 if p == slow else 300, steps=[StepSpec("pytest", 290)])
+        for p in pythons
+    ]
 
 
 async def test_matrix_legs_are_matched_by_name(world):
@@ -315,7 +362,10 @@ async def test_matrix_legs_are_matched_by_name(world):
 
 async def test_huge_comment_is_truncated_to_githubs_limit(project):
     long_name = "integration suite with a deliberately long descriptive job name for shard "
-    jobs = [*ci_jobs(build=600), *(JobSpec(f"{long_name}{i:03d} of 400", duration=100, steps=[StepSpec("run", 95)]) for i in range(400))]
+    jobs = [
+        *ci_jobs(build=600),
+        *(JobSpec(f"{long_name}{i:03d} of 400", duration=100, steps=[StepSpec("run", 95)]) for i in range(400)),
+    ]
     await project.pr_run(jobs)
     body = project.the_comment().body  # the simulator answers 422 above 65,536 characters
     assert len(body) <= 65_536 and "Shortened to fit GitHub's size limit" in body
@@ -352,7 +402,15 @@ async def test_run_on_main_refreshes_the_baseline_and_does_not_comment(world):
     assert github.calls[LIST_RUNS] == 1
 
     sha = github.commit(repo, "main", {"src/app.py": "version = 10\n"}, message="Change 10")
-    main_run = github.add_run(repo, project.workflow, head_sha=sha, head_branch="main", event="push", created_at=PR_TIME - dt.timedelta(hours=12), jobs=ci_jobs())
+    main_run = github.add_run(
+        repo,
+        project.workflow,
+        head_sha=sha,
+        head_branch="main",
+        event="push",
+        created_at=PR_TIME - dt.timedelta(hours=12),
+        jobs=ci_jobs(),
+    )
     await github.deliver_workflow_run(main_run)
     await world.settle()
     assert github.check_runs_for(repo, sha) == [] and len(project.comments()) == 1
@@ -404,7 +462,9 @@ async def test_late_run_of_an_outdated_head_does_not_overwrite_the_comment(proje
     await project.pr_run(ci_jobs(build=600), created_at=PR_TIME + dt.timedelta(hours=1))
     delivery = await github.deliver_workflow_run(outdated)
     await project.world.settle()
-    assert [pr["number"] for pr in delivery.payload["workflow_run"]["pull_requests"]] == [project.pr.number]  # same branch
+    assert [pr["number"] for pr in delivery.payload["workflow_run"]["pull_requests"]] == [
+        project.pr.number
+    ]  # same branch
     assert "CI got 101 % slower" in project.the_comment().body
     assert github.check_runs_for(project.repo, outdated.head_sha) == []
 
@@ -417,8 +477,15 @@ async def test_a_burst_of_pull_request_runs_on_one_base_fetches_the_baseline_onc
         prs.append(await github.open_pull_request(repo, name, title=name))
     await project.world.settle()
     runs = [
-        github.add_run(repo, project.workflow, head_sha=pr.head_sha, head_branch=pr.head_branch, event="pull_request",
-                       created_at=PR_TIME, jobs=ci_jobs(build=600))
+        github.add_run(
+            repo,
+            project.workflow,
+            head_sha=pr.head_sha,
+            head_branch=pr.head_branch,
+            event="pull_request",
+            created_at=PR_TIME,
+            jobs=ci_jobs(build=600),
+        )
         for pr in prs
     ]
     await asyncio.gather(*(github.deliver_workflow_run(run) for run in runs))  # handled concurrently: 4 PRs, 4 keys

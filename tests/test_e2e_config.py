@@ -1,11 +1,12 @@
-"""`.github/ci-orchestrator.yml` end to end: its own check run on the commit that changes it, and what applies meanwhile."""
+"""`.github/ci-orchestrator.yml` end to end: its check run on the commit that changes it, and what applies meanwhile."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from bot.repo_config import CONFIG_PATH
 from helpers import CI_WORKFLOW, add_baseline, ci_jobs
+
+from bot.repo_config import CONFIG_PATH
 
 CONFIG_CHECK = "ci-orchestrator config"
 REVIEW = "workflow review"
@@ -61,7 +62,10 @@ async def test_a_push_that_breaks_the_config_gets_a_failing_check_with_annotatio
         (CONFIG_PATH, 5, 5, "failure", "Invalid setting review.fail_on"),
     ]
     assert "did you mean 'comparison.threshold_percent'?" in check.annotations[1].message
-    assert "| 2 | comparison.min\\_runs | comparison.min\\_runs must be an integer between 2 and 100" in check.output["summary"]
+    assert (
+        "| 2 | comparison.min\\_runs | comparison.min\\_runs must be an integer between 2 and 100"
+        in check.output["summary"]
+    )
 
 
 async def test_a_valid_config_gets_a_successful_check(world):
@@ -96,8 +100,15 @@ async def test_with_a_broken_config_the_review_and_the_comparison_run_with_defau
     review = checks_named(github, repo, pr.head_sha, REVIEW)
     assert len(review) == 1 and review[0].conclusion == "failure"  # the default fail_on: error, not "sometimes"
     assert (23, "zizmor/template-injection") in [(a.start_line, a.title) for a in review[0].annotations]
-    run = github.add_run(repo, workflow, head_sha=pr.head_sha, head_branch="feature", event="pull_request",
-                         created_at=dt.datetime(2026, 11, 3, tzinfo=dt.timezone.utc), jobs=ci_jobs(build=600, test=200))
+    run = github.add_run(
+        repo,
+        workflow,
+        head_sha=pr.head_sha,
+        head_branch="feature",
+        event="pull_request",
+        created_at=dt.datetime(2026, 11, 3, tzinfo=dt.UTC),
+        jobs=ci_jobs(build=600, test=200),
+    )
     await github.deliver_workflow_run(run)
     await world.settle()
     comparison = checks_named(github, repo, pr.head_sha, "CI comparison: CI")

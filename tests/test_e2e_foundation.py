@@ -7,10 +7,10 @@ import random
 
 import pytest
 from gidgethub import routing
+from helpers import WEBHOOK_SECRET, make_settings, official_payload, private_key_pem, signed_headers
 
 from bot.server import STATE, create_app
 from bot.simulator import GitHubSimulator
-from helpers import WEBHOOK_SECRET, make_settings, official_payload, private_key_pem, signed_headers
 
 TOKEN_ROUTE = ("POST", "/app/installations/{installation_id}/access_tokens")
 REPO_ROUTE = ("GET", "/repos/{owner}/{repo}")
@@ -19,7 +19,9 @@ REPO_ROUTE = ("GET", "/repos/{owner}/{repo}")
 @pytest.fixture
 async def app_and_github(aiohttp_client, openapi_contract):
     """The App with one handler that reads the delivery's repository, against the simulator."""
-    github = GitHubSimulator(app_id=1, webhook_secret=WEBHOOK_SECRET, private_key_pem=private_key_pem(), contract=openapi_contract)
+    github = GitHubSimulator(
+        app_id=1, webhook_secret=WEBHOOK_SECRET, private_key_pem=private_key_pem(), contract=openapi_contract
+    )
     base_url = await github.start()
     installation = github.add_installation("octo-org")
     github.add_repo("octo-org/octo-repo", installation)

@@ -1,4 +1,6 @@
-"""The workflow review end to end: the App against the local GitHub, as users see it (check run, annotations, suggestions)."""
+"""The workflow review end to end: the App against the local GitHub, as users see it.
+
+Check run, annotations, suggestions."""
 
 from __future__ import annotations
 
@@ -47,7 +49,9 @@ TEST_JOB = """  test:
           python-version: "3.12"
       - run: pip install -r requirements.txt
 """
-BROKEN_WORKFLOW = "name: Broken\non:\n  pull_request:\njobs:\n  build:\n    runs-on: [ubuntu-latest\n    steps:\n      - run: make\n"
+BROKEN_WORKFLOW = (
+    "name: Broken\non:\n  pull_request:\njobs:\n  build:\n    runs-on: [ubuntu-latest\n    steps:\n      - run: make\n"
+)
 RELEASE_WORKFLOW = """name: Release
 on:
   push:
@@ -71,8 +75,15 @@ runs:
 """
 
 
-async def open_pr(world, changes: dict[str, str], *, config: str | None = None, base: dict[str, str] | None = None,
-                  deleted: tuple[str, ...] = (), fork: bool = False):
+async def open_pr(
+    world,
+    changes: dict[str, str],
+    *,
+    config: str | None = None,
+    base: dict[str, str] | None = None,
+    deleted: tuple[str, ...] = (),
+    fork: bool = False,
+):
     """A repository with `base` (and `config`) on main, and an opened PR that applies `changes` and `deleted`."""
     github = world.github
     installation = github.add_installation("octo-org")
@@ -89,7 +100,9 @@ async def open_pr(world, changes: dict[str, str], *, config: str | None = None, 
 
 def review_checks(github, repo, sha: str):
     """Every "workflow review" check run on `sha`, oldest first."""
-    return sorted((check for check in github.check_runs_for(repo, sha) if check.name == REVIEW), key=lambda check: check.id)
+    return sorted(
+        (check for check in github.check_runs_for(repo, sha) if check.name == REVIEW), key=lambda check: check.id
+    )
 
 
 def review_check(github, repo, sha: str):
@@ -120,27 +133,41 @@ async def test_only_the_changed_lines_are_annotated_and_the_rest_is_counted(worl
 
 
 async def test_only_changed_lines_false_annotates_every_finding(world):
-    repo, pr = await open_pr(world, {CI_PATH: BASE_WORKFLOW + LINT_JOB}, config="review:\n  only_changed_lines: false\n")
+    repo, pr = await open_pr(
+        world, {CI_PATH: BASE_WORKFLOW + LINT_JOB}, config="review:\n  only_changed_lines: false\n"
+    )
     check = review_check(world.github, repo, pr.head_sha)
     assert annotated(check) == [
-        (CI_PATH, 14, "zizmor/unpinned-uses"), (CI_PATH, 18, "speed/missing-timeout"), (CI_PATH, 21, "zizmor/template-injection"),
+        (CI_PATH, 14, "zizmor/unpinned-uses"),
+        (CI_PATH, 18, "speed/missing-timeout"),
+        (CI_PATH, 21, "zizmor/template-injection"),
     ]
     assert "outside the changed lines" not in check.output["summary"]
 
 
 async def test_the_base_branch_run_history_sizes_the_suggested_timeout(world):
     github = world.github
-    repo = github.add_repo("octo-org/app", github.add_installation("octo-org"), files={CI_PATH: BASE_WORKFLOW, CONFIG_PATH: "review:\n  only_changed_lines: false\n"})
+    repo = github.add_repo(
+        "octo-org/app",
+        github.add_installation("octo-org"),
+        files={CI_PATH: BASE_WORKFLOW, CONFIG_PATH: "review:\n  only_changed_lines: false\n"},
+    )
     workflow = github.add_workflow(repo, CI_PATH, "CI")
     steps = [StepSpec("Run actions/checkout@v4", 5.0), StepSpec("Run make build", 295.0)]
     for _ in range(5):
-        github.add_run(repo, workflow, head_branch="main", event="push", jobs=[JobSpec("build", duration=300.0, steps=steps)])
-    github.commit(repo, "feature", {CI_PATH: BASE_WORKFLOW.replace("    timeout-minutes: 30\n", "")}, message="No timeout")
+        github.add_run(
+            repo, workflow, head_branch="main", event="push", jobs=[JobSpec("build", duration=300.0, steps=steps)]
+        )
+    github.commit(
+        repo, "feature", {CI_PATH: BASE_WORKFLOW.replace("    timeout-minutes: 30\n", "")}, message="No timeout"
+    )
     pr = await github.open_pull_request(repo, "feature")
     await world.settle()
     timeouts = [a for a in review_check(github, repo, pr.head_sha).annotations if a.title == "speed/missing-timeout"]
     assert [a.start_line for a in timeouts] == [10]
-    assert "suggested: 15 minutes (3× its usual" in timeouts[0].message  # 3 × 300 s of history, not the 60-minute default
+    assert (
+        "suggested: 15 minutes (3× its usual" in timeouts[0].message
+    )  # 3 × 300 s of history, not the 60-minute default
     assert github.calls[("GET", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs")] == 1
 
 
@@ -207,7 +234,10 @@ async def test_a_fork_pull_request_is_reviewed_from_the_base_repository_and_neve
     assert (f"/repos/octo-org/app/contents/{CI_PATH}", pr.head_sha) in contents_paths(github)
     assert all(not r.path.startswith("/repos/outsider/") for r in github.requests)
     writes = {(r.method, r.route) for r in github.requests if r.method != "GET"}
-    assert writes == {("POST", "/app/installations/{installation_id}/access_tokens"), ("POST", "/repos/{owner}/{repo}/check-runs")}
+    assert writes == {
+        ("POST", "/app/installations/{installation_id}/access_tokens"),
+        ("POST", "/repos/{owner}/{repo}/check-runs"),
+    }
     # A fork's check run lists no pull request (as on GitHub): a re-run finds it from the commit.
     await github.deliver_check_run(check, "rerequested")
     await world.settle()
@@ -220,35 +250,48 @@ async def test_deleted_files_are_skipped_renamed_ones_reviewed_under_their_new_n
     old_workflow, draft = ".github/workflows/old.yml", "drafts/release.yml"
     repo, pr = await open_pr(
         world,
-        {".github/workflows/build.yml": BASE_WORKFLOW, ".github/workflows/release.yml": RELEASE_WORKFLOW,
-         "tools/setup/action.yml": COMPOSITE_ACTION},
+        {
+            ".github/workflows/build.yml": BASE_WORKFLOW,
+            ".github/workflows/release.yml": RELEASE_WORKFLOW,
+            "tools/setup/action.yml": COMPOSITE_ACTION,
+        },
         base={old_workflow: BROKEN_WORKFLOW, draft: RELEASE_WORKFLOW},
         deleted=(CI_PATH, old_workflow, draft),
     )
     files = {change.filename: change.status for change in github.state.pull_files(pr)}
     assert files == {
-        ".github/workflows/build.yml": "renamed", ".github/workflows/release.yml": "renamed", old_workflow: "removed",
+        ".github/workflows/build.yml": "renamed",
+        ".github/workflows/release.yml": "renamed",
+        old_workflow: "removed",
         "tools/setup/action.yml": "added",
     }
     check = review_check(github, repo, pr.head_sha)
-    # ci.yml only moved: its unpinned checkout (line 14) is counted, not annotated. The draft became a workflow: all of it is new.
+    # ci.yml only moved: its unpinned checkout (line 14) is counted, not annotated.
+    # The draft became a workflow: all of it is new.
     assert (".github/workflows/build.yml", 14, "zizmor/unpinned-uses") not in annotated(check)
     assert "1 finding outside the changed lines was not annotated." in check.output["summary"]
     assert annotated(check) == [
-        (".github/workflows/release.yml", 11, "zizmor/superfluous-actions"), (".github/workflows/release.yml", 11, "zizmor/unpinned-uses"),
+        (".github/workflows/release.yml", 11, "zizmor/superfluous-actions"),
+        (".github/workflows/release.yml", 11, "zizmor/unpinned-uses"),
         ("tools/setup/action.yml", 6, "zizmor/unpinned-uses"),
     ]
     assert sorted(path for path, _ in contents_paths(github) if not path.endswith(CONFIG_PATH)) == [
-        "/repos/octo-org/app/contents/.github/workflows",  # the other workflows, as context for duplicated steps: none here
-        "/repos/octo-org/app/contents/.github/workflows/build.yml", "/repos/octo-org/app/contents/.github/workflows/release.yml",
+        # the other workflows, as context for duplicated steps: none here
+        "/repos/octo-org/app/contents/.github/workflows",
+        "/repos/octo-org/app/contents/.github/workflows/build.yml",
+        "/repos/octo-org/app/contents/.github/workflows/release.yml",
         "/repos/octo-org/app/contents/tools/setup/action.yml",
     ]
 
 
-async def test_a_file_too_large_for_the_contents_api_is_named_in_the_summary_and_the_others_reviewed(world, monkeypatch):
+async def test_a_file_too_large_for_the_contents_api_is_named_in_the_summary_and_the_others_reviewed(
+    world, monkeypatch
+):
     content_file = Renderer.content_file
 
-    def like_github(self, repo, path, text, ref):  # GitHub sends files over 1 MB without their content; the simulator does not
+    def like_github(
+        self, repo, path, text, ref
+    ):  # GitHub sends files over 1 MB without their content; the simulator does not
         item = content_file(self, repo, path, text, ref)
         if item["size"] > 1_000_000:
             item.update(encoding="none", content="")
@@ -262,7 +305,9 @@ async def test_a_file_too_large_for_the_contents_api_is_named_in_the_summary_and
     assert {path for path, _, _ in annotated(check)} == {".github/workflows/release.yml"}
 
 
-@pytest.mark.parametrize(("fail_on", "conclusion"), [("error", "success"), ("warning", "failure"), ("never", "neutral")])
+@pytest.mark.parametrize(
+    ("fail_on", "conclusion"), [("error", "success"), ("warning", "failure"), ("never", "neutral")]
+)
 async def test_fail_on_sets_the_conclusion(world, fail_on, conclusion):
     repo, pr = await open_pr(world, {CI_PATH: BASE_WORKFLOW + TEST_JOB}, config=f"review:\n  fail_on: {fail_on}\n")
     check = review_check(world.github, repo, pr.head_sha)
@@ -304,7 +349,9 @@ async def test_suggestions_are_posted_on_exact_lines_and_not_repeated_on_the_nex
 
 
 async def test_more_than_fifty_annotations_arrive_in_batches(world):
-    jobs = "".join(f"  job{index}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make part{index}\n" for index in range(60))
+    jobs = "".join(
+        f"  job{index}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make part{index}\n" for index in range(60)
+    )
     path = ".github/workflows/many.yml"
     workflow = f"name: Many\non:\n  push:\npermissions: {{}}\njobs:\n{jobs}"
     repo, pr = await open_pr(world, {path: workflow})
@@ -334,7 +381,9 @@ async def test_a_failed_check_run_creation_is_retried_without_a_duplicate(world,
 
 
 def fail_first_request(monkeypatch, github, method: str, route: str, *, status: int) -> None:
-    """The first request to (`method`, `route`) answers `status`; the simulator records a request before asking for its fault."""
+    """The first request to (`method`, `route`) answers `status`.
+
+    The simulator records a request before asking for its fault."""
     next_fault = github.faults.next_fault
     failed = []
 
@@ -342,18 +391,24 @@ def fail_first_request(monkeypatch, github, method: str, route: str, *, status: 
         latest = github.requests[-1]
         if not failed and (latest.method, latest.route) == (method, route):
             failed.append(latest)
-            return QueuedError(status, {}, {"message": "Server Error", "documentation_url": "https://docs.github.com/rest"})
+            return QueuedError(
+                status, {}, {"message": "Server Error", "documentation_url": "https://docs.github.com/rest"}
+            )
         return next_fault()
 
     monkeypatch.setattr(github.faults, "next_fault", fault_for_this_request)
 
 
-
-
 async def test_steps_copied_from_an_unchanged_workflow_are_pointed_out(world):
-    setup = '      - uses: actions/checkout@v4\n      - run: pip install -r requirements.txt\n'
-    docs = f"name: Docs\non:\n  push:\njobs:\n  docs:\n    runs-on: ubuntu-latest\n    timeout-minutes: 10\n    steps:\n{setup}      - run: make docs\n"
-    lint = f"name: Lint\non:\n  push:\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    timeout-minutes: 10\n    steps:\n{setup}      - run: make lint\n"
+    setup = "      - uses: actions/checkout@v4\n      - run: pip install -r requirements.txt\n"
+    docs = (
+        f"name: Docs\non:\n  push:\njobs:\n  docs:\n    runs-on: ubuntu-latest\n"
+        f"    timeout-minutes: 10\n    steps:\n{setup}      - run: make docs\n"
+    )
+    lint = (
+        f"name: Lint\non:\n  push:\njobs:\n  lint:\n    runs-on: ubuntu-latest\n"
+        f"    timeout-minutes: 10\n    steps:\n{setup}      - run: make lint\n"
+    )
     repo, pr = await open_pr(world, {".github/workflows/lint.yml": lint}, base={".github/workflows/docs.yml": docs})
     check = review_check(world.github, repo, pr.head_sha)
     duplicates = [a for a in check.annotations if a.title == "shared-actions/duplicated-steps"]

@@ -10,10 +10,20 @@ import aiohttp
 import jwt
 import pytest
 from aiohttp import web
+from helpers import make_settings
 
 from bot import github
-from bot.github import Done, GitHubApp, GitHubUnavailable, GiveUp, InstallationTokens, RefreshToken, Retry, next_attempt, route_of
-from helpers import make_settings
+from bot.github import (
+    Done,
+    GitHubApp,
+    GitHubUnavailable,
+    GiveUp,
+    InstallationTokens,
+    RefreshToken,
+    Retry,
+    next_attempt,
+    route_of,
+)
 
 
 def decide(status, headers=None, body=b"", **kw):
@@ -27,13 +37,16 @@ class TestRetryDecisions:
         assert decide(200) == Done()
         assert decide(404) == Done()
         assert decide(422) == Done()
-        assert decide(403, {"x-ratelimit-remaining": "4999"}, b'{"message": "Resource not accessible by integration"}') == Done()
+        assert (
+            decide(403, {"x-ratelimit-remaining": "4999"}, b'{"message": "Resource not accessible by integration"}')
+            == Done()
+        )
 
     @pytest.mark.parametrize("status", [None, 500, 502, 503, 504])
     def test_server_errors_and_connection_failures_back_off_exponentially_with_jitter(self, status):
         delays = [decide(status, attempt=n, rng=random.Random(n)).delay for n in range(1, 5)]
         caps = [1, 2, 4, 8]
-        assert all(0 <= d <= cap for d, cap in zip(delays, caps))
+        assert all(0 <= d <= cap for d, cap in zip(delays, caps, strict=False))
         assert isinstance(decide(status, attempt=github.MAX_ATTEMPTS), GiveUp)
 
     def test_backoff_never_exceeds_the_budget(self):
@@ -49,10 +62,14 @@ class TestRetryDecisions:
         assert isinstance(decision, GiveUp) and "4001 s" in decision.reason
 
     def test_secondary_rate_limit_honours_retry_after(self):
-        assert decide(403, {"retry-after": "7", "x-ratelimit-remaining": "10"}) == Retry(7.0, "secondary rate limit (retry-after)")
+        assert decide(403, {"retry-after": "7", "x-ratelimit-remaining": "10"}) == Retry(
+            7.0, "secondary rate limit (retry-after)"
+        )
 
     def test_secondary_rate_limit_without_retry_after_waits_at_least_a_minute_and_grows(self):
-        body = b'{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}'
+        body = (
+            b'{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}'
+        )
         first = decide(403, {"x-ratelimit-remaining": "10"}, body, attempt=1)
         second = decide(403, {"x-ratelimit-remaining": "10"}, body, attempt=2)
         assert first.delay == 60 and second.delay == 120
@@ -64,8 +81,14 @@ class TestRetryDecisions:
 
 
 def test_route_labels_have_low_cardinality():
-    assert route_of("https://api.github.com/repos/o/r/actions/runs/123/attempts/2/jobs?per_page=100") == "/repos/{owner}/{repo}/actions/runs/{id}/attempts/{id}/jobs"
-    assert route_of("http://127.0.0.1:5/repos/o/r/contents/.github/ci.yml?ref=main") == "/repos/{owner}/{repo}/contents/{path}"
+    assert (
+        route_of("https://api.github.com/repos/o/r/actions/runs/123/attempts/2/jobs?per_page=100")
+        == "/repos/{owner}/{repo}/actions/runs/{id}/attempts/{id}/jobs"
+    )
+    assert (
+        route_of("http://127.0.0.1:5/repos/o/r/contents/.github/ci.yml?ref=main")
+        == "/repos/{owner}/{repo}/contents/{path}"
+    )
     assert route_of("http://x/repos/o/r/commits/" + "a" * 40 + "/pulls") == "/repos/{owner}/{repo}/commits/{sha}/pulls"
 
 
@@ -114,7 +137,9 @@ class ScriptedGitHub:
         if request.path.endswith("/access_tokens"):
             token = jwt.decode(request.headers["Authorization"].split()[1], options={"verify_signature": False})
             assert token["exp"] - token["iat"] <= 600 and token["iat"] <= time.time() - 59
-            return web.json_response({"token": f"t{len(self.requests)}", "expires_at": "2099-01-01T00:00:00Z"}, status=201)
+            return web.json_response(
+                {"token": f"t{len(self.requests)}", "expires_at": "2099-01-01T00:00:00Z"}, status=201
+            )
         self.requests.append((request.method, request.path, request.headers.copy()))
         if request.method != "GET":
             self.concurrent_writes += 1
@@ -143,7 +168,13 @@ async def scripted(aiohttp_server):
             slept.append(seconds)
             clock[0] += seconds
 
-        gh_app = GitHubApp(session, make_settings(str(server.make_url("")).rstrip("/")), sleep=fake_sleep, clock=lambda: clock[0], rng=random.Random(0))
+        gh_app = GitHubApp(
+            session,
+            make_settings(str(server.make_url("")).rstrip("/")),
+            sleep=fake_sleep,
+            clock=lambda: clock[0],
+            rng=random.Random(0),
+        )
         return fake, gh_app.for_installation(5), slept, session
 
     sessions = []
@@ -182,14 +213,24 @@ async def test_persistent_outage_gives_up_with_a_plain_error(scripted):
 
 
 async def test_secondary_rate_limit_waits_retry_after_then_succeeds(scripted):
-    fake, gh, slept, _ = await scripted([(403, {"retry-after": "42", "x-ratelimit-remaining": "100"}, {"message": "secondary rate limit"}), (200, {}, {})])
+    fake, gh, slept, _ = await scripted(
+        [
+            (403, {"retry-after": "42", "x-ratelimit-remaining": "100"}, {"message": "secondary rate limit"}),
+            (200, {}, {}),
+        ]
+    )
     await gh.post("/repos/o/r/issues/1/comments", data={"body": "hi"})
     assert slept == [42.0] and len(fake.requests) == 2
 
 
 async def test_primary_rate_limit_waits_for_reset(scripted):
     reset = str(int(time.time()) + 20)
-    fake, gh, slept, _ = await scripted([(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, {"message": "API rate limit exceeded"}), (200, {}, {})])
+    _fake, gh, slept, _ = await scripted(
+        [
+            (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, {"message": "API rate limit exceeded"}),
+            (200, {}, {}),
+        ]
+    )
     await gh.getitem("/repos/o/r")
     assert 19 <= slept[0] <= 22
 
@@ -203,7 +244,10 @@ async def test_expired_token_is_refreshed_once(scripted):
 
 async def test_writes_are_sent_one_at_a_time_per_installation(scripted):
     fake, gh, _, _ = await scripted([])
-    await asyncio.gather(*(gh.post("/repos/o/r/issues/1/comments", data={"body": str(i)}) for i in range(5)), *(gh.getitem("/repos/o/r") for _ in range(5)))
+    await asyncio.gather(
+        *(gh.post("/repos/o/r/issues/1/comments", data={"body": str(i)}) for i in range(5)),
+        *(gh.getitem("/repos/o/r") for _ in range(5)),
+    )
     assert fake.max_concurrent_writes == 1 and len(fake.requests) == 10
 
 

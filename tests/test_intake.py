@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bot.intake import Delivery, Rejected, body_signer, ordering_key, read_delivery, signature_is_valid
 from helpers import WEBHOOK_SECRET, official_payload, signed_headers
+
+from bot.intake import Delivery, Rejected, body_signer, ordering_key, read_delivery, signature_is_valid
 
 
 def delivery_of(event: str, delivery_id: str, data: dict) -> Delivery:
@@ -30,7 +31,9 @@ def test_signature_check_is_strict():
 
 
 def test_signature_is_checked_before_anything_else():
-    assert read_delivery({"Content-Type": "text/plain"}, b"nonsense", digest(b"nonsense")) == Rejected(401, "missing or invalid X-Hub-Signature-256")
+    assert read_delivery({"Content-Type": "text/plain"}, b"nonsense", digest(b"nonsense")) == Rejected(
+        401, "missing or invalid X-Hub-Signature-256"
+    )
 
 
 def test_ping_needs_no_installation():
@@ -41,14 +44,24 @@ def test_ping_needs_no_installation():
 
 def test_ordering_keys_group_by_pull_request_or_commit():
     pr = delivery_of("pull_request", "1", official_payload("pull_request", "opened.payload.json"))
-    run_with_pr = delivery_of("workflow_run", "2", official_payload("workflow_run", "completed.with-pull-requests.payload.json"))
+    run_with_pr = delivery_of(
+        "workflow_run", "2", official_payload("workflow_run", "completed.with-pull-requests.payload.json")
+    )
     fork_run = official_payload("workflow_run", "completed.payload.json")
     fork_run["workflow_run"]["pull_requests"] = []
     push = delivery_of("push", "4", official_payload("push", "payload.json"))
-    assert pr.repository == pr.data["repository"]["full_name"] and push.repository == push.data["repository"]["full_name"]
+    assert (
+        pr.repository == pr.data["repository"]["full_name"] and push.repository == push.data["repository"]["full_name"]
+    )
     assert ordering_key(pr) == f"{pr.repository}#{pr.data['pull_request']['number']}"
-    assert ordering_key(run_with_pr) == f"{run_with_pr.repository}#{run_with_pr.data['workflow_run']['pull_requests'][0]['number']}"
-    assert ordering_key(delivery_of("workflow_run", "3", fork_run)) == f"octo-org/octo-repo@{fork_run['workflow_run']['head_sha']}"
+    assert (
+        ordering_key(run_with_pr)
+        == f"{run_with_pr.repository}#{run_with_pr.data['workflow_run']['pull_requests'][0]['number']}"
+    )
+    assert (
+        ordering_key(delivery_of("workflow_run", "3", fork_run))
+        == f"octo-org/octo-repo@{fork_run['workflow_run']['head_sha']}"
+    )
     assert ordering_key(push) == f"{push.repository}@{push.data['after']}"
     assert ordering_key(delivery_of("installation", "5", {"action": "created"})) is None
 
@@ -64,6 +77,8 @@ def test_malformed_bodies_get_a_plain_reason():
 
 
 def test_only_well_typed_fields_are_read_from_the_body():
-    delivery = delivery_of("pull_request", "1", {"action": 3, "repository": {"full_name": ["x"]}, "pull_request": {"number": "7"}})
+    delivery = delivery_of(
+        "pull_request", "1", {"action": 3, "repository": {"full_name": ["x"]}, "pull_request": {"number": "7"}}
+    )
     assert delivery.action is None and delivery.repository == "" and ordering_key(delivery) is None
     assert delivery.data["action"] == 3  # the payload itself is untouched

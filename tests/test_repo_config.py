@@ -32,7 +32,7 @@ def config_text(text: str) -> str:
 
 
 def only_problem(text: str) -> ConfigProblem:
-    config, problems = check_config_text(config_text(text))
+    _config, problems = check_config_text(config_text(text))
     assert len(problems) == 1, problems
     return problems[0]
 
@@ -46,22 +46,40 @@ def test_empty_file_gives_defaults_and_no_problems(text):
 
 
 def test_defaults_are_the_documented_ones():
-    assert DEFAULT_CONFIG == RepoConfig(
-        comparison=ComparisonConfig(
-            enabled=True, baseline_branches=(), baseline_runs=20, baseline_events=("push",), min_runs=5,
-            threshold_percent=10, threshold_seconds=30, alpha=0.05, new_failure_pass_rate=0.9,
-            comment="on-change", fail_on="never", workflows=(), ignore_jobs=(),
-        ),
-        review=ReviewConfig(
-            enabled=True, analyzers=("syntax", "security", "speed", "shared-actions", "config"), ignore=(),
-            only_changed_lines=True, fail_on="error", suggestions=False,
-        ),
-        shared_actions=(),
+    assert (
+        RepoConfig(
+            comparison=ComparisonConfig(
+                enabled=True,
+                baseline_branches=(),
+                baseline_runs=20,
+                baseline_events=("push",),
+                min_runs=5,
+                threshold_percent=10,
+                threshold_seconds=30,
+                alpha=0.05,
+                new_failure_pass_rate=0.9,
+                comment="on-change",
+                fail_on="never",
+                workflows=(),
+                ignore_jobs=(),
+            ),
+            review=ReviewConfig(
+                enabled=True,
+                analyzers=("syntax", "security", "speed", "shared-actions", "config"),
+                ignore=(),
+                only_changed_lines=True,
+                fail_on="error",
+                suggestions=False,
+            ),
+            shared_actions=(),
+        )
+        == DEFAULT_CONFIG
     )
 
 
 def test_full_valid_file_is_read_into_plain_values():
-    config, problems = check_config_text(config_text("""
+    config, problems = check_config_text(
+        config_text("""
         comparison:
           enabled: false
           baseline_branches: [release/*]
@@ -90,16 +108,31 @@ def test_full_valid_file_is_read_into_plain_values():
               - run: pip install*
             with: {python-version: "3.12", cache: true, retries: 3}
             description: Set up Python with caching
-        """))
+        """)
+    )
     assert problems == []
     assert config.comparison == ComparisonConfig(
-        enabled=False, baseline_branches=("release/*",), baseline_runs=30, baseline_events=("push", "schedule"),
-        min_runs=8, threshold_percent=12.5, threshold_seconds=0, alpha=0.01, new_failure_pass_rate=1,
-        comment="always", fail_on="new-failure", workflows=("ci.yml", "test-*.yml"), ignore_jobs=("docs*",),
+        enabled=False,
+        baseline_branches=("release/*",),
+        baseline_runs=30,
+        baseline_events=("push", "schedule"),
+        min_runs=8,
+        threshold_percent=12.5,
+        threshold_seconds=0,
+        alpha=0.01,
+        new_failure_pass_rate=1,
+        comment="always",
+        fail_on="new-failure",
+        workflows=("ci.yml", "test-*.yml"),
+        ignore_jobs=("docs*",),
     )
     assert config.review == ReviewConfig(
-        enabled=True, analyzers=("syntax", "security"), ignore=("speed/missing-timeout", "zizmor/*"),
-        only_changed_lines=False, fail_on="warning", suggestions=True,
+        enabled=True,
+        analyzers=("syntax", "security"),
+        ignore=("speed/missing-timeout", "zizmor/*"),
+        only_changed_lines=False,
+        fail_on="warning",
+        suggestions=True,
     )
     assert config.shared_actions == (
         SharedActionConfig(
@@ -179,11 +212,13 @@ def test_a_boolean_is_not_a_number(key):
 
 
 def test_a_number_or_yes_is_not_a_boolean():
-    _, problems = check_config_text(config_text("""
+    _, problems = check_config_text(
+        config_text("""
         review:
           enabled: 1
           suggestions: yes
-        """))
+        """)
+    )
     assert [(p.line, p.key) for p in problems] == [(2, "review.enabled"), (3, "review.suggestions")]
     assert problems[0].message == "review.enabled must be true or false, got 1"
     assert "yes/no/on/off are text in YAML 1.2" in problems[1].message
@@ -273,13 +308,15 @@ def test_missing_value_is_reported_at_its_key():
 
 
 def test_yaml_syntax_error_is_reported_with_line_and_column():
-    config, problems = check_config_text(config_text("""
+    config, problems = check_config_text(
+        config_text("""
         comparison:
           min_runs: 3
           baseline_events: [push
         review:
           enabled: false
-        """))
+        """)
+    )
     assert config == DEFAULT_CONFIG
     assert len(problems) == 1
     assert (problems[0].line, problems[0].column) == (4, 7)  # the ':' after 'enabled'
@@ -324,7 +361,8 @@ def test_section_that_is_not_a_mapping_is_reported():
 
 
 def test_bad_shared_actions_entries_are_reported_and_left_out():
-    config, problems = check_config_text(config_text("""
+    config, problems = check_config_text(
+        config_text("""
         shared_actions:
           - uses: org/tools/setup@v1
             replaces:
@@ -338,7 +376,8 @@ def test_bad_shared_actions_entries_are_reported_and_left_out():
           - uses: org/tools/.github/workflows/test.yml@main
             replaces: [{uses: "actions/checkout@*"}]
             with: {matrix: [1, 2]}
-        """))
+        """)
+    )
     assert [(p.line, p.key) for p in problems] == [
         (5, "shared_actions[1].uses"),
         (6, "shared_actions[1].replaces"),
@@ -366,11 +405,13 @@ def test_shared_actions_must_be_a_list():
 
 
 def test_min_runs_larger_than_baseline_runs_is_reported_and_both_fall_back():
-    config, problems = check_config_text(config_text("""
+    config, problems = check_config_text(
+        config_text("""
         comparison:
           baseline_runs: 10
           min_runs: 12
-        """))
+        """)
+    )
     assert [(p.line, p.key) for p in problems] == [(3, "comparison.min_runs")]
     assert problems[0].message.startswith(
         "comparison.min_runs (12) must not be larger than comparison.baseline_runs (10)"
@@ -388,7 +429,8 @@ def test_baseline_runs_below_the_default_min_runs_is_reported():
 
 
 def test_all_problems_are_reported_at_once_and_valid_parts_are_kept():
-    config, problems = check_config_text(config_text("""
+    config, problems = check_config_text(
+        config_text("""
         comparison:
           baseline_runs: 40
           min_runs: lots
@@ -398,7 +440,8 @@ def test_all_problems_are_reported_at_once_and_valid_parts_are_kept():
           fail_on: warning
           suggestions: "true"
         colour: blue
-        """))
+        """)
+    )
     assert [(p.line, p.key) for p in problems] == [
         (3, "comparison.min_runs"),
         (5, "comparison.comment"),
@@ -541,10 +584,12 @@ async def test_both_files_merge_with_the_repository_winning():
 
 
 async def test_problems_name_the_file_they_are_in():
-    gh = FakeGitHub({
-        ("octo-org/.github", None): "comparison:\n  alpha: 2\n",
-        ("octo-org/app", "main"): "review:\n  enabled: true\n  fail_on: sometimes\n",
-    })
+    gh = FakeGitHub(
+        {
+            ("octo-org/.github", None): "comparison:\n  alpha: 2\n",
+            ("octo-org/app", "main"): "review:\n  enabled: true\n  fail_on: sometimes\n",
+        }
+    )
     loaded = await load_repo_config(gh, "octo-org", "app", ref="main")
     assert [(p.source, p.line, p.key) for p in loaded.problems] == [
         ("octo-org/.github:.github/ci-orchestrator.yml", 2, "comparison.alpha"),

@@ -50,15 +50,18 @@ def make_repo(root: Path, workflows: dict[str, str]) -> Path:
     return root
 
 
-def test_clean_repository_exits_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_clean_repository_exits_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_repo(tmp_path, {"ci.yml": CLEAN})
     monkeypatch.chdir(tmp_path)
     assert main(["."]) == 0
     assert capsys.readouterr().out == ""
 
 
-def test_findings_exit_one_and_print_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_findings_exit_one_and_print_relative_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_repo(tmp_path / "repo", {"ci.yml": CLEAN, "greet.yml": INJECTION})
     (tmp_path / "repo" / "tools" / "setup").mkdir(parents=True)
     (tmp_path / "repo" / "tools" / "setup" / "action.yml").write_text(ACTION)
@@ -73,8 +76,9 @@ def test_findings_exit_one_and_print_relative_paths(tmp_path: Path, monkeypatch:
     assert main(["repo/.github/workflows/ci.yml", "repo/tools/setup/action.yml"]) == 0
 
 
-def test_a_file_inside_workflows_keeps_its_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_inside_workflows_keeps_its_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_repo(tmp_path, {"greet.yml": INJECTION})
     monkeypatch.chdir(tmp_path / ".github" / "workflows")
     assert main(["greet.yml"]) == 1
@@ -89,7 +93,9 @@ def test_usage_errors_exit_two_with_one_message(tmp_path: Path, capsys: pytest.C
     assert main([]) == 2
 
 
-def test_json_and_sarif_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_and_sarif_formats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_repo(tmp_path, {"greet.yml": INJECTION})
     monkeypatch.chdir(tmp_path)
     assert main([".github", "--format", "json"]) == 1
@@ -105,8 +111,9 @@ def test_json_and_sarif_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert location["region"]["startLine"] == 9
 
 
-def test_config_file_sets_ignore_and_fail_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_file_sets_ignore_and_fail_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_repo(tmp_path, {"greet.yml": INJECTION})
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "review-config.yml"
@@ -121,10 +128,19 @@ def test_config_file_sets_ignore_and_fail_on(tmp_path: Path, monkeypatch: pytest
 def test_pre_commit_hook_definition() -> None:
     hooks = YAML(typ="safe").load(Path(__file__).parent.parent.joinpath(".pre-commit-hooks.yaml").read_text())
     [hook] = hooks
-    assert (hook["id"], hook["entry"], hook["language"]) == ("ci-orchestrator-review", "ci-orchestrator review", "python")
+    assert (hook["id"], hook["entry"], hook["language"]) == (
+        "ci-orchestrator-review",
+        "ci-orchestrator review",
+        "python",
+    )
     files = re.compile(hook["files"])
-    for path in (".github/workflows/ci.yml", ".github/workflows/a.yaml", "action.yml", "x/y/action.yaml",
-                 ".github/ci-orchestrator.yml"):
+    for path in (
+        ".github/workflows/ci.yml",
+        ".github/workflows/a.yaml",
+        "action.yml",
+        "x/y/action.yaml",
+        ".github/ci-orchestrator.yml",
+    ):
         assert files.search(path), path
     for path in ("ci.yml", "src/.github/workflows/ci.yml", "myaction.yml", ".github/dependabot.yml"):
         assert not files.search(path), path

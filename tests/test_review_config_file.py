@@ -28,8 +28,10 @@ def test_problems_become_error_findings_on_their_lines(monkeypatch: pytest.Monke
         return object(), [Problem(3, 5, "review.fail_on", "must be one of error, warning, never")]
 
     monkeypatch.setitem(sys.modules, "bot.repo_config", types.SimpleNamespace(check_config_text=check_config_text))
-    files = [SourceFile(CONFIG_PATH, "review:\n  enabled: true\n  fail_on: sometimes\n"),
-             SourceFile(".github/workflows/ci.yml", "on: push\n")]
+    files = [
+        SourceFile(CONFIG_PATH, "review:\n  enabled: true\n  fail_on: sometimes\n"),
+        SourceFile(".github/workflows/ci.yml", "on: push\n"),
+    ]
     findings = ConfigFileAnalyzer().analyze(files, ReviewContext())
     assert checked == ["review:\n  enabled: true\n  fail_on: sometimes\n"]
     assert [(f.path, f.line, f.column, f.level, f.rule, f.message) for f in findings] == [

@@ -33,7 +33,10 @@ class ToolAnalyzer:
     name = "tool"
 
     def analyze(self, files, context):
-        return [Finding("b.yml", 9, 1, 9, "warning", "speed/x", "late"), Finding("a.yml", 3, 1, 3, "error", "zizmor/y", "early")]
+        return [
+            Finding("b.yml", 9, 1, 9, "warning", "speed/x", "late"),
+            Finding("a.yml", 3, 1, 3, "error", "zizmor/y", "early"),
+        ]
 
     def errors(self):
         return ["tool: it was slow"]
@@ -81,7 +84,9 @@ def test_all_fixture_files_go_through_every_analyzer_without_errors() -> None:
     files = fixture_files()
     assert len(files) == 143
     options = ReviewOptions(
-        shared_actions=(SharedAction("acme/setup-node@v1", ({"uses": "actions/checkout@*"}, {"uses": "actions/setup-node@*"})),)
+        shared_actions=(
+            SharedAction("acme/setup-node@v1", ({"uses": "actions/checkout@*"}, {"uses": "actions/setup-node@*"})),
+        )
     )
     result = review_files(files, options, step_timings={("build", "Run pnpm install"): 42.0})
     assert result.errors == []

@@ -37,8 +37,15 @@ def test_changed_lines_are_new_side_added_lines() -> None:
     assert isinstance(everything, AllLines) and 12345 in everything
 
 
-def finding(path: str, line: int, level: str, rule: str = "speed/x", end_line: int | None = None,
-            fix: Fix | None = None, end_column: int | None = None) -> Finding:
+def finding(
+    path: str,
+    line: int,
+    level: str,
+    rule: str = "speed/x",
+    end_line: int | None = None,
+    fix: Fix | None = None,
+    end_column: int | None = None,
+) -> Finding:
     return Finding(path, line, 3, end_line or line, level, rule, f"{rule} message", fix, end_column)  # type: ignore[arg-type]
 
 
@@ -90,7 +97,9 @@ def test_fail_on_must_be_known() -> None:
 
 
 def test_suggestions_only_on_changed_lines_and_never_twice() -> None:
-    single = finding("w.yml", 4, "notice", rule="speed/missing-timeout", fix=Fix(4, 4, "  build:\n    timeout-minutes: 30"))
+    single = finding(
+        "w.yml", 4, "notice", rule="speed/missing-timeout", fix=Fix(4, 4, "  build:\n    timeout-minutes: 30")
+    )
     multi = finding("w.yml", 10, "warning", rule="shared-actions/use-shared-action", fix=Fix(10, 12, "- uses: a/b@v1"))
     unchanged = finding("w.yml", 30, "notice", rule="speed/full-history-checkout", fix=Fix(30, 30, "fetch-depth: 1"))
     result = result_of(single, multi, unchanged, single)
@@ -126,7 +135,9 @@ def test_sarif_structure_for_code_scanning() -> None:
     assert [rule["id"] for rule in rules] == ["speed/no-concurrency", "zizmor/template-injection"]
     assert rules[1]["helpUri"] == "https://docs.zizmor.sh/audits/#template-injection"
     assert [(r["ruleId"], r["ruleIndex"], r["level"]) for r in run["results"]] == [
-        ("speed/no-concurrency", 0, "warning"), ("zizmor/template-injection", 1, "error"), ("speed/no-concurrency", 0, "note"),
+        ("speed/no-concurrency", 0, "warning"),
+        ("zizmor/template-injection", 1, "error"),
+        ("speed/no-concurrency", 0, "note"),
     ]
     location = run["results"][1]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "w.yml"

@@ -86,10 +86,14 @@ def test_clean_workflow_and_broken_files_give_no_findings_and_no_errors() -> Non
 
 def test_absolute_and_parent_paths_are_audited_under_their_own_names() -> None:
     analyzer = SecurityAnalyzer()
-    files = [SourceFile("../repo/.github/workflows/x.yml", INJECTION), SourceFile("/abs/.github/workflows/x.yml", INJECTION)]
+    files = [
+        SourceFile("../repo/.github/workflows/x.yml", INJECTION),
+        SourceFile("/abs/.github/workflows/x.yml", INJECTION),
+    ]
     findings = [f for f in analyzer.analyze(files, ReviewContext()) if f.rule == "zizmor/template-injection"]
     assert sorted((f.path, f.line) for f in findings) == [
-        ("../repo/.github/workflows/x.yml", 8), ("/abs/.github/workflows/x.yml", 8)
+        ("../repo/.github/workflows/x.yml", 8),
+        ("/abs/.github/workflows/x.yml", 8),
     ]
     assert analyzer.errors() == []
 
@@ -117,11 +121,21 @@ def test_zizmor_timeout_and_bad_json_are_errors(tmp_path: Path, monkeypatch: pyt
 
 def test_actionlint_runs_when_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = [
-        {"message": "property \"foo\" is not defined", "filepath": ".github/workflows/x.yml",
-         "line": 8, "column": 24, "kind": "expression", "snippet": "", "end_column": 30},
+        {
+            "message": 'property "foo" is not defined',
+            "filepath": ".github/workflows/x.yml",
+            "line": 8,
+            "column": 24,
+            "kind": "expression",
+            "snippet": "",
+            "end_column": 30,
+        },
     ]
-    fake_tool(tmp_path, "actionlint", f"case \"$1\" in -version) echo 1.7.7; exit 0;; esac\n"
-                                      f"echo '{json.dumps(report)}'; exit 1\n")
+    fake_tool(
+        tmp_path,
+        "actionlint",
+        f"case \"$1\" in -version) echo 1.7.7; exit 0;; esac\necho '{json.dumps(report)}'; exit 1\n",
+    )
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     analyzer = SecurityAnalyzer()
     findings = analyzer.analyze([SourceFile(".github/workflows/x.yml", INJECTION)], ReviewContext())
@@ -133,23 +147,37 @@ def test_actionlint_runs_when_on_path(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_zizmor_json_mapping_is_zero_based_and_keeps_primary_locations() -> None:
-    report = [{
-        "ident": "demo", "desc": "a demo", "ignored": False,
-        "determinations": {"severity": "Medium", "confidence": "High"},
-        "locations": [
-            {"symbolic": {"kind": "Related", "key": {"Local": {"verbatim_path": "a.yml"}}},
-             "concrete": {"location": {"start_point": {"row": 0, "column": 0}, "end_point": {"row": 9, "column": 0}}}},
-            {"symbolic": {"kind": "Primary", "annotation": "here", "key": {"Local": {"verbatim_path": "a.yml"}}},
-             "concrete": {"location": {"start_point": {"row": 4, "column": 2}, "end_point": {"row": 6, "column": 0}}}},
-        ],
-    }]
+    report = [
+        {
+            "ident": "demo",
+            "desc": "a demo",
+            "ignored": False,
+            "determinations": {"severity": "Medium", "confidence": "High"},
+            "locations": [
+                {
+                    "symbolic": {"kind": "Related", "key": {"Local": {"verbatim_path": "a.yml"}}},
+                    "concrete": {
+                        "location": {"start_point": {"row": 0, "column": 0}, "end_point": {"row": 9, "column": 0}}
+                    },
+                },
+                {
+                    "symbolic": {"kind": "Primary", "annotation": "here", "key": {"Local": {"verbatim_path": "a.yml"}}},
+                    "concrete": {
+                        "location": {"start_point": {"row": 4, "column": 2}, "end_point": {"row": 6, "column": 0}}
+                    },
+                },
+            ],
+        }
+    ]
     [finding] = zizmor_findings(report)
     assert (finding.line, finding.column, finding.end_line, finding.end_column) == (5, 3, 6, None)
     assert (finding.rule, finding.level, finding.message) == ("zizmor/demo", "warning", "a demo: here")
 
 
 def test_actionlint_style_kinds_are_warnings() -> None:
-    [finding] = actionlint_findings([{"message": "SC2086", "filepath": "w.yml", "line": 3, "column": 9, "kind": "shellcheck"}])
+    [finding] = actionlint_findings(
+        [{"message": "SC2086", "filepath": "w.yml", "line": 3, "column": 9, "kind": "shellcheck"}]
+    )
     assert (finding.level, finding.rule, finding.end_column) == ("warning", "actionlint/shellcheck", None)
 
 

@@ -47,12 +47,15 @@ RELEASE = dedent("""\
     """)
 
 
-def analyze(files, options=ReviewOptions()):
+def analyze(files, options=None):
+    options = options or ReviewOptions()
     return SharedActionsAnalyzer().analyze(files, ReviewContext(options=options))
 
 
 def test_duplicated_steps_across_jobs_and_workflows() -> None:
-    findings = analyze([SourceFile(".github/workflows/ci.yml", CI), SourceFile(".github/workflows/release.yml", RELEASE)])
+    findings = analyze(
+        [SourceFile(".github/workflows/ci.yml", CI), SourceFile(".github/workflows/release.yml", RELEASE)]
+    )
     duplicated = [f for f in findings if f.rule == "shared-actions/duplicated-steps"]
     assert [(f.path, f.line, f.end_line) for f in duplicated] == [
         (".github/workflows/ci.yml", 17, 24),
@@ -67,7 +70,10 @@ def test_duplicated_steps_across_jobs_and_workflows() -> None:
 
 def test_different_inputs_or_single_steps_are_not_duplicates() -> None:
     other_version = RELEASE.replace('"3.12"', '"3.11"')
-    assert analyze([SourceFile(".github/workflows/a.yml", RELEASE), SourceFile(".github/workflows/b.yml", other_version)]) == []
+    assert (
+        analyze([SourceFile(".github/workflows/a.yml", RELEASE), SourceFile(".github/workflows/b.yml", other_version)])
+        == []
+    )
 
 
 def test_configured_shared_action_replaces_matching_steps_with_a_snippet() -> None:

@@ -43,7 +43,7 @@ def test_missing_cache_with_fix_under_existing_with() -> None:
     assert (finding.line, finding.level) == (8, "warning")
     assert "cache: pip" in finding.message
     fixed = apply_fix(PYTHON_JOB, finding)
-    assert "        with:\n          cache: pip\n          python-version: \"3.12\"\n" in fixed
+    assert '        with:\n          cache: pip\n          python-version: "3.12"\n' in fixed
     assert review(fixed, rule="speed/missing-cache") == []
 
 

@@ -11,13 +11,16 @@ def analyze(path: str, text: str):
 
 
 def test_broken_yaml_gives_exactly_one_clear_finding() -> None:
-    findings = analyze(".github/workflows/ci.yml", """\
+    findings = analyze(
+        ".github/workflows/ci.yml",
+        """\
         name: ci
         on: [push
         jobs:
           build:
             runs-on: ubuntu-latest
-        """)
+        """,
+    )
     assert len(findings) == 1
     finding = findings[0]
     assert finding.rule == "syntax/yaml"
@@ -27,16 +30,21 @@ def test_broken_yaml_gives_exactly_one_clear_finding() -> None:
 
 
 def test_duplicate_key_is_a_yaml_error() -> None:
-    findings = analyze(".github/workflows/ci.yml", """\
+    findings = analyze(
+        ".github/workflows/ci.yml",
+        """\
         on: push
         on: pull_request
         jobs: {}
-        """)
+        """,
+    )
     assert [(f.rule, f.line) for f in findings] == [("syntax/yaml", 2)]
 
 
 def test_schema_errors_point_at_the_offending_keys() -> None:
-    findings = analyze(".github/workflows/ci.yml", """\
+    findings = analyze(
+        ".github/workflows/ci.yml",
+        """\
         on: push
         jobs:
           build:
@@ -45,7 +53,8 @@ def test_schema_errors_point_at_the_offending_keys() -> None:
             steps:
               - run: make
                 wat: 1
-        """)
+        """,
+    )
     by_line = {f.line: f for f in findings}
     assert set(by_line) == {4, 5, 8}
     assert all(f.rule == "syntax/schema" for f in findings)
@@ -56,7 +65,9 @@ def test_schema_errors_point_at_the_offending_keys() -> None:
 
 
 def test_one_of_error_picks_the_branch_the_author_meant() -> None:
-    findings = analyze(".github/workflows/ci.yml", """\
+    findings = analyze(
+        ".github/workflows/ci.yml",
+        """\
         on: push
         jobs:
           build:
@@ -65,12 +76,18 @@ def test_one_of_error_picks_the_branch_the_author_meant() -> None:
               fail-fast: false
             steps:
               - run: make
-        """)
-    assert [(f.line, f.message) for f in findings] == [(5, "`jobs.build.strategy` is missing the required key `matrix`")]
+        """,
+    )
+    assert [(f.line, f.message) for f in findings] == [
+        (5, "`jobs.build.strategy` is missing the required key `matrix`")
+    ]
 
 
 def test_valid_workflow_has_no_findings() -> None:
-    assert analyze(".github/workflows/ci.yml", """\
+    assert (
+        analyze(
+            ".github/workflows/ci.yml",
+            """\
         name: ci
         on:
           pull_request:
@@ -82,17 +99,23 @@ def test_valid_workflow_has_no_findings() -> None:
             steps:
               - uses: actions/checkout@v4
               - run: make
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_action_files_use_the_action_schema() -> None:
-    findings = analyze("tools/setup/action.yml", """\
+    findings = analyze(
+        "tools/setup/action.yml",
+        """\
         name: setup
         description: set things up
         runs:
           using: node20
           mian: index.js
-        """)
+        """,
+    )
     assert sorted((f.line, f.message) for f in findings) == [
         (3, "`runs` is missing the required key `main`"),
         (5, "unexpected key `mian` in `runs`"),
@@ -112,7 +135,8 @@ def test_a_valid_action_and_other_files_are_left_alone() -> None:
     assert analyze("action.yaml", action) == []
     [missing_shell] = analyze("action.yaml", action.replace("          shell: bash\n", ""))
     assert (missing_shell.line, missing_shell.message) == (
-        6, "`runs.steps[0]` is a `run` step without `shell`, which composite actions require"
+        6,
+        "`runs.steps[0]` is a `run` step without `shell`, which composite actions require",
     )
     assert analyze("docs/mkdocs.yml", "not: [valid") == []
     assert analyze(".github/ci-orchestrator.yml", "review: [") == []
@@ -124,13 +148,16 @@ def test_a_document_that_is_not_a_mapping() -> None:
 
 
 def test_root_errors_name_the_file_and_generic_duplicates_are_dropped() -> None:
-    findings = analyze(".github/workflows/ci.yml", """\
+    findings = analyze(
+        ".github/workflows/ci.yml",
+        """\
         jobs:
           build:
             runs-on: ubuntu-latest
             steps:
               - 1
-        """)
+        """,
+    )
     assert sorted((f.line, f.message) for f in findings) == [
         (1, "the file is missing the required key `on`"),
         (5, "`jobs.build.steps[0]` must be of type object, got `1`"),

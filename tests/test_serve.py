@@ -22,9 +22,20 @@ def free_port() -> int:
 
 def test_serve_answers_then_stops_on_sigterm():
     port = free_port()
-    env = dict(os.environ, APP_ID="1", PRIVATE_KEY=private_key_pem(), WEBHOOK_SECRET=WEBHOOK_SECRET,
-               GITHUB_API_URL="http://127.0.0.1:9", PORT=str(port), HOST="127.0.0.1", LOG_FORMAT="json", SHUTDOWN_GRACE_SECONDS="5")
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = dict(
+        os.environ,
+        APP_ID="1",
+        PRIVATE_KEY=private_key_pem(),
+        WEBHOOK_SECRET=WEBHOOK_SECRET,
+        GITHUB_API_URL="http://127.0.0.1:9",
+        PORT=str(port),
+        HOST="127.0.0.1",
+        LOG_FORMAT="json",
+        SHUTDOWN_GRACE_SECONDS="5",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -36,14 +47,20 @@ def test_serve_answers_then_stops_on_sigterm():
                 assert time.monotonic() < deadline and process.poll() is None, "the App did not start"
                 time.sleep(0.1)
         body = json.dumps(official_payload("ping", "payload.json", installation_id=None)).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks", data=body, headers=signed_headers("ping", body), method="POST")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/webhooks", data=body, headers=signed_headers("ping", body), method="POST"
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
         logs = process.stderr.read().decode()
         assert "Traceback" not in logs and private_key_pem().splitlines()[1] not in logs and WEBHOOK_SECRET not in logs
-        assert any(json.loads(line).get("message", "").startswith("stopping") for line in logs.splitlines() if line.startswith("{"))
+        assert any(
+            json.loads(line).get("message", "").startswith("stopping")
+            for line in logs.splitlines()
+            if line.startswith("{")
+        )
     finally:
         if process.poll() is None:
             process.kill()

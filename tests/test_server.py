@@ -7,12 +7,22 @@ import json
 
 import pytest
 from gidgethub import routing
+from helpers import FIXTURES, make_settings, official_payload, signed_headers
 
 from bot.intake import MAX_BODY_BYTES
 from bot.server import STATE, create_app
-from helpers import FIXTURES, make_settings, official_payload, signed_headers
 
-SUBSCRIBED_EVENTS = ["check_run", "installation", "installation_repositories", "issue_comment", "pull_request", "push", "workflow_dispatch", "workflow_job", "workflow_run"]
+SUBSCRIBED_EVENTS = [
+    "check_run",
+    "installation",
+    "installation_repositories",
+    "issue_comment",
+    "pull_request",
+    "push",
+    "workflow_dispatch",
+    "workflow_job",
+    "workflow_run",
+]
 
 
 def recording_router(seen: list, *, fail_first: bool = False, delay: float = 0.0) -> routing.Router:
@@ -209,7 +219,14 @@ async def test_same_pull_request_is_handled_in_order_others_in_parallel(make_cli
     await post(client, pr_body(8), event="pull_request", **{"X-GitHub-Delivery": "b1"})
     await client.app[STATE].dispatcher.join()
     same_pr = [what for what in events if what[1].startswith("7:")]
-    assert same_pr == [("start", "7:a1"), ("end", "7:a1"), ("start", "7:a2"), ("end", "7:a2"), ("start", "7:a3"), ("end", "7:a3")]
+    assert same_pr == [
+        ("start", "7:a1"),
+        ("end", "7:a1"),
+        ("start", "7:a2"),
+        ("end", "7:a2"),
+        ("start", "7:a3"),
+        ("end", "7:a3"),
+    ]
     # PR 8 did not wait for PR 7's slow first delivery.
     assert events.index(("start", "8:b1")) < events.index(("end", "7:a1"))
 
@@ -275,7 +292,7 @@ async def test_a_body_that_arrives_in_pieces_is_read_whole_and_verified(make_cli
 
     async def slowly():
         for start in range(0, len(body), 4096):
-            yield body[start:start + 4096]
+            yield body[start : start + 4096]
             await asyncio.sleep(0.01)  # so that the App has read only part of it when the handler starts
 
     response = await client.post("/webhooks", data=slowly(), headers=signed_headers("workflow_run", body))

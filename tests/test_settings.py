@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from helpers import private_key_pem
 
 from bot.intake import Delivery
 from bot.logs import _DeliveryFilter, _JsonFormatter, current_delivery
 from bot.settings import Secret, SettingsError, load_settings
-from helpers import private_key_pem
 
 GOOD = {"APP_ID": "12", "PRIVATE_KEY": "", "WEBHOOK_SECRET": "s3cret"}
 
@@ -43,7 +43,15 @@ def test_private_key_from_a_file(tmp_path):
 
 def test_every_problem_is_named_at_once():
     with pytest.raises(SettingsError) as raised:
-        load_settings({"APP_ID": "twelve", "PRIVATE_KEY": "not a key", "PORT": "99999", "LOG_LEVEL": "loud", "GITHUB_API_URL": "ftp://x"})
+        load_settings(
+            {
+                "APP_ID": "twelve",
+                "PRIVATE_KEY": "not a key",
+                "PORT": "99999",
+                "LOG_LEVEL": "loud",
+                "GITHUB_API_URL": "ftp://x",
+            }
+        )
     problems = " | ".join(raised.value.problems)
     for name in ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "PORT", "LOG_LEVEL", "GITHUB_API_URL"):
         assert name in problems
@@ -71,4 +79,9 @@ def test_json_logs_carry_the_delivery():
     finally:
         current_delivery.reset(token)
     line = json.loads(_JsonFormatter().format(record))
-    assert line["message"] == "hello world" and line["delivery"] == "guid-1" and line["event"] == "push" and line["repo"] == "o/r"
+    assert (
+        line["message"] == "hello world"
+        and line["delivery"] == "guid-1"
+        and line["event"] == "push"
+        and line["repo"] == "o/r"
+    )

@@ -12,12 +12,21 @@ import aiohttp
 import jwt
 import pytest
 from aiohttp import web
+from contract import OpenAPIContract
 from gidgethub import BadRequest, ValidationFailure, sansio
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.simulator import GitHubSimulator, Installation, JobSpec, PullRequest, Repo, StepSpec, Workflow, new_app_private_key
+from bot.simulator import (
+    GitHubSimulator,
+    Installation,
+    JobSpec,
+    PullRequest,
+    Repo,
+    StepSpec,
+    Workflow,
+    new_app_private_key,
+)
 from bot.simulator.state import commentable_lines, hunk_for_line, matches_created, unified_patch
-from contract import OpenAPIContract
 
 APP_ID = 4242
 SECRET = "webhook-secret"
@@ -67,8 +76,13 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def sim(app_key: bytes, openapi_contract: OpenAPIContract, receiver: Receiver) -> AsyncIterator[GitHubSimulator]:
-    simulator = GitHubSimulator(app_id=APP_ID, private_key_pem=app_key, webhook_secret=SECRET,
-                                webhook_url=receiver.url, contract=openapi_contract)
+    simulator = GitHubSimulator(
+        app_id=APP_ID,
+        private_key_pem=app_key,
+        webhook_secret=SECRET,
+        webhook_url=receiver.url,
+        contract=openapi_contract,
+    )
     await simulator.start()
     yield simulator
     await simulator.close()
@@ -91,16 +105,28 @@ class World:
 @pytest.fixture
 async def sim_world(sim: GitHubSimulator) -> World:
     installation = sim.add_installation("octo-org")
-    repo = sim.add_repo("octo-org/app", installation=installation, files={
-        "README.md": "hello\n",
-        "src/app.py": "import os\n\n\ndef main():\n    return 1\n",
-        "docs/old.md": "unchanged text\n",
-        "obsolete.txt": "gone soon\n",
-        WORKFLOW_PATH: WORKFLOW_TEXT,
-    })
+    repo = sim.add_repo(
+        "octo-org/app",
+        installation=installation,
+        files={
+            "README.md": "hello\n",
+            "src/app.py": "import os\n\n\ndef main():\n    return 1\n",
+            "docs/old.md": "unchanged text\n",
+            "obsolete.txt": "gone soon\n",
+            WORKFLOW_PATH: WORKFLOW_TEXT,
+        },
+    )
     workflow = sim.add_workflow(repo, WORKFLOW_PATH, "CI")
-    sim.commit(repo, "feature", {"src/app.py": "import os\n\n\ndef main():\n    return 2\n", "new.txt": "new\n",
-                                 "docs/new.md": "unchanged text\n"}, deleted=["docs/old.md", "obsolete.txt"])
+    sim.commit(
+        repo,
+        "feature",
+        {
+            "src/app.py": "import os\n\n\ndef main():\n    return 2\n",
+            "new.txt": "new\n",
+            "docs/new.md": "unchanged text\n",
+        },
+        deleted=["docs/old.md", "obsolete.txt"],
+    )
     pr = await sim.open_pull_request(repo, head="feature", title="Change main")
     return World(installation, repo, workflow, pr)
 
@@ -118,12 +144,16 @@ async def mint_token(sim: GitHubSimulator, http: aiohttp.ClientSession, key: byt
 
 
 def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"token {token}", "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28"}
+    return {
+        "Authorization": f"token {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
 
 
-async def test_token_minting_verifies_the_app_jwt(sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession,
-                                                  app_key: bytes) -> None:
+async def test_token_minting_verifies_the_app_jwt(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     url = f"{sim.base_url}/app/installations/{sim_world.installation.id}/access_tokens"
     async with http.post(url, headers={"Authorization": f"Bearer {app_jwt(app_key)}"}) as response:
         assert response.status == 201
@@ -142,14 +172,16 @@ async def test_token_minting_verifies_the_app_jwt(sim: GitHubSimulator, sim_worl
     for reason, token in bad_jwts.items():
         async with http.post(url, headers={"Authorization": f"Bearer {token}"}) as response:
             assert response.status == 401, reason
-    async with http.post(f"{sim.base_url}/app/installations/999/access_tokens",
-                         headers={"Authorization": f"Bearer {app_jwt(app_key)}"}) as response:
+    async with http.post(
+        f"{sim.base_url}/app/installations/999/access_tokens", headers={"Authorization": f"Bearer {app_jwt(app_key)}"}
+    ) as response:
         assert response.status == 404
     assert sim.contract_violations == []
 
 
-async def test_installation_tokens_are_checked(sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession,
-                                               app_key: bytes) -> None:
+async def test_installation_tokens_are_checked(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     token = await mint_token(sim, http, app_key, sim_world.installation)
     repo_url = f"{sim.base_url}/repos/octo-org/app"
     for headers in ({}, {"Authorization": "token nope"}, {"Authorization": f"Basic {token}"}):
@@ -176,14 +208,19 @@ async def test_installation_tokens_are_checked(sim: GitHubSimulator, sim_world: 
     assert sim.contract_violations == []
 
 
-async def test_every_endpoint_answers_within_the_contract(sim: GitHubSimulator, sim_world: World,
-                                                          http: aiohttp.ClientSession, app_key: bytes) -> None:
+async def test_every_endpoint_answers_within_the_contract(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     repo, pr = sim_world.repo, sim_world.pr
-    run = sim.add_run(repo, sim_world.workflow, head_branch="feature", event="pull_request",
-                      jobs=[JobSpec("test", steps=(StepSpec("checkout", 2.0), StepSpec("pytest", 60.0)))])
+    run = sim.add_run(
+        repo,
+        sim_world.workflow,
+        head_branch="feature",
+        event="pull_request",
+        jobs=[JobSpec("test", steps=(StepSpec("checkout", 2.0), StepSpec("pytest", 60.0)))],
+    )
     token = await mint_token(sim, http, app_key, sim_world.installation)
-    gh = GitHubAPI(http, "ci-orchestrator-tests", oauth_token=token,
-                   base_url=sim.base_url)
+    gh = GitHubAPI(http, "ci-orchestrator-tests", oauth_token=token, base_url=sim.base_url)
     r = "/repos/octo-org/app"
 
     assert (await gh.getitem(r))["default_branch"] == "main"
@@ -209,21 +246,34 @@ async def test_every_endpoint_answers_within_the_contract(sim: GitHubSimulator, 
     await gh.patch(f"{r}/issues/comments/{comment['id']}", data={"body": "edited"})
     assert [c["body"] for c in await gh.getitem(f"{r}/issues/{pr.number}/comments")] == ["edited"]
 
-    check = await gh.post(f"{r}/check-runs", data={"name": "ci-speed", "head_sha": pr.head_sha,
-                                                   "status": "in_progress"})
+    check = await gh.post(
+        f"{r}/check-runs", data={"name": "ci-speed", "head_sha": pr.head_sha, "status": "in_progress"}
+    )
     assert check["status"] == "in_progress" and check["conclusion"] is None
-    annotation = {"path": "src/app.py", "start_line": 5, "end_line": 5, "annotation_level": "warning",
-                  "message": "slower"}
-    await gh.patch(f"{r}/check-runs/{check['id']}", data={
-        "conclusion": "neutral", "output": {"title": "t", "summary": "s", "annotations": [annotation]}})
+    annotation = {
+        "path": "src/app.py",
+        "start_line": 5,
+        "end_line": 5,
+        "annotation_level": "warning",
+        "message": "slower",
+    }
+    await gh.patch(
+        f"{r}/check-runs/{check['id']}",
+        data={"conclusion": "neutral", "output": {"title": "t", "summary": "s", "annotations": [annotation]}},
+    )
     assert (await gh.getitem(f"{r}/check-runs/{check['id']}"))["output"]["annotations_count"] == 1
     assert len(await gh.getitem(f"{r}/check-runs/{check['id']}/annotations")) == 1
     listed = await gh.getitem(f"{r}/commits/{pr.head_sha}/check-runs?check_name=ci-speed&app_id={APP_ID}")
     assert listed["total_count"] == 1 and listed["check_runs"][0]["conclusion"] == "neutral"
 
-    review = await gh.post(f"{r}/pulls/{pr.number}/reviews", data={
-        "event": "COMMENT", "body": "review",
-        "comments": [{"path": "src/app.py", "line": 5, "side": "RIGHT", "body": "why 2?"}]})
+    review = await gh.post(
+        f"{r}/pulls/{pr.number}/reviews",
+        data={
+            "event": "COMMENT",
+            "body": "review",
+            "comments": [{"path": "src/app.py", "line": 5, "side": "RIGHT", "body": "why 2?"}],
+        },
+    )
     assert review["state"] == "COMMENTED"
     review_comments = await gh.getitem(f"{r}/pulls/{pr.number}/comments")
     assert review_comments[0]["diff_hunk"].endswith("+    return 2")
@@ -232,8 +282,9 @@ async def test_every_endpoint_answers_within_the_contract(sim: GitHubSimulator, 
     bob = await gh.getitem(f"{r}/collaborators/bob/permission")
     assert (bob["permission"], bob["role_name"]) == ("write", "maintain")
     assert (await gh.getitem(f"{r}/collaborators/stranger/permission"))["permission"] == "read"
-    details = await gh.post(f"{r}/actions/workflows/ci.yml/dispatches",
-                            data={"ref": "main", "return_run_details": True})
+    details = await gh.post(
+        f"{r}/actions/workflows/ci.yml/dispatches", data={"ref": "main", "return_run_details": True}
+    )
     assert sim.state.runs[details["workflow_run_id"]].latest.status == "queued"
     await gh.post(f"{r}/actions/workflows/ci.yml/dispatches", data={"ref": "main"})
 
@@ -249,8 +300,9 @@ async def test_every_endpoint_answers_within_the_contract(sim: GitHubSimulator, 
     assert all("authorization" not in request.headers for request in sim.requests)
 
 
-async def test_lists_are_paginated_with_link_headers(sim: GitHubSimulator, sim_world: World,
-                                                     http: aiohttp.ClientSession, app_key: bytes) -> None:
+async def test_lists_are_paginated_with_link_headers(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     token = await mint_token(sim, http, app_key, sim_world.installation)
     for number in range(5):
         await sim.add_issue_comment(sim_world.pr, f"comment {number}")
@@ -271,7 +323,8 @@ async def test_lists_are_paginated_with_link_headers(sim: GitHubSimulator, sim_w
 
 
 async def test_conditional_get_answers_304_without_using_the_rate_limit(
-        sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes) -> None:
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     token = await mint_token(sim, http, app_key, sim_world.installation)
     url = f"{sim.base_url}/repos/octo-org/app/pulls/{sim_world.pr.number}"
     async with http.get(url, headers=auth(token)) as response:
@@ -288,16 +341,22 @@ async def test_conditional_get_answers_304_without_using_the_rate_limit(
     assert sim.contract_violations == []
 
 
-async def test_run_filters_order_and_attempts(sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession,
-                                              app_key: bytes) -> None:
+async def test_run_filters_order_and_attempts(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     start = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
-    old = sim.add_run(sim_world.repo, sim_world.workflow, created_at=start,
-                      jobs=[JobSpec("build", conclusion="failure")])
-    new = sim.add_run(sim_world.repo, sim_world.workflow, created_at=start + timedelta(days=2),
-                      jobs=[JobSpec("build", duration=120, queue=30, steps=(StepSpec("make", 100),)),
-                            JobSpec("lint", duration=20)])
-    gh = GitHubAPI(http, "tests", oauth_token=await mint_token(sim, http, app_key, sim_world.installation),
-                   base_url=sim.base_url)
+    old = sim.add_run(
+        sim_world.repo, sim_world.workflow, created_at=start, jobs=[JobSpec("build", conclusion="failure")]
+    )
+    new = sim.add_run(
+        sim_world.repo,
+        sim_world.workflow,
+        created_at=start + timedelta(days=2),
+        jobs=[JobSpec("build", duration=120, queue=30, steps=(StepSpec("make", 100),)), JobSpec("lint", duration=20)],
+    )
+    gh = GitHubAPI(
+        http, "tests", oauth_token=await mint_token(sim, http, app_key, sim_world.installation), base_url=sim.base_url
+    )
     runs_url = "/repos/octo-org/app/actions/workflows/ci.yml/runs"
 
     async def ids(query: str) -> list[int]:
@@ -314,8 +373,9 @@ async def test_run_filters_order_and_attempts(sim: GitHubSimulator, sim_world: W
     assert job["created_at"] == "2026-01-12T12:00:00Z" and job["started_at"] == "2026-01-12T12:00:30Z"
     assert job["completed_at"] == "2026-01-12T12:02:30Z"
 
-    await sim.rerun(new, jobs=[JobSpec("lint", duration=25)], partial=True,
-                    started_at=start + timedelta(days=2, hours=1))
+    await sim.rerun(
+        new, jobs=[JobSpec("lint", duration=25)], partial=True, started_at=start + timedelta(days=2, hours=1)
+    )
     latest = await gh.getitem(f"/repos/octo-org/app/actions/runs/{new.id}")
     assert latest["run_attempt"] == 2 and latest["previous_attempt_url"].endswith("/attempts/1")
     first = await gh.getitem(f"/repos/octo-org/app/actions/runs/{new.id}/attempts/1/jobs")
@@ -327,13 +387,21 @@ async def test_run_filters_order_and_attempts(sim: GitHubSimulator, sim_world: W
     assert sim.contract_violations == []
 
 
-async def test_fork_pull_requests_look_like_github(sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession,
-                                                   app_key: bytes, receiver: Receiver) -> None:
+async def test_fork_pull_requests_look_like_github(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes, receiver: Receiver
+) -> None:
     fork = sim.add_fork(sim_world.repo, owner="mallory")
     sim.commit(fork, "evil", {"src/app.py": "print('hi')\n"}, message="Fork change", author="mallory")
     pr = await sim.open_pull_request(sim_world.repo, head="evil", head_repo=fork, user="mallory", title="From fork")
-    run = sim.add_run(sim_world.repo, sim_world.workflow, head_sha=pr.head_sha, head_branch="evil", head_repo=fork,
-                      event="pull_request", actor="mallory")
+    run = sim.add_run(
+        sim_world.repo,
+        sim_world.workflow,
+        head_sha=pr.head_sha,
+        head_branch="evil",
+        head_repo=fork,
+        event="pull_request",
+        actor="mallory",
+    )
     same_repo_run = sim.add_run(sim_world.repo, sim_world.workflow, head_branch="feature", event="pull_request")
     await sim.deliver_workflow_run(run)
     payload = receiver.events[-1].data
@@ -341,8 +409,9 @@ async def test_fork_pull_requests_look_like_github(sim: GitHubSimulator, sim_wor
     assert payload["workflow_run"]["head_repository"]["full_name"] == "mallory/app"
     assert len(sim.render.workflow_run(same_repo_run)["pull_requests"]) == 1
 
-    gh = GitHubAPI(http, "tests", oauth_token=await mint_token(sim, http, app_key, sim_world.installation),
-                   base_url=sim.base_url)
+    gh = GitHubAPI(
+        http, "tests", oauth_token=await mint_token(sim, http, app_key, sim_world.installation), base_url=sim.base_url
+    )
     found = await gh.getitem(f"/repos/octo-org/app/commits/{pr.head_sha}/pulls")
     assert [p["number"] for p in found] == [pr.number]
     assert found[0]["head"]["repo"]["full_name"] == "mallory/app"
@@ -357,53 +426,77 @@ async def test_pull_request_files_carry_real_patches(sim: GitHubSimulator, sim_w
     assert files["docs/new.md"]["status"] == "renamed" and files["docs/new.md"]["previous_filename"] == "docs/old.md"
     assert files["obsolete.txt"]["status"] == "removed" and files["obsolete.txt"]["deletions"] == 1
     assert files["new.txt"] == files["new.txt"] | {"status": "added", "additions": 1, "patch": "@@ -0,0 +1 @@\n+new"}
-    assert files["src/app.py"]["patch"] == (
-        "@@ -2,4 +2,4 @@\n \n \n def main():\n-    return 1\n+    return 2"
-    )
+    assert files["src/app.py"]["patch"] == ("@@ -2,4 +2,4 @@\n \n \n def main():\n-    return 1\n+    return 2")
 
 
-async def test_output_limits_are_enforced(sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession,
-                                          app_key: bytes) -> None:
+async def test_output_limits_are_enforced(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     token = await mint_token(sim, http, app_key, sim_world.installation)
     r = f"{sim.base_url}/repos/octo-org/app"
     annotation = {"path": "src/app.py", "start_line": 1, "end_line": 1, "annotation_level": "notice", "message": "m"}
-    async with http.post(f"{r}/check-runs", headers=auth(token), json={
-            "name": "c", "head_sha": sim_world.pr.head_sha,
-            "output": {"title": "t", "summary": "s", "annotations": [annotation] * 50}}) as response:
+    async with http.post(
+        f"{r}/check-runs",
+        headers=auth(token),
+        json={
+            "name": "c",
+            "head_sha": sim_world.pr.head_sha,
+            "output": {"title": "t", "summary": "s", "annotations": [annotation] * 50},
+        },
+    ) as response:
         assert response.status == 201
         check_id = (await response.json())["id"]
-    async with http.patch(f"{r}/check-runs/{check_id}", headers=auth(token), json={
-            "output": {"title": "t", "summary": "s", "annotations": [annotation] * 51}}) as response:
+    async with http.patch(
+        f"{r}/check-runs/{check_id}",
+        headers=auth(token),
+        json={"output": {"title": "t", "summary": "s", "annotations": [annotation] * 51}},
+    ) as response:
         assert response.status == 422
-    async with http.patch(f"{r}/check-runs/{check_id}", headers=auth(token), json={
-            "output": {"title": "t", "summary": "s", "annotations": [annotation] * 20}}) as response:
+    async with http.patch(
+        f"{r}/check-runs/{check_id}",
+        headers=auth(token),
+        json={"output": {"title": "t", "summary": "s", "annotations": [annotation] * 20}},
+    ) as response:
         assert (await response.json())["output"]["annotations_count"] == 70
-    async with http.patch(f"{r}/check-runs/{check_id}", headers=auth(token), json={
-            "output": {"title": "t", "summary": "é" * 32_768}}) as response:
+    async with http.patch(
+        f"{r}/check-runs/{check_id}", headers=auth(token), json={"output": {"title": "t", "summary": "é" * 32_768}}
+    ) as response:
         assert response.status == 422
-    async with http.post(f"{r}/check-runs", headers=auth(token), json={
-            "name": "c", "head_sha": sim_world.pr.head_sha, "status": "completed"}) as response:
+    async with http.post(
+        f"{r}/check-runs",
+        headers=auth(token),
+        json={"name": "c", "head_sha": sim_world.pr.head_sha, "status": "completed"},
+    ) as response:
         assert response.status == 422
-    async with http.post(f"{r}/issues/{sim_world.pr.number}/comments", headers=auth(token),
-                         json={"body": "x" * 65_537}) as response:
+    async with http.post(
+        f"{r}/issues/{sim_world.pr.number}/comments", headers=auth(token), json={"body": "x" * 65_537}
+    ) as response:
         assert response.status == 422
-    async with http.post(f"{r}/pulls/{sim_world.pr.number}/reviews", headers=auth(token), json={
-            "event": "COMMENT", "comments": [{"path": "README.md", "line": 1, "body": "not in the diff"}]}) as response:
+    async with http.post(
+        f"{r}/pulls/{sim_world.pr.number}/reviews",
+        headers=auth(token),
+        json={"event": "COMMENT", "comments": [{"path": "README.md", "line": 1, "body": "not in the diff"}]},
+    ) as response:
         assert response.status == 422
         assert (await response.json())["errors"] == ["Path could not be resolved"]
-    async with http.post(f"{r}/pulls/{sim_world.pr.number}/reviews", headers=auth(token), json={
-            "event": "COMMENT", "comments": [{"path": "src/app.py", "line": 40, "body": "far away"}]}) as response:
+    async with http.post(
+        f"{r}/pulls/{sim_world.pr.number}/reviews",
+        headers=auth(token),
+        json={"event": "COMMENT", "comments": [{"path": "src/app.py", "line": 40, "body": "far away"}]},
+    ) as response:
         assert (await response.json())["errors"] == ["Line could not be resolved"]
     assert len(sim.check_runs_for(sim_world.repo, sim_world.pr.head_sha)[0].annotations) == 70
     # GitHub's description states the annotation limit too (its summary limit counts characters, not bytes).
     assert len(sim.contract_violations) == 1
     assert sim.contract_violations[0].startswith(
-        "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id} request body: at output.annotations: ")
+        "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id} request body: at output.annotations: "
+    )
     assert sim.contract_violations[0].endswith("is too long")
 
 
-async def test_injected_faults(sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession,
-                               app_key: bytes) -> None:
+async def test_injected_faults(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     token = await mint_token(sim, http, app_key, sim_world.installation)
     url = f"{sim.base_url}/repos/octo-org/app"
 
@@ -447,9 +540,9 @@ async def test_injected_faults(sim: GitHubSimulator, sim_world: World, http: aio
     assert sim.contract_violations == []
 
 
-async def test_deliveries_are_signed_and_shaped_like_github(sim: GitHubSimulator, sim_world: World,
-                                                            receiver: Receiver,
-                                                            openapi_contract: OpenAPIContract) -> None:
+async def test_deliveries_are_signed_and_shaped_like_github(
+    sim: GitHubSimulator, sim_world: World, receiver: Receiver, openapi_contract: OpenAPIContract
+) -> None:
     sha = await sim.push(sim_world.repo, "main", {"README.md": "new\n"}, message="Docs")
     await sim.synchronize(sim_world.pr, files={"new.txt": "newer\n"})
     run = sim.add_run(sim_world.repo, sim_world.workflow, head_sha=sha, jobs=[JobSpec("build", conclusion="failure")])
@@ -462,9 +555,17 @@ async def test_deliveries_are_signed_and_shaped_like_github(sim: GitHubSimulator
     await sim.deliver_ping(sim_world.installation)
 
     kinds = [(e.event, e.data.get("action")) for e in receiver.events]
-    assert kinds == [("pull_request", "opened"), ("push", None), ("pull_request", "synchronize"),
-                     ("workflow_run", "completed"), ("check_run", "rerequested"), ("check_run", "requested_action"),
-                     ("issue_comment", "created"), ("installation", "created"), ("ping", None)]
+    assert kinds == [
+        ("pull_request", "opened"),
+        ("push", None),
+        ("pull_request", "synchronize"),
+        ("workflow_run", "completed"),
+        ("check_run", "rerequested"),
+        ("check_run", "requested_action"),
+        ("issue_comment", "created"),
+        ("installation", "created"),
+        ("ping", None),
+    ]
     assert all(e.data["installation"]["id"] == sim_world.installation.id for e in receiver.events)
     assert all(d.status_code == 202 for d in sim.deliveries)
     headers = receiver.headers[0]
@@ -503,12 +604,16 @@ async def test_deliveries_are_signed_and_shaped_like_github(sim: GitHubSimulator
     assert sim.contract_violations == []
 
 
-async def test_contract_reports_bad_requests_readably(sim: GitHubSimulator, sim_world: World,
-                                                      http: aiohttp.ClientSession, app_key: bytes) -> None:
+async def test_contract_reports_bad_requests_readably(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
     token = await mint_token(sim, http, app_key, sim_world.installation)
     r = f"{sim.base_url}/repos/octo-org/app"
-    async with http.post(f"{r}/check-runs", headers=auth(token),
-                         json={"name": "c", "head_sha": sim_world.pr.head_sha, "conclusion": "bogus"}) as response:
+    async with http.post(
+        f"{r}/check-runs",
+        headers=auth(token),
+        json={"name": "c", "head_sha": sim_world.pr.head_sha, "conclusion": "bogus"},
+    ) as response:
         assert response.status == 422
     async with http.post(f"{r}/check-runs", headers=auth(token), json={"head_sha": sim_world.pr.head_sha}) as response:
         assert response.status == 422
@@ -518,13 +623,16 @@ async def test_contract_reports_bad_requests_readably(sim: GitHubSimulator, sim_
     async with http.delete(f"{r}/check-runs", headers=auth(token)) as response:
         assert response.status == 404
     no_dispatch = sim.add_workflow(sim_world.repo, ".github/workflows/push-only.yml", "Push only", content="on: push\n")
-    async with http.post(f"{r}/actions/workflows/{no_dispatch.id}/dispatches", headers=auth(token),
-                         json={"ref": "main"}) as response:
+    async with http.post(
+        f"{r}/actions/workflows/{no_dispatch.id}/dispatches", headers=auth(token), json={"ref": "main"}
+    ) as response:
         assert response.status == 422
         assert "workflow_dispatch" in (await response.json())["message"]
     violations = sim.contract_violations
-    assert any(v.startswith("POST /repos/{owner}/{repo}/check-runs request body: at conclusion:") and "'bogus'" in v
-               for v in violations), violations
+    assert any(
+        v.startswith("POST /repos/{owner}/{repo}/check-runs request body: at conclusion:") and "'bogus'" in v
+        for v in violations
+    ), violations
     assert any("'name' is a required property" in v for v in violations), violations
     assert "GET /repos/octo-org/app/no-such-thing: not an operation of GitHub's REST API" in violations
     assert "DELETE /repos/octo-org/app/check-runs: not an operation of GitHub's REST API" in violations
@@ -537,16 +645,18 @@ def test_contract_reports_bad_responses(openapi_contract: OpenAPIContract) -> No
     assert any(p.startswith("GET /repos/{owner}/{repo}/actions/runs/{run_id} response 200: at id:") for p in problems)
     assert any("'head_sha' is a required property" in p for p in problems)
     assert openapi_contract.check_response("POST", "http://x/repos/o/r/check-runs", 202, {}, {}) == [
-        "POST /repos/{owner}/{repo}/check-runs response: status 202 is not a documented answer"]
+        "POST /repos/{owner}/{repo}/check-runs response: status 202 is not a documented answer"
+    ]
     assert openapi_contract.check_response("GET", "http://x/repos/o/r", 304, {}, None) == []
 
 
-async def test_every_supported_delivery_fits_githubs_webhook_schemas(sim: GitHubSimulator, sim_world: World,
-                                                                     receiver: Receiver,
-                                                                     openapi_contract: OpenAPIContract) -> None:
+async def test_every_supported_delivery_fits_githubs_webhook_schemas(
+    sim: GitHubSimulator, sim_world: World, receiver: Receiver, openapi_contract: OpenAPIContract
+) -> None:
     queued = sim.add_run(sim_world.repo, sim_world.workflow, jobs=[JobSpec("build", status="queued")])
-    running = sim.add_run(sim_world.repo, sim_world.workflow, jobs=[JobSpec("build", status="in_progress",
-                                                                    steps=(StepSpec("make"),))])
+    running = sim.add_run(
+        sim_world.repo, sim_world.workflow, jobs=[JobSpec("build", status="in_progress", steps=(StepSpec("make"),))]
+    )
     await sim.deliver_workflow_run(queued, action="requested")
     await sim.deliver_workflow_run(running, action="in_progress")
     check = sim.add_check_run(sim_world.repo, sim_world.pr.head_sha, "ci-speed", status="in_progress")
@@ -561,9 +671,17 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(sim: GitHub
     await sim.close_pull_request(draft, merged=True)
 
     kinds = [(e.event, e.data["action"]) for e in receiver.events[1:]]
-    assert kinds == [("workflow_run", "requested"), ("workflow_run", "in_progress"), ("check_run", "created"),
-                     ("check_run", "completed"), ("pull_request", "closed"), ("pull_request", "reopened"),
-                     ("pull_request", "opened"), ("pull_request", "ready_for_review"), ("pull_request", "closed")]
+    assert kinds == [
+        ("workflow_run", "requested"),
+        ("workflow_run", "in_progress"),
+        ("check_run", "created"),
+        ("check_run", "completed"),
+        ("pull_request", "closed"),
+        ("pull_request", "reopened"),
+        ("pull_request", "opened"),
+        ("pull_request", "ready_for_review"),
+        ("pull_request", "closed"),
+    ]
     assert receiver.events[2].data["workflow_run"]["status"] == "in_progress"
     assert receiver.events[-1].data["pull_request"]["merged"] is True
     assert receiver.events[-1].data["pull_request"]["head"]["sha"] == draft_head
@@ -571,7 +689,8 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(sim: GitHub
     assert problems == [], "\n".join(problems)
     bad = dict(receiver.events[0].data, number="one")
     assert openapi_contract.check_webhook("pull_request", bad) == [
-        "webhook pull-request-opened: at number: 'one' is not of type 'integer'"]
+        "webhook pull-request-opened: at number: 'one' is not of type 'integer'"
+    ]
 
 
 def test_created_qualifiers_match_githubs_search_syntax() -> None:

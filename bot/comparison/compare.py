@@ -8,9 +8,10 @@ How the comparison decides (defaults in brackets, all in `ComparisonOptions`):
   rates from every baseline run in which the job ran (succeeded or failed).
 * What is measured. The run's wall time (this attempt's `run_started_at` to `updated_at`; not
   compared after a partial re-run, whose attempt covers only the re-run jobs, and such baseline runs
-  are left out of it), its total job time (the sum of its jobs' durations), every job (matched by its exact name, so each matrix
-  leg such as `test (ubuntu-latest, 3.11)` is compared with the same leg) and every step of every job
-  (matched by name and position among steps of that name). Jobs only in the pull request are `new`,
+  are left out of it), its total job time (the sum of its jobs' durations), every job (matched by
+  its exact name, so each matrix leg such as `test (ubuntu-latest, 3.11)` is compared with the same
+  leg) and every step of every job (matched by name and position among steps of that name). Jobs
+  only in the pull request are `new`,
   jobs only in the baseline are `removed`. Queue time (a job's `created_at` to `started_at`) measures
   runner availability, not the code, so it is reported apart and never judged.
 * Verdict for a duration. `regression` or `improvement` only when the change is BOTH statistically
@@ -23,9 +24,10 @@ How the comparison decides (defaults in brackets, all in `ComparisonOptions`):
   n is the number of baseline samples (durations below 1 s count as 1 s). The size is the difference
   from the baseline median.
 * Significance with several samples (`pr_samples`: successful earlier attempts or earlier pushes of
-  the pull request, together with this run; a job carried over by a partial re-run counts once): a one-sided Mann–Whitney U test (at the level below) (exact for
-  small samples without ties, normal approximation with tie correction otherwise); the size is the
-  Hodges–Lehmann shift (the median of all pairwise differences; in percent, from log-durations).
+  the pull request, together with this run; a job carried over by a partial re-run counts once): a
+  one-sided Mann–Whitney U test (at the level below) (exact for small samples without
+  ties, normal approximation with tie correction otherwise); the size is the Hodges–Lehmann shift
+  (the median of all pairwise differences; in percent, from log-durations).
 * Multiplicity (Bonferroni within each family). α is the level of each family, not of each test:
   the run's two measures (wall time, total job time) are each tested at α/2; each job at α divided
   by the number of jobs; each step at α divided by the number of steps in the run. So a run with no
@@ -341,9 +343,7 @@ class _JobHistory:
         self.queue_times: dict[str, list[float]] = defaultdict(list)
         self.passes: dict[str, int] = defaultdict(int)
         self.ran: dict[str, int] = defaultdict(int)
-        self.step_durations: dict[str, dict[tuple[str, int], list[float]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        self.step_durations: dict[str, dict[tuple[str, int], list[float]]] = defaultdict(lambda: defaultdict(list))
         self.order: dict[str, None] = {}  # every job name seen, in first-seen order
         for run in runs:
             for job in run.jobs:
@@ -365,7 +365,7 @@ class _JobHistory:
         if duration is not None:
             self.durations[name].append(duration)
         steps = self.step_durations[name]
-        for key, step in zip(_step_keys(job), job.steps):
+        for key, step in zip(_step_keys(job), job.steps, strict=False):
             step_duration = step.duration
             if step_duration is not None and step.conclusion == SUCCESS:
                 steps[key].append(step_duration)
@@ -411,7 +411,7 @@ def _compare_job(
     pr_steps = pr_history.step_durations.get(name, {})
     job_succeeded = job.conclusion == SUCCESS
     steps = []
-    for key, step in zip(_step_keys(job), job.steps):
+    for key, step in zip(_step_keys(job), job.steps, strict=False):
         steps.append(
             StepComparison(
                 name=step.name,
@@ -524,9 +524,7 @@ def compare_run(
         "conclusion": current.conclusion,
     }
     if status is not ComparisonStatus.COMPARED:
-        return RunComparison(
-            status=status, wall_time=_not_compared(), total_job_time=_not_compared(), **identity
-        )
+        return RunComparison(status=status, wall_time=_not_compared(), total_job_time=_not_compared(), **identity)
     baseline = [run for run in baseline if run.id != current.id]
     successful_baseline = [run for run in baseline if run.conclusion == SUCCESS]
     other_samples = [
@@ -536,9 +534,7 @@ def compare_run(
     ]
     history = _JobHistory(baseline)
     pr_history = _JobHistory(_without_repeated_jobs(other_samples, current))
-    failed_earlier = {
-        job.name for run in earlier_attempts for job in run.jobs if job.conclusion in FAILED_CONCLUSIONS
-    }
+    failed_earlier = {job.name for run in earlier_attempts for job in run.jobs if job.conclusion in FAILED_CONCLUSIONS}
 
     def known(values: Iterable[float | None]) -> list[float]:
         return [value for value in values if value is not None]

@@ -139,9 +139,7 @@ def headline(cmp: RunComparison, format_name: Callable[[str], str] = escape_mark
             f"{format_seconds(timing.baseline_median)}, median of {timing.baseline_count} runs on {branch}"
         )
     elif timing.verdict is Verdict.NOT_ENOUGH_HISTORY:
-        parts.append(
-            f"not enough history ({timing.baseline_count} runs on {branch}, need {cmp.options.min_runs})"
-        )
+        parts.append(f"not enough history ({timing.baseline_count} runs on {branch}, need {cmp.options.min_runs})")
     elif timing.verdict is Verdict.UNCHANGED:
         parts.append(
             f"no significant change{' in total job time' if cmp.partial_rerun else ''}: "
@@ -206,7 +204,11 @@ def _job_details(job: JobComparison, branch: str) -> list[str]:
         facts.append(f"[log]({url})")
     lines = ["", f"**{escape_markdown(job.name)}**: " + ", ".join(facts)]
     if job.steps:
-        lines += ["", "| step | conclusion | median | this run | change | verdict |", "| --- | --- | ---: | ---: | ---: | --- |"]
+        lines += [
+            "",
+            "| step | conclusion | median | this run | change | verdict |",
+            "| --- | --- | ---: | ---: | ---: | --- |",
+        ]
         lines.extend(
             f"| {escape_markdown(step.name)} | {escape_markdown(step.conclusion or '–')} | "
             + _duration_cells(step.duration, step.duration.verdict.value)
@@ -368,22 +370,20 @@ def _body(cmp: RunComparison, detail: _Detail, *, table: bool, details: bool) ->
         return lines
     shown_jobs = cmp.jobs if detail.all_job_rows else tuple(job for job in cmp.jobs if _is_flagged(job))
     if table:
-        lines += [""] + _job_table(cmp, shown_jobs)
+        lines += ["", *_job_table(cmp, shown_jobs)]
         hidden = len(cmp.jobs) - len(shown_jobs)
         if hidden:
             lines += ["", f"{hidden} unflagged jobs not shown."]
     if details:
         detailed = [
-            job
-            for job in cmp.jobs
-            if detail.steps_for_all_jobs or (detail.steps_for_flagged_jobs and _is_flagged(job))
+            job for job in cmp.jobs if detail.steps_for_all_jobs or (detail.steps_for_flagged_jobs and _is_flagged(job))
         ]
         if detailed:
-            lines += [""] + _details(cmp, detailed)
+            lines += ["", *_details(cmp, detailed)]
         if detail.chart:
             chart = mermaid_chart(cmp)
             if chart:
-                lines += [""] + chart
+                lines += ["", *chart]
     return lines
 
 
@@ -398,7 +398,7 @@ def render_comment(cmp: RunComparison, *, marker: str) -> str:
             f"**{headline(cmp)}**",
         ]
         lines += _body(cmp, detail, table=True, details=True)
-        lines += [""] + _sources(cmp, detail.run_links)
+        lines += ["", *_sources(cmp, detail.run_links)]
         if detail.omitted:
             lines += ["", _note(detail.omitted)]
         return "\n".join(lines)
@@ -443,8 +443,8 @@ def render_check_run(cmp: RunComparison, *, fail_on: str) -> CheckRunOutput:
     title = plain_text(headline(cmp, plain_text), CHECK_TITLE_MAX_CHARACTERS)
 
     def summary(detail: _Detail) -> str:
-        lines = [f"**{headline(cmp)}**"] + _body(cmp, detail, table=True, details=False)
-        lines += [""] + _sources(cmp, detail.run_links)
+        lines = [f"**{headline(cmp)}**", *_body(cmp, detail, table=True, details=False)]
+        lines += ["", *_sources(cmp, detail.run_links)]
         if detail.omitted and not detail.all_job_rows:
             lines += ["", _note("unflagged jobs")]
         return "\n".join(lines)

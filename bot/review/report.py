@@ -253,13 +253,9 @@ def format_sarif(result: ReviewResult, *, tool_version: str = "0.1.0") -> str:
         )
     notifications = [{"level": "error", "message": {"text": error}} for error in result.errors]
     run: dict[str, Any] = {
-        "tool": {
-            "driver": {"name": TOOL_NAME, "version": tool_version, "rules": rules}
-        },
+        "tool": {"driver": {"name": TOOL_NAME, "version": tool_version, "rules": rules}},
         "results": results,
-        "invocations": [
-            {"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}
-        ],
+        "invocations": [{"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}],
     }
     sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"

@@ -96,9 +96,7 @@ class SecurityAnalyzer:
             return []
         self._versions["actionlint"] = tool_version(executable, "-version")
         if outcome.returncode not in ACTIONLINT_OK_EXIT_CODES:
-            self._errors.append(
-                f"security: actionlint failed (exit {outcome.returncode}): {last_line(outcome.stderr)}"
-            )
+            self._errors.append(f"security: actionlint failed (exit {outcome.returncode}): {last_line(outcome.stderr)}")
             return []
         try:
             report = json.loads(outcome.stdout or "[]")
@@ -142,14 +140,10 @@ def find_executable(name: str) -> str | None:
     return str(beside) if beside.is_file() else None
 
 
-def run_tool(
-    tool: str, argv: list[str], cwd: Path, timeout_seconds: float
-) -> subprocess.CompletedProcess[str] | str:
+def run_tool(tool: str, argv: list[str], cwd: Path, timeout_seconds: float) -> subprocess.CompletedProcess[str] | str:
     """Run a tool; a plain-words problem string instead of an exception when it cannot run."""
     try:
-        return subprocess.run(
-            argv, cwd=cwd, capture_output=True, text=True, timeout=timeout_seconds, check=False
-        )
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout_seconds, check=False)
     except subprocess.TimeoutExpired:
         return f"security: {tool} did not finish within {timeout_seconds:g} s and was stopped"
     except OSError as error:

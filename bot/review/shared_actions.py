@@ -141,7 +141,10 @@ def duplicated_steps(jobs: Sequence[JobSteps]) -> list[Finding]:
 
 
 def longest_earlier_copy(
-    jobs: Sequence[JobSteps], places_by_pair: dict[tuple[str, str], list[tuple[int, int]]], job_index: int, position: int
+    jobs: Sequence[JobSteps],
+    places_by_pair: dict[tuple[str, str], list[tuple[int, int]]],
+    job_index: int,
+    position: int,
 ) -> int:
     """Length of the longest run starting here that also starts at an earlier, non-overlapping place."""
     job = jobs[job_index]
@@ -206,7 +209,7 @@ def shared_action_matches(job: JobSteps, shared: SharedAction) -> list[Finding]:
     position = 0
     while position + len(patterns) <= len(job.raw_steps):
         window = job.raw_steps[position : position + len(patterns)]
-        if all(step_matches(step, pattern) for step, pattern in zip(window, patterns)):
+        if all(step_matches(step, pattern) for step, pattern in zip(window, patterns, strict=False)):
             findings.append(shared_action_finding(job, position, len(patterns), shared))
             position += len(patterns)
         else:

@@ -60,12 +60,46 @@ SETUP_ACTIONS = {
 }
 CACHE_ACTIONS = ("actions/cache", "actions/cache/restore")
 HISTORY_HINTS = (
-    "git describe", "git log", "git tag", "git rev-list", "git merge-base", "git diff", "git fetch",
-    "git rev-parse", "git blame", "git shortlog", "git show", "git cherry", "git rebase", "git merge",
-    "git push", "git checkout", "setuptools-scm", "setuptools_scm", "hatch-vcs", "versioneer",
-    "semantic-release", "changelog", "changeset", "lerna", "release", "gitversion", "nx affected",
-    "nx-set-shas", "--since", "changed-files", "paths-filter", "gitleaks", "trufflehog", "sonar",
-    "danger", "commitlint", "git-cliff", "nbgv", "codecov", "...[",
+    "git describe",
+    "git log",
+    "git tag",
+    "git rev-list",
+    "git merge-base",
+    "git diff",
+    "git fetch",
+    "git rev-parse",
+    "git blame",
+    "git shortlog",
+    "git show",
+    "git cherry",
+    "git rebase",
+    "git merge",
+    "git push",
+    "git checkout",
+    "setuptools-scm",
+    "setuptools_scm",
+    "hatch-vcs",
+    "versioneer",
+    "semantic-release",
+    "changelog",
+    "changeset",
+    "lerna",
+    "release",
+    "gitversion",
+    "nx affected",
+    "nx-set-shas",
+    "--since",
+    "changed-files",
+    "paths-filter",
+    "gitleaks",
+    "trufflehog",
+    "sonar",
+    "danger",
+    "commitlint",
+    "git-cliff",
+    "nbgv",
+    "codecov",
+    "...[",
 )
 BUILD_PATTERN = re.compile(
     r"\b(npm\s+run\s+build|pnpm\s+(run\s+)?build|yarn\s+(run\s+)?build|cargo\s+build|go\s+build|make\b"
@@ -311,8 +345,13 @@ class Workflow:
                 f"default of 6 hours; suggested: {minutes} minutes ({basis})"
             )
             findings.append(
-                self.finding(self.job_key_position(job_id), "notice", "speed/missing-timeout", message,
-                             self.timeout_fix(job_id, job, minutes))
+                self.finding(
+                    self.job_key_position(job_id),
+                    "notice",
+                    "speed/missing-timeout",
+                    message,
+                    self.timeout_fix(job_id, job, minutes),
+                )
             )
         return findings
 
@@ -348,8 +387,9 @@ class Workflow:
                     "a shallow clone is faster"
                 )
                 findings.append(
-                    self.finding(position, "notice", "speed/full-history-checkout", message,
-                                 self.fetch_depth_fix(position[0]))
+                    self.finding(
+                        position, "notice", "speed/full-history-checkout", message, self.fetch_depth_fix(position[0])
+                    )
                 )
         return findings
 
@@ -416,8 +456,7 @@ class Workflow:
 def installs_dependencies(ecosystem: str, script: str) -> bool:
     """Whether a ``run`` script installs project dependencies (global tool installs do not count)."""
     return any(
-        INSTALL_PATTERNS[ecosystem].search(line) and not GLOBAL_INSTALL.search(line)
-        for line in script.splitlines()
+        INSTALL_PATTERNS[ecosystem].search(line) and not GLOBAL_INSTALL.search(line) for line in script.splitlines()
     )
 
 

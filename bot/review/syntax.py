@@ -57,9 +57,7 @@ def check_file(source: SourceFile, kind: str) -> list[Finding]:
         return [Finding(source.path, 1, 1, 1, "error", "syntax/schema", message)]
     plain = to_plain(parsed.data)
     described = [
-        describe(specific)
-        for error in schema_validator(kind).iter_errors(plain)
-        for specific in specific_errors(error)
+        describe(specific) for error in schema_validator(kind).iter_errors(plain) for specific in specific_errors(error)
     ]
     precise_paths = {tuple(path) for path, message, generic in described if not generic}
     findings: list[Finding] = []

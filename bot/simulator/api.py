@@ -75,8 +75,9 @@ class RecordedRequest:
 class ApiError(Exception):
     """An error answer in GitHub's format: `{"message", "documentation_url", "errors"?}`."""
 
-    def __init__(self, status: int, message: str, errors: list[Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, errors: list[Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body: JSONDict = {"message": message, "documentation_url": DOCS}
@@ -90,8 +91,9 @@ def not_found() -> ApiError:
 
 
 def validation_failed(resource: str, field_name: str, message: str) -> ApiError:
-    return ApiError(422, "Validation Failed",
-                    [{"resource": resource, "code": "custom", "field": field_name, "message": message}])
+    return ApiError(
+        422, "Validation Failed", [{"resource": resource, "code": "custom", "field": field_name, "message": message}]
+    )
 
 
 @dataclass
@@ -200,8 +202,9 @@ class RestApi:
         return serve
 
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                          ) -> web.StreamResponse:
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         route = self._route_template(request)
         raw = await request.read()
         try:
@@ -212,11 +215,13 @@ class RestApi:
         request[JSON_BODY] = body
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"}
         self.context.requests.append(
-            RecordedRequest(request.method, request.path, route, dict(request.query), headers, body))
+            RecordedRequest(request.method, request.path, route, dict(request.query), headers, body)
+        )
         self.context.calls[(request.method, route)] += 1
         if self.context.contract is not None:
             self.context.contract_violations += self.context.contract.check_request(
-                request.method, str(request.url), dict(request.headers), body)
+                request.method, str(request.url), dict(request.headers), body
+            )
         if self.context.faults.latency:
             await asyncio.sleep(self.context.faults.latency)
         fault = self.context.faults.next_fault()
@@ -268,7 +273,8 @@ class RestApi:
             status = reply.status
         if self.context.contract is not None:
             self.context.contract_violations += self.context.contract.check_response(
-                request.method, str(request.url), status, headers, None if text is None else reply.body)
+                request.method, str(request.url), status, headers, None if text is None else reply.body
+            )
         if text is None:
             return web.Response(status=status, headers=headers)
         return web.Response(status=status, text=text, headers={**headers, "Content-Type": JSON_TYPE})
@@ -294,8 +300,13 @@ class RestApi:
 
     def _valid_jwt(self, token: str) -> bool:
         try:
-            claims = jwt.decode(token, self.context.public_key, algorithms=["RS256"], leeway=JWT_SKEW_SECONDS,
-                                options={"require": ["iat", "exp", "iss"]})
+            claims = jwt.decode(
+                token,
+                self.context.public_key,
+                algorithms=["RS256"],
+                leeway=JWT_SKEW_SECONDS,
+                options={"require": ["iat", "exp", "iss"]},
+            )
         except jwt.PyJWTError:
             return False
         lifetime = claims["exp"] - claims["iat"]
@@ -332,10 +343,23 @@ class RestApi:
             raise not_found()
         token = InstallationToken("ghs_" + secrets.token_urlsafe(27), installation.id, utcnow() + timedelta(hours=1))
         self.state.tokens[token.token] = token
-        permissions = {"actions": "write", "checks": "write", "contents": "read", "issues": "write",
-                       "metadata": "read", "pull_requests": "write"}
-        return Reply(201, {"token": token.token, "expires_at": token.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                           "permissions": permissions, "repository_selection": "selected"})
+        permissions = {
+            "actions": "write",
+            "checks": "write",
+            "contents": "read",
+            "issues": "write",
+            "metadata": "read",
+            "pull_requests": "write",
+        }
+        return Reply(
+            201,
+            {
+                "token": token.token,
+                "expires_at": token.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "permissions": permissions,
+                "repository_selection": "selected",
+            },
+        )
 
     async def get_repo(self, request: web.Request) -> Reply:
         return Reply(200, self._render(request).repository(self._repo(request)))
@@ -445,7 +469,7 @@ class RestApi:
         body = self._body(request)
         ref = body.get("ref")
         if not isinstance(ref, str):
-            raise ApiError(422, "Invalid request.\n\n\"ref\" wasn't supplied.")
+            raise ApiError(422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
         commit = repo.resolve(ref)
         if commit is None:
             raise ApiError(422, f"No ref found for: {ref}")
@@ -454,11 +478,19 @@ class RestApi:
         branch = ref.removeprefix("refs/heads/") if ref.removeprefix("refs/heads/") in repo.branches else None
         now = utcnow()
         run = WorkflowRun(
-            id=self.state.ids.next("run", 90_000_001), repo=repo, workflow=workflow,
+            id=self.state.ids.next("run", 90_000_001),
+            repo=repo,
+            workflow=workflow,
             run_number=1 + sum(1 for r in self.state.runs.values() if r.workflow is workflow),
-            head_sha=commit.sha, head_branch=branch, head_repo=repo, event="workflow_dispatch",
-            actor=BOT_LOGIN, created_at=now, display_title=workflow.name,
-            attempts=[RunAttempt(1, now, "queued", None, now, [], BOT_LOGIN)])
+            head_sha=commit.sha,
+            head_branch=branch,
+            head_repo=repo,
+            event="workflow_dispatch",
+            actor=BOT_LOGIN,
+            created_at=now,
+            display_title=workflow.name,
+            attempts=[RunAttempt(1, now, "queued", None, now, [], BOT_LOGIN)],
+        )
         self.state.runs[run.id] = run
         if body.get("return_run_details") is True:
             render = self._render(request)
@@ -530,17 +562,36 @@ class RestApi:
             wanted = [comment.get("line")] + ([comment["start_line"]] if comment.get("start_line") else [])
             if comment.get("line") is None or not all(line in lines[side] for line in wanted):
                 raise ApiError(422, "Unprocessable Entity", ["Line could not be resolved"])
-            new_comments.append(ReviewComment(
-                id=self.state.ids.next("review_comment", 70_000_001), review_id=review_id, repo=pr.repo,
-                pull_number=pr.number, path=change.filename, line=comment["line"], side=side,
-                start_line=comment.get("start_line"),
-                start_side=comment.get("start_side", side) if comment.get("start_line") else None,
-                body=comment.get("body", ""), commit_id=commit_id,
-                diff_hunk=hunk_for_line(change.patch or "", comment["line"], side), user=BOT_LOGIN,
-                created_at=now))
+            new_comments.append(
+                ReviewComment(
+                    id=self.state.ids.next("review_comment", 70_000_001),
+                    review_id=review_id,
+                    repo=pr.repo,
+                    pull_number=pr.number,
+                    path=change.filename,
+                    line=comment["line"],
+                    side=side,
+                    start_line=comment.get("start_line"),
+                    start_side=comment.get("start_side", side) if comment.get("start_line") else None,
+                    body=comment.get("body", ""),
+                    commit_id=commit_id,
+                    diff_hunk=hunk_for_line(change.patch or "", comment["line"], side),
+                    user=BOT_LOGIN,
+                    created_at=now,
+                )
+            )
         states = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
-        review = Review(review_id, pr.repo, pr.number, BOT_LOGIN, text, states.get(event, "PENDING"),
-                        commit_id, now if event in states else None, [c.id for c in new_comments])
+        review = Review(
+            review_id,
+            pr.repo,
+            pr.number,
+            BOT_LOGIN,
+            text,
+            states.get(event, "PENDING"),
+            commit_id,
+            now if event in states else None,
+            [c.id for c in new_comments],
+        )
         self.state.reviews[review.id] = review
         for comment in new_comments:
             self.state.review_comments[comment.id] = comment
@@ -571,18 +622,18 @@ class RestApi:
     def _comment_body(body: JSONDict) -> str:
         text = body.get("body")
         if not isinstance(text, str):
-            raise ApiError(422, "Invalid request.\n\n\"body\" wasn't supplied.")
+            raise ApiError(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
         if len(text) > MAX_COMMENT_CHARS:
-            raise validation_failed("IssueComment", "data",
-                                    f"Body is too long (maximum is {MAX_COMMENT_CHARS} characters)")
+            raise validation_failed(
+                "IssueComment", "data", f"Body is too long (maximum is {MAX_COMMENT_CHARS} characters)"
+            )
         return text
 
     async def create_issue_comment(self, request: web.Request) -> Reply:
         repo, number = self._issue(request)
         text = self._comment_body(self._body(request))
         now = utcnow()
-        comment = IssueComment(self.state.ids.next("comment", 60_000_001), repo, number, text, BOT_LOGIN,
-                               now, now)
+        comment = IssueComment(self.state.ids.next("comment", 60_000_001), repo, number, text, BOT_LOGIN, now, now)
         self.state.comments[comment.id] = comment
         rendered = self._render(request).issue_comment(comment)
         return Reply(201, rendered, {"Location": rendered["url"]})
@@ -606,23 +657,33 @@ class RestApi:
         for key in ("summary", "text"):
             value = output.get(key)
             if isinstance(value, str) and len(value.encode()) > MAX_OUTPUT_BYTES:
-                raise ApiError(422, "Invalid request.\n\nOnly 65535 characters are allowed; "
-                                    f"{len(value.encode())} were supplied.")
+                raise ApiError(
+                    422, f"Invalid request.\n\nOnly 65535 characters are allowed; {len(value.encode())} were supplied."
+                )
         annotations = output.get("annotations") or []
         if len(annotations) > MAX_ANNOTATIONS_PER_REQUEST:
             raise ApiError(422, "Invalid request.\n\nOnly 50 annotations are allowed per request.")
         for item in annotations:
             missing = [k for k in ("path", "start_line", "end_line", "annotation_level", "message") if k not in item]
             if missing:
-                raise ApiError(422, f"Invalid request.\n\n\"{missing[0]}\" wasn't supplied.")
+                raise ApiError(422, f'Invalid request.\n\n"{missing[0]}" wasn\'t supplied.')
             if item["annotation_level"] not in ("notice", "warning", "failure"):
                 raise validation_failed("CheckRun", "annotation_level", "must be notice, warning or failure")
         for key in ("title", "summary", "text"):
             if key in output:
                 check.output[key] = output[key]
         check.annotations += [
-            Annotation(a["path"], a["start_line"], a["end_line"], a["annotation_level"], a["message"],
-                       a.get("title"), a.get("raw_details"), a.get("start_column"), a.get("end_column"))
+            Annotation(
+                a["path"],
+                a["start_line"],
+                a["end_line"],
+                a["annotation_level"],
+                a["message"],
+                a.get("title"),
+                a.get("raw_details"),
+                a.get("start_column"),
+                a.get("end_column"),
+            )
             for a in annotations
         ]
 
@@ -660,13 +721,24 @@ class RestApi:
         body = self._body(request)
         for key in ("name", "head_sha"):
             if not isinstance(body.get(key), str):
-                raise ApiError(422, f"Invalid request.\n\n\"{key}\" wasn't supplied.")
+                raise ApiError(422, f'Invalid request.\n\n"{key}" wasn\'t supplied.')
         commit = repo.resolve(body["head_sha"])
         if commit is None:
             raise validation_failed("CheckRun", "head_sha", f"No commit found for SHA: {body['head_sha']}")
-        check = CheckRun(self.state.ids.next("check_run", 50_000_001), repo, commit.sha, body["name"],
-                         self.state.app_id, "queued", None, utcnow(), None, None, None,
-                         {"title": None, "summary": None, "text": None})
+        check = CheckRun(
+            self.state.ids.next("check_run", 50_000_001),
+            repo,
+            commit.sha,
+            body["name"],
+            self.state.app_id,
+            "queued",
+            None,
+            utcnow(),
+            None,
+            None,
+            None,
+            {"title": None, "summary": None, "text": None},
+        )
         self._apply_check_status(check, body)
         self._check_output(check, body.get("output"))
         self.state.check_runs[check.id] = check
@@ -730,8 +802,12 @@ class RestApi:
         roles = {"admin": "admin", "maintain": "maintain", "write": "write", "triage": "triage", "read": "read"}
         user = self._render(request).user(login)
         user["role_name"] = roles.get(permission, "read")
-        user["permissions"] = {"admin": permission == "admin", "maintain": permission in ("admin", "maintain"),
-                               "push": permission in ("admin", "maintain", "write"),
-                               "triage": permission != "none", "pull": permission != "none"}
+        user["permissions"] = {
+            "admin": permission == "admin",
+            "maintain": permission in ("admin", "maintain"),
+            "push": permission in ("admin", "maintain", "write"),
+            "triage": permission != "none",
+            "pull": permission != "none",
+        }
         legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
         return Reply(200, {"permission": legacy, "role_name": roles.get(permission, "none"), "user": user})

@@ -40,9 +40,16 @@ ZERO_SHA = "0" * 40
 class GitHubSimulator:
     """A local GitHub: REST API on 127.0.0.1 plus signed webhook deliveries to the App under test."""
 
-    def __init__(self, app_id: int, webhook_secret: str, private_key_pem: str | bytes | None = None,
-                 public_key_pem: str | bytes | None = None, webhook_url: str | None = None,
-                 contract: Contract | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        app_id: int,
+        webhook_secret: str,
+        private_key_pem: str | bytes | None = None,
+        public_key_pem: str | bytes | None = None,
+        webhook_url: str | None = None,
+        contract: Contract | None = None,
+        seed: int = 0,
+    ) -> None:
         if public_key_pem is not None:
             public_key = serialization.load_pem_public_key(_bytes(public_key_pem))
         elif private_key_pem is not None:
@@ -113,26 +120,54 @@ class GitHubSimulator:
         self.state.installations[installation.id] = installation
         return installation
 
-    def add_repo(self, full_name: str, installation: Installation | None, default_branch: str = "main",
-                 files: dict[str, str] | None = None, private: bool = False,
-                 collaborators: dict[str, str] | None = None) -> Repo:
+    def add_repo(
+        self,
+        full_name: str,
+        installation: Installation | None,
+        default_branch: str = "main",
+        files: dict[str, str] | None = None,
+        private: bool = False,
+        collaborators: dict[str, str] | None = None,
+    ) -> Repo:
         owner, name = full_name.split("/", 1)
-        repo = Repo(self.state.ids.next("repo", 10_000_001), owner, name, default_branch,
-                    installation.id if installation else None, utcnow(), private=private,
-                    collaborators=dict(collaborators or {}))
+        repo = Repo(
+            self.state.ids.next("repo", 10_000_001),
+            owner,
+            name,
+            default_branch,
+            installation.id if installation else None,
+            utcnow(),
+            private=private,
+            collaborators=dict(collaborators or {}),
+        )
         self.state.repos[full_name] = repo
         self.state.commit(repo, default_branch, dict(files or {}), "Initial commit", author=owner)
         return repo
 
     def add_fork(self, repo: Repo, owner: str, installation: Installation | None = None) -> Repo:
-        fork = Repo(self.state.ids.next("repo", 10_000_001), owner, repo.name, repo.default_branch,
-                    installation.id if installation else None, utcnow(), parent=repo,
-                    branches=dict(repo.branches), commits=dict(repo.commits))
+        fork = Repo(
+            self.state.ids.next("repo", 10_000_001),
+            owner,
+            repo.name,
+            repo.default_branch,
+            installation.id if installation else None,
+            utcnow(),
+            parent=repo,
+            branches=dict(repo.branches),
+            commits=dict(repo.commits),
+        )
         self.state.repos[fork.full_name] = fork
         return fork
 
-    def commit(self, repo: Repo, branch: str, files: dict[str, str] | None = None, message: str = "Update",
-               deleted: tuple[str, ...] | list[str] = (), author: str = "octocat") -> str:
+    def commit(
+        self,
+        repo: Repo,
+        branch: str,
+        files: dict[str, str] | None = None,
+        message: str = "Update",
+        deleted: tuple[str, ...] | list[str] = (),
+        author: str = "octocat",
+    ) -> str:
         """Add a commit to `branch` without any webhook; returns its sha."""
         return self.state.commit(repo, branch, dict(files or {}), message, deleted, author).sha
 
@@ -148,10 +183,21 @@ class GitHubSimulator:
         self.state.workflows[workflow.id] = workflow
         return workflow
 
-    def add_run(self, repo: Repo, workflow: Workflow, head_sha: str | None = None, head_branch: str | None = None,
-                event: str = "push", created_at: datetime | None = None, jobs: list[JobSpec] | None = None,
-                conclusion: str | None = None, status: str | None = None, actor: str = "octocat",
-                head_repo: Repo | None = None, display_title: str | None = None) -> WorkflowRun:
+    def add_run(
+        self,
+        repo: Repo,
+        workflow: Workflow,
+        head_sha: str | None = None,
+        head_branch: str | None = None,
+        event: str = "push",
+        created_at: datetime | None = None,
+        jobs: list[JobSpec] | None = None,
+        conclusion: str | None = None,
+        status: str | None = None,
+        actor: str = "octocat",
+        head_repo: Repo | None = None,
+        display_title: str | None = None,
+    ) -> WorkflowRun:
         """A run whose job timestamps follow from `created_at`, queue times and durations.
 
         Its `pull_requests` lists the open PRs of the same repository whose head matches the run (GitHub's rule);
@@ -164,55 +210,99 @@ class GitHubSimulator:
         run_id = self.state.ids.next("run", 90_000_001)
         attempt = self._attempt(run_id, 1, created_at, jobs or [JobSpec("build")], conclusion, status, actor)
         run = WorkflowRun(
-            id=run_id, repo=repo, workflow=workflow,
+            id=run_id,
+            repo=repo,
+            workflow=workflow,
             run_number=1 + sum(1 for r in self.state.runs.values() if r.workflow is workflow),
-            head_sha=head_sha, head_branch=head_branch, head_repo=head_repo, event=event, actor=actor,
-            created_at=created_at, display_title=display_title or head_repo.commits[head_sha].message.split("\n")[0],
-            attempts=[attempt])
+            head_sha=head_sha,
+            head_branch=head_branch,
+            head_repo=head_repo,
+            event=event,
+            actor=actor,
+            created_at=created_at,
+            display_title=display_title or head_repo.commits[head_sha].message.split("\n")[0],
+            attempts=[attempt],
+        )
         self.state.runs[run.id] = run
         return run
 
-    def _attempt(self, run_id: int, number: int, started: datetime, specs: list[JobSpec], conclusion: str | None,
-                 status: str | None, actor: str, kept: list[Job] | None = None) -> RunAttempt:
-        jobs = list(kept or []) + [job_from_spec(spec, self.state.ids.next("job", 30_000_001), run_id, number, started)
-                             for spec in specs]
+    def _attempt(
+        self,
+        run_id: int,
+        number: int,
+        started: datetime,
+        specs: list[JobSpec],
+        conclusion: str | None,
+        status: str | None,
+        actor: str,
+        kept: list[Job] | None = None,
+    ) -> RunAttempt:
+        jobs = list(kept or []) + [
+            job_from_spec(spec, self.state.ids.next("job", 30_000_001), run_id, number, started) for spec in specs
+        ]
         status = status or run_status(jobs)
-        if status == "completed":
-            conclusion = conclusion or run_conclusion(jobs)
-        else:
-            conclusion = None
+        conclusion = conclusion or run_conclusion(jobs) if status == "completed" else None
         ends = [job.completed_at for job in jobs if job.completed_at] + [started]
         return RunAttempt(number, started, status, conclusion, max(ends), jobs, actor)
 
-    async def rerun(self, run: WorkflowRun, jobs: list[JobSpec] | None = None, partial: bool = False,
-                    started_at: datetime | None = None, actor: str | None = None,
-                    deliver: bool = True) -> WorkflowRun:
+    async def rerun(
+        self,
+        run: WorkflowRun,
+        jobs: list[JobSpec] | None = None,
+        partial: bool = False,
+        started_at: datetime | None = None,
+        actor: str | None = None,
+        deliver: bool = True,
+    ) -> WorkflowRun:
         """A new attempt of `run`. With `partial`, jobs not named in `jobs` keep their previous attempt's record."""
         previous = run.latest
         started = (started_at or max(previous.updated_at, utcnow())).replace(microsecond=0)
         specs = jobs or [JobSpec(job.name) for job in previous.jobs]
         kept = [job for job in previous.jobs if job.name not in {s.name for s in specs}] if partial else []
-        run.attempts.append(self._attempt(run.id, previous.number + 1, started, specs, None, None,
-                                          actor or previous.triggering_actor, kept))
+        run.attempts.append(
+            self._attempt(
+                run.id, previous.number + 1, started, specs, None, None, actor or previous.triggering_actor, kept
+            )
+        )
         if deliver:
-            await self.deliver_workflow_run(run, action="completed" if run.latest.status == "completed"
-                                            else "requested")
+            await self.deliver_workflow_run(
+                run, action="completed" if run.latest.status == "completed" else "requested"
+            )
         return run
 
-    def add_check_run(self, repo: Repo, head_sha: str, name: str, status: str = "completed",
-                      conclusion: str | None = "success") -> CheckRun:
+    def add_check_run(
+        self, repo: Repo, head_sha: str, name: str, status: str = "completed", conclusion: str | None = "success"
+    ) -> CheckRun:
         """A check run as if the App had created it (no REST call recorded)."""
         now = utcnow()
-        check = CheckRun(self.state.ids.next("check_run", 50_000_001), repo, head_sha, name, self.app_id, status,
-                         conclusion if status == "completed" else None, now, now if status == "completed" else None,
-                         None, None, {"title": None, "summary": None, "text": None})
+        check = CheckRun(
+            self.state.ids.next("check_run", 50_000_001),
+            repo,
+            head_sha,
+            name,
+            self.app_id,
+            status,
+            conclusion if status == "completed" else None,
+            now,
+            now if status == "completed" else None,
+            None,
+            None,
+            {"title": None, "summary": None, "text": None},
+        )
         self.state.check_runs[check.id] = check
         return check
 
     # ---- pull requests and pushes -----------------------------------------------------------------------
 
-    async def push(self, repo: Repo, branch: str, files: dict[str, str] | None = None, message: str = "Update",
-                   deleted: tuple[str, ...] | list[str] = (), author: str = "octocat") -> str:
+    async def push(
+        self,
+        repo: Repo,
+        branch: str,
+        files: dict[str, str] | None = None,
+        message: str = "Update",
+        deleted: tuple[str, ...] | list[str] = (),
+        author: str = "octocat",
+    ) -> str:
         """Commit to `branch` and deliver `push`."""
         before = repo.branches.get(branch, ZERO_SHA)
         sha = self.commit(repo, branch, files, message, deleted, author)
@@ -220,9 +310,18 @@ class GitHubSimulator:
         await self.deliver("push", payload)
         return sha
 
-    async def open_pull_request(self, repo: Repo, head: str, base: str | None = None, title: str = "Change",
-                                head_repo: Repo | None = None, user: str = "octocat", body: str | None = None,
-                                draft: bool = False, deliver: bool = True) -> PullRequest:
+    async def open_pull_request(
+        self,
+        repo: Repo,
+        head: str,
+        base: str | None = None,
+        title: str = "Change",
+        head_repo: Repo | None = None,
+        user: str = "octocat",
+        body: str | None = None,
+        draft: bool = False,
+        deliver: bool = True,
+    ) -> PullRequest:
         """Open a PR from `head` (a branch of `head_repo`, by default `repo`) and deliver `pull_request.opened`."""
         head_repo = head_repo or repo
         base = base or repo.default_branch
@@ -232,16 +331,36 @@ class GitHubSimulator:
         head_sha = head_repo.branches[head]
         self._share_commits(repo, head_repo)
         number = self.state.next_issue_number(repo)
-        pr = PullRequest(self.state.ids.next("pull", 1_000_001), number, repo, head_repo, head, base, title, body,
-                         user, now, now, head_sha, self._merge_base(repo, base, head_repo, head_sha), draft=draft)
+        pr = PullRequest(
+            self.state.ids.next("pull", 1_000_001),
+            number,
+            repo,
+            head_repo,
+            head,
+            base,
+            title,
+            body,
+            user,
+            now,
+            now,
+            head_sha,
+            self._merge_base(repo, base, head_repo, head_sha),
+            draft=draft,
+        )
         pr.commit_shas = self._pr_commits(pr)
         self.state.pulls[(repo.full_name, number)] = pr
         if deliver:
             await self.deliver_pull_request(pr, "opened")
         return pr
 
-    async def synchronize(self, pr: PullRequest, files: dict[str, str] | None = None, message: str = "Update",
-                          deleted: tuple[str, ...] | list[str] = (), author: str | None = None) -> str:
+    async def synchronize(
+        self,
+        pr: PullRequest,
+        files: dict[str, str] | None = None,
+        message: str = "Update",
+        deleted: tuple[str, ...] | list[str] = (),
+        author: str | None = None,
+    ) -> str:
         """Push a new head commit to the PR's branch and deliver `pull_request.synchronize`."""
         before = pr.head_sha
         sha = self.commit(pr.head_repo, pr.head_branch, files, message, deleted, author or pr.user)
@@ -305,8 +424,9 @@ class GitHubSimulator:
 
     async def redeliver(self, delivery: Delivery) -> Delivery:
         """Send a delivery again with the same GUID, as GitHub's redelivery does."""
-        again = build_delivery(delivery.event, copy.deepcopy(delivery.payload), self.webhook_secret, self.app_id,
-                               guid=delivery.guid)
+        again = build_delivery(
+            delivery.event, copy.deepcopy(delivery.payload), self.webhook_secret, self.app_id, guid=delivery.guid
+        )
         self.deliveries.append(again)
         await self._send(again)
         return again
@@ -318,20 +438,24 @@ class GitHubSimulator:
             self._session = aiohttp.ClientSession()
         await send(self._session, self.webhook_url, delivery)
 
-    async def deliver_pull_request(self, pr: PullRequest, action: str, before: str | None = None,
-                                   sender: str | None = None) -> Delivery:
-        payload = PayloadBuilder(self.render).pull_request(pr, action, self._installation(pr.repo), sender or pr.user,
-                                                           before)
+    async def deliver_pull_request(
+        self, pr: PullRequest, action: str, before: str | None = None, sender: str | None = None
+    ) -> Delivery:
+        payload = PayloadBuilder(self.render).pull_request(
+            pr, action, self._installation(pr.repo), sender or pr.user, before
+        )
         return await self.deliver("pull_request", payload)
 
     async def deliver_workflow_run(self, run: WorkflowRun, action: str = "completed") -> Delivery:
         payload = PayloadBuilder(self.render).workflow_run(run, action, self._installation(run.repo))
         return await self.deliver("workflow_run", payload)
 
-    async def deliver_check_run(self, check: CheckRun, action: str, sender: str = "octocat",
-                                requested_action: str | None = None) -> Delivery:
-        payload = PayloadBuilder(self.render).check_run(check, action, self._installation(check.repo), sender,
-                                                        requested_action)
+    async def deliver_check_run(
+        self, check: CheckRun, action: str, sender: str = "octocat", requested_action: str | None = None
+    ) -> Delivery:
+        payload = PayloadBuilder(self.render).check_run(
+            check, action, self._installation(check.repo), sender, requested_action
+        )
         return await self.deliver("check_run", payload)
 
     async def add_issue_comment(self, pr: PullRequest, body: str, user: str = "octocat") -> IssueComment:
@@ -344,8 +468,9 @@ class GitHubSimulator:
         return comment
 
     async def deliver_installation_created(self, installation: Installation, sender: str = "octocat") -> Delivery:
-        payload = PayloadBuilder(self.render).installation_created(installation,
-                                                                   self.state.repos_of(installation.id), sender)
+        payload = PayloadBuilder(self.render).installation_created(
+            installation, self.state.repos_of(installation.id), sender
+        )
         return await self.deliver("installation", payload)
 
     async def deliver_ping(self, installation: Installation | None = None) -> Delivery:
@@ -376,9 +501,10 @@ class GitHubSimulator:
 def new_app_private_key() -> str:
     """A fresh RSA private key (PEM) for an App registered with the simulator, as GitHub generates one."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def _bytes(pem: str | bytes) -> bytes:
     return pem.encode() if isinstance(pem, str) else pem
-

@@ -45,11 +45,15 @@ class FaultInjector:
         self._queue: deque[Fault] = deque()
         self._expire_tokens = expire_tokens
 
-    def queue_errors(self, status: int, count: int = 1, headers: dict[str, str] | None = None,
-                     body: dict[str, Any] | None = None) -> None:
+    def queue_errors(
+        self, status: int, count: int = 1, headers: dict[str, str] | None = None, body: dict[str, Any] | None = None
+    ) -> None:
         """The next `count` requests answer `status` with these headers and JSON body."""
-        message = body if body is not None else {"message": "Server Error" if status >= 500 else "Error",
-                                                 "documentation_url": DOCS}
+        message = (
+            body
+            if body is not None
+            else {"message": "Server Error" if status >= 500 else "Error", "documentation_url": DOCS}
+        )
         for _ in range(count):
             self._queue.append(QueuedError(status, dict(headers or {}), message))
 
@@ -58,21 +62,43 @@ class FaultInjector:
         for _ in range(count):
             self._queue.append(ConnectionReset())
 
-    def queue_rate_limit(self, kind: str = "primary", count: int = 1, retry_after: int | None = None,
-                         status: int = 403, reset_in: int = 60) -> None:
+    def queue_rate_limit(
+        self,
+        kind: str = "primary",
+        count: int = 1,
+        retry_after: int | None = None,
+        status: int = 403,
+        reset_in: int = 60,
+    ) -> None:
         """The next `count` requests hit GitHub's primary or secondary rate limit, with GitHub's headers and bodies."""
         reset = str(int(time.time()) + reset_in)
         if kind == "primary":
-            headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000",
-                       "x-ratelimit-reset": reset, "x-ratelimit-resource": "core"}
-            body = {"message": "API rate limit exceeded for installation.", "documentation_url": PRIMARY_LIMIT_DOCS,
-                    "status": str(status)}
+            headers = {
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-used": "5000",
+                "x-ratelimit-reset": reset,
+                "x-ratelimit-resource": "core",
+            }
+            body = {
+                "message": "API rate limit exceeded for installation.",
+                "documentation_url": PRIMARY_LIMIT_DOCS,
+                "status": str(status),
+            }
         elif kind == "secondary":
-            headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-used": "1",
-                       "x-ratelimit-reset": reset, "x-ratelimit-resource": "core"}
-            body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try "
-                               "again. If you reach out to GitHub Support for help, please include the request ID.",
-                    "documentation_url": SECONDARY_LIMIT_DOCS, "status": str(status)}
+            headers = {
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "4999",
+                "x-ratelimit-used": "1",
+                "x-ratelimit-reset": reset,
+                "x-ratelimit-resource": "core",
+            }
+            body = {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try "
+                "again. If you reach out to GitHub Support for help, please include the request ID.",
+                "documentation_url": SECONDARY_LIMIT_DOCS,
+                "status": str(status),
+            }
         else:
             raise ValueError(f"rate limit kind must be 'primary' or 'secondary', not {kind!r}")
         if retry_after is not None:

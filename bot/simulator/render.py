@@ -142,15 +142,62 @@ class Renderer:
 
     def minimal_repository(self, repo: Repo) -> JSONDict:
         full = self.repository(repo)
-        keep = (
-            "id node_id name full_name owner private html_url description fork url archive_url assignees_url "
-            "blobs_url branches_url collaborators_url comments_url commits_url compare_url contents_url "
-            "contributors_url deployments_url downloads_url events_url forks_url git_commits_url git_refs_url "
-            "git_tags_url git_url hooks_url issue_comment_url issue_events_url issues_url keys_url labels_url "
-            "languages_url merges_url milestones_url notifications_url pulls_url releases_url ssh_url "
-            "stargazers_url statuses_url subscribers_url subscription_url tags_url teams_url trees_url clone_url "
-            "default_branch visibility created_at updated_at pushed_at"
-        ).split()
+        keep = [
+            "id",
+            "node_id",
+            "name",
+            "full_name",
+            "owner",
+            "private",
+            "html_url",
+            "description",
+            "fork",
+            "url",
+            "archive_url",
+            "assignees_url",
+            "blobs_url",
+            "branches_url",
+            "collaborators_url",
+            "comments_url",
+            "commits_url",
+            "compare_url",
+            "contents_url",
+            "contributors_url",
+            "deployments_url",
+            "downloads_url",
+            "events_url",
+            "forks_url",
+            "git_commits_url",
+            "git_refs_url",
+            "git_tags_url",
+            "git_url",
+            "hooks_url",
+            "issue_comment_url",
+            "issue_events_url",
+            "issues_url",
+            "keys_url",
+            "labels_url",
+            "languages_url",
+            "merges_url",
+            "milestones_url",
+            "notifications_url",
+            "pulls_url",
+            "releases_url",
+            "ssh_url",
+            "stargazers_url",
+            "statuses_url",
+            "subscribers_url",
+            "subscription_url",
+            "tags_url",
+            "teams_url",
+            "trees_url",
+            "clone_url",
+            "default_branch",
+            "visibility",
+            "created_at",
+            "updated_at",
+            "pushed_at",
+        ]
         return {key: full[key] for key in keep if key in full}
 
     def content_file(self, repo: Repo, path: str, text: str, ref: str) -> JSONDict:
@@ -235,8 +282,10 @@ class Renderer:
     def workflow_run(self, run: WorkflowRun, attempt: RunAttempt | None = None) -> JSONDict:
         attempt = attempt or run.latest
         base = f"{self.api}/repos/{run.repo.full_name}/actions/runs/{run.id}"
-        pulls = [self.pull_request_ref(pr)
-                 for pr in self.state.pulls_matching(run.repo, run.head_repo, run.head_sha, run.head_branch)]
+        pulls = [
+            self.pull_request_ref(pr)
+            for pr in self.state.pulls_matching(run.repo, run.head_repo, run.head_sha, run.head_branch)
+        ]
         body = template("rest.workflow-run")
         body.pop("referenced_workflows", None)
         body.update(
@@ -381,9 +430,18 @@ class Renderer:
             "issue_url": f"{self.api}/repos/{repo}/issues/{comment.issue_number}",
             "author_association": "NONE" if comment.user.endswith("[bot]") else "CONTRIBUTOR",
             "performed_via_github_app": None,
-            "reactions": {"url": f"{self.api}/repos/{repo}/issues/comments/{comment.id}/reactions", "total_count": 0,
-                          "+1": 0, "-1": 0, "laugh": 0, "hooray": 0, "confused": 0, "heart": 0, "rocket": 0,
-                          "eyes": 0},
+            "reactions": {
+                "url": f"{self.api}/repos/{repo}/issues/comments/{comment.id}/reactions",
+                "total_count": 0,
+                "+1": 0,
+                "-1": 0,
+                "laugh": 0,
+                "hooray": 0,
+                "confused": 0,
+                "heart": 0,
+                "rocket": 0,
+                "eyes": 0,
+            },
         }
 
     def _branch_side(self, repo: Repo, branch: str, sha: str, owner_login: str) -> JSONDict:
@@ -447,10 +505,20 @@ class Renderer:
             auto_merge=None,
             draft=pr.draft,
         )
-        full_only = (
-            "merged mergeable rebaseable mergeable_state merged_by comments review_comments "
-            "maintainer_can_modify commits additions deletions changed_files"
-        ).split()
+        full_only = [
+            "merged",
+            "mergeable",
+            "rebaseable",
+            "mergeable_state",
+            "merged_by",
+            "comments",
+            "review_comments",
+            "maintainer_can_modify",
+            "commits",
+            "additions",
+            "deletions",
+            "changed_files",
+        ]
         if not full:
             for key in full_only:
                 body.pop(key, None)

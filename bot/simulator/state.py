@@ -366,8 +366,10 @@ def hunk_for_line(patch: str, line: int, side: str) -> str:
         else:
             old_line += 1
             new_line += 1
-        if current == line and not (side == "RIGHT" and text.startswith("-")) and not (
-            side == "LEFT" and text.startswith("+")
+        if (
+            current == line
+            and not (side == "RIGHT" and text.startswith("-"))
+            and not (side == "LEFT" and text.startswith("+"))
         ):
             return "\n".join(result)
     return "\n".join(result)
@@ -392,8 +394,9 @@ def job_from_spec(spec: JobSpec, job_id: int, run_id: int, attempt: int, created
     if spec.status != "completed":
         return Job(job_id, run_id, attempt, spec.name, spec.status, None, created_at, started, None, steps, labels)
     completed = started + timedelta(seconds=spec.duration)
-    return Job(job_id, run_id, attempt, spec.name, "completed", spec.conclusion, created_at, started, completed, steps,
-               labels)
+    return Job(
+        job_id, run_id, attempt, spec.name, "completed", spec.conclusion, created_at, started, completed, steps, labels
+    )
 
 
 def run_conclusion(jobs: list[Job]) -> str | None:
@@ -511,8 +514,13 @@ class SimState:
         GitHub leaves the list empty when the head is in a fork."""
         if head_repo is not repo:
             return []
-        return [pr for pr in self.pulls_of(repo) if pr.state == "open" and pr.head_repo is repo
-                and (pr.head_sha == head_sha or pr.head_branch == head_branch)]
+        return [
+            pr
+            for pr in self.pulls_of(repo)
+            if pr.state == "open"
+            and pr.head_repo is repo
+            and (pr.head_sha == head_sha or pr.head_branch == head_branch)
+        ]
 
     def pull_files(self, pr: PullRequest) -> list[FileChange]:
         base_tree = pr.repo.commits[pr.base_sha].tree

@@ -60,8 +60,9 @@ def build_delivery(event: str, payload: JSONDict, secret: str, app_id: int, guid
 async def send(session: aiohttp.ClientSession, url: str, delivery: Delivery, timeout: float = 10.0) -> None:
     """POST a delivery and record the App's status code; GitHub gives up after 10 seconds."""
     try:
-        async with session.post(url, data=delivery.body, headers=delivery.headers,
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with session.post(
+            url, data=delivery.body, headers=delivery.headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
             delivery.status_code = response.status
             delivery.response_text = await response.text()
     except (aiohttp.ClientError, TimeoutError) as error:
@@ -84,11 +85,15 @@ class PayloadBuilder:
             owner = body["repository"]["owner"]
             if owner["type"] == "Organization":
                 body["organization"] = {
-                    key: owner[key] for key in ("login", "id", "node_id", "url", "repos_url", "events_url",
-                                                "avatar_url")
-                } | {"hooks_url": f"{owner['url']}/hooks", "issues_url": f"{owner['url']}/issues",
-                     "members_url": f"{owner['url']}/members{{/member}}",
-                     "public_members_url": f"{owner['url']}/public_members{{/member}}", "description": None}
+                    key: owner[key]
+                    for key in ("login", "id", "node_id", "url", "repos_url", "events_url", "avatar_url")
+                } | {
+                    "hooks_url": f"{owner['url']}/hooks",
+                    "issues_url": f"{owner['url']}/issues",
+                    "members_url": f"{owner['url']}/members{{/member}}",
+                    "public_members_url": f"{owner['url']}/public_members{{/member}}",
+                    "description": None,
+                }
         body["sender"] = self.render.user(sender, "Bot" if sender.endswith("[bot]") else "User")
         if installation is not None:
             body["installation"] = {"id": installation.id, "node_id": node_id("Installation", installation.id)}
@@ -96,11 +101,15 @@ class PayloadBuilder:
             body.pop("installation", None)
         return body
 
-    def push(self, repo: Repo, installation: Installation | None, branch: str, before: str, after: str,
-             pusher: str) -> JSONDict:
+    def push(
+        self, repo: Repo, installation: Installation | None, branch: str, before: str, after: str, pusher: str
+    ) -> JSONDict:
         body = self._envelope("push", repo, pusher, installation)
-        known = set(repo.history(before)) if before in repo.commits else {
-            sha for other, tip in repo.branches.items() if other != branch for sha in repo.history(tip)}
+        known = (
+            set(repo.history(before))
+            if before in repo.commits
+            else {sha for other, tip in repo.branches.items() if other != branch for sha in repo.history(tip)}
+        )
         shas = []
         for sha in repo.history(after):
             if sha in known:
@@ -125,8 +134,11 @@ class PayloadBuilder:
     def _commit(self, repo: Repo, sha: str) -> JSONDict:
         commit = repo.commits[sha]
         parent_tree = repo.commits[commit.parent].tree if commit.parent else {}
-        person = {"name": commit.author, "email": f"{commit.author}@users.noreply.github.com",
-                  "username": commit.author}
+        person = {
+            "name": commit.author,
+            "email": f"{commit.author}@users.noreply.github.com",
+            "username": commit.author,
+        }
         return {
             "id": sha,
             "tree_id": self.render.head_commit(repo, sha)["tree_id"],
@@ -141,8 +153,9 @@ class PayloadBuilder:
             "modified": sorted(p for p in commit.tree.keys() & parent_tree.keys() if commit.tree[p] != parent_tree[p]),
         }
 
-    def pull_request(self, pr: PullRequest, action: str, installation: Installation | None, sender: str,
-                     before: str | None = None) -> JSONDict:
+    def pull_request(
+        self, pr: PullRequest, action: str, installation: Installation | None, sender: str, before: str | None = None
+    ) -> JSONDict:
         body = self._envelope(f"pull_request.{action}", pr.repo, sender, installation)
         body.update(action=action, number=pr.number, pull_request=self.render.pull_request(pr))
         if action == "synchronize":
@@ -152,12 +165,19 @@ class PayloadBuilder:
     def workflow_run(self, run: WorkflowRun, action: str, installation: Installation | None) -> JSONDict:
         name = "workflow_run.requested" if action == "requested" else "workflow_run.completed"
         body = self._envelope(name, run.repo, run.latest.triggering_actor, installation)
-        body.update(action=action, workflow=self.render.workflow(run.workflow),
-                    workflow_run=self.render.workflow_run(run))
+        body.update(
+            action=action, workflow=self.render.workflow(run.workflow), workflow_run=self.render.workflow_run(run)
+        )
         return body
 
-    def check_run(self, check: CheckRun, action: str, installation: Installation | None, sender: str,
-                  requested_action: str | None = None) -> JSONDict:
+    def check_run(
+        self,
+        check: CheckRun,
+        action: str,
+        installation: Installation | None,
+        sender: str,
+        requested_action: str | None = None,
+    ) -> JSONDict:
         body = self._envelope(f"check_run.{action}", check.repo, sender, installation)
         rendered = self.render.check_run(check)
         rendered["check_suite"] = {
@@ -196,8 +216,13 @@ class PayloadBuilder:
             assignee=None,
             assignees=[],
             milestone=None,
-            pull_request={"url": pull["url"], "html_url": pull["html_url"], "diff_url": pull["diff_url"],
-                          "patch_url": pull["patch_url"], "merged_at": None},
+            pull_request={
+                "url": pull["url"],
+                "html_url": pull["html_url"],
+                "diff_url": pull["diff_url"],
+                "patch_url": pull["patch_url"],
+                "merged_at": None,
+            },
             created_at=pull["created_at"],
             updated_at=pull["updated_at"],
             closed_at=pull["closed_at"],
@@ -210,12 +235,21 @@ class PayloadBuilder:
         rendered: Any = template("installation.created")["installation"]
         rendered.update(self.render.installation(installation))
         created = iso(installation.created_at)
-        rendered.update(target_type=installation.account_type, created_at=created, updated_at=created,
-                        target_id=self.render.state.user_id(installation.account))
+        rendered.update(
+            target_type=installation.account_type,
+            created_at=created,
+            updated_at=created,
+            target_id=self.render.state.user_id(installation.account),
+        )
         body["installation"] = rendered
         body["repositories"] = [
-            {"id": r.id, "node_id": node_id("Repository", r.id), "name": r.name, "full_name": r.full_name,
-             "private": r.private}
+            {
+                "id": r.id,
+                "node_id": node_id("Repository", r.id),
+                "name": r.name,
+                "full_name": r.full_name,
+                "private": r.private,
+            }
             for r in repos
         ]
         return body
