@@ -27,10 +27,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.app.server import STATE
 from bot.comparison import ComparisonOptions, compare_run, render_check_run, render_comment, run_from_github
-from bot.demo import app_on_local_github
-from bot.server import STATE
-from bot.simulator import GitHubSimulator, JobSpec, StepSpec, WorkflowRun
+from bot.testing.demo import app_on_local_github
+from bot.testing.simulator import GitHubSimulator, JobSpec, StepSpec, WorkflowRun
 
 BASELINE_RUNS = 50
 JOBS = 30

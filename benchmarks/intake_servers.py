@@ -15,8 +15,8 @@ import os
 from aiohttp import web
 from gidgethub import routing
 
-from bot.server import WEBHOOK_PATHS, create_app
-from bot.settings import Secret, Settings
+from bot.app.server import WEBHOOK_PATHS, create_app
+from bot.app.settings import Secret, Settings
 
 
 def intake_app() -> web.Application:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gidgethub import routing, sansio
 
-from bot.publish import repo_vars
-from bot.services import Services
+from bot.app.services import Services
+from bot.github.publish import repo_vars
 from handlers.pull_request import REVIEW_CHECK, review_pull_request
 
 router = routing.Router()

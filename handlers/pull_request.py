@@ -9,15 +9,15 @@ from typing import Any
 import gidgethub
 from gidgethub import routing, sansio
 
+from bot.app.services import Services
+from bot.cli.review import options_from_config
 from bot.comparison import median_step_durations
-from bot.publish import repo_vars
-from bot.repo_config import CONFIG_PATH, RepoConfig, UnreadableConfigFile, text_from_contents
-from bot.review.cli import options_from_config
+from bot.config.schema import CONFIG_PATH, RepoConfig, UnreadableConfigFile, text_from_contents
+from bot.github.publish import repo_vars
 from bot.review.diff import changed_lines
 from bot.review.engine import review_files
 from bot.review.model import SourceFile, file_kind
 from bot.review.report import posted_key, render_check_run, suggestion_comments
-from bot.services import Services
 
 router = routing.Router()
 

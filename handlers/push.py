@@ -5,10 +5,10 @@ from __future__ import annotations
 import gidgethub
 from gidgethub import routing, sansio
 
-from bot.config_report import CHECK_NAME, config_check
-from bot.publish import repo_vars
-from bot.repo_config import CONFIG_PATH, check_config_contents
-from bot.services import Services
+from bot.app.services import Services
+from bot.config.report import CHECK_NAME, config_check
+from bot.config.schema import CONFIG_PATH, check_config_contents
+from bot.github.publish import repo_vars
 
 router = routing.Router()
 

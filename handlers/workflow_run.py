@@ -1,7 +1,7 @@
 """Compare a pull request's completed workflow run with its base branch; refresh baselines on base-branch runs.
 
 It also notes each pull request opened and each new head commit, so that their first comparison posts
-its comment and check run without looking for earlier ones first (see `bot.publish`).
+its comment and check run without looking for earlier ones first (see `bot.github.publish`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import gidgethub
 from gidgethub import routing, sansio
 
-from bot.baseline import BaselineStore
+from bot.app.services import Services
 from bot.comparison import (
     ComparisonOptions,
     RunComparison,
@@ -28,9 +28,9 @@ from bot.comparison import (
 )
 from bot.comparison.compare import ComparisonStatus, FailureVerdict, Verdict
 from bot.comparison.model import parse_timestamp
-from bot.publish import repo_vars
-from bot.repo_config import ComparisonConfig, UnreadableConfigFile, text_from_contents
-from bot.services import Services
+from bot.config.schema import ComparisonConfig, UnreadableConfigFile, text_from_contents
+from bot.github.publish import repo_vars
+from bot.github.runs import BaselineStore
 
 router = routing.Router()
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from aiohttp import web
 from contract import OpenAPIContract
 from helpers import WEBHOOK_SECRET, make_settings, private_key_pem
 
-from bot.server import STATE, create_app
-from bot.simulator import GitHubSimulator
+from bot.app.server import STATE, create_app
+from bot.testing.simulator import GitHubSimulator
 
 
 @pytest.fixture(scope="session")

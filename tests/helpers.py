@@ -10,8 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.settings import Secret, Settings
-from bot.simulator import new_app_private_key
+from bot.app.settings import Secret, Settings
+from bot.testing.simulator import new_app_private_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -85,7 +85,7 @@ def ci_jobs(
     test_name: str = "test",
 ):
     """The jobs of one CI run: `build` and `test`, each with checkout and one work step."""
-    from bot.simulator import JobSpec, StepSpec
+    from bot.testing.simulator import JobSpec, StepSpec
 
     def steps(total: float, work: str, conclusion: str = "success"):
         return [StepSpec("Run actions/checkout@v4", 5.0), StepSpec(work, total - 5.0, conclusion)]

@@ -7,9 +7,9 @@ import json
 
 from gidgethub import routing
 
-from bot import metrics
-from bot.dispatcher import Dispatcher, RecentDeliveries
-from bot.intake import Delivery
+from bot.app import metrics
+from bot.app.dispatcher import Dispatcher, RecentDeliveries
+from bot.app.intake import Delivery
 
 
 def delivery(event: str, delivery_id: str, **payload) -> Delivery:

@@ -11,8 +11,8 @@ import pytest
 from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
 from bot.comparison import CheckRunOutput
-from bot.publish import Publisher
-from bot.simulator import JobSpec, StepSpec
+from bot.github.publish import Publisher
+from bot.testing.simulator import JobSpec, StepSpec
 
 PR_TIME = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
 CHECK_NAME = "CI comparison: CI"

@@ -6,7 +6,7 @@ import datetime as dt
 
 from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
-from bot.repo_config import CONFIG_PATH
+from bot.config.schema import CONFIG_PATH
 
 CONFIG_CHECK = "ci-orchestrator config"
 REVIEW = "workflow review"

@@ -9,8 +9,8 @@ import pytest
 from gidgethub import routing
 from helpers import WEBHOOK_SECRET, make_settings, official_payload, private_key_pem, signed_headers
 
-from bot.server import STATE, create_app
-from bot.simulator import GitHubSimulator
+from bot.app.server import STATE, create_app
+from bot.testing.simulator import GitHubSimulator
 
 TOKEN_ROUTE = ("POST", "/app/installations/{installation_id}/access_tokens")
 REPO_ROUTE = ("GET", "/repos/{owner}/{repo}")
@@ -102,6 +102,6 @@ async def test_primary_rate_limit_beyond_the_budget_gives_up_cleanly(app_and_git
 
 async def test_each_delivery_logs_its_github_calls(app_and_github, caplog):
     _, deliver, _, _, _ = app_and_github
-    caplog.set_level("INFO", logger="bot.dispatcher")
+    caplog.set_level("INFO", logger="bot.app.dispatcher")
     await deliver()
     assert any("handled workflow_run.completed with 2 GitHub calls" in r.getMessage() for r in caplog.records)

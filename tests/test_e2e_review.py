@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.repo_config import CONFIG_PATH
-from bot.simulator import JobSpec, StepSpec
-from bot.simulator.faults import QueuedError
-from bot.simulator.render import Renderer
+from bot.config.schema import CONFIG_PATH
+from bot.testing.simulator import JobSpec, StepSpec
+from bot.testing.simulator.faults import QueuedError
+from bot.testing.simulator.render import Renderer
 
 REVIEW = "workflow review"
 CI_PATH = ".github/workflows/ci.yml"

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from helpers import make_settings
 
-from bot import github
-from bot.github import (
+from bot.github import client as github
+from bot.github.client import (
     Done,
     GitHubApp,
     GitHubUnavailable,

@@ -6,7 +6,7 @@ import json
 
 from helpers import WEBHOOK_SECRET, official_payload, signed_headers
 
-from bot.intake import Delivery, Rejected, body_signer, ordering_key, read_delivery, signature_is_valid
+from bot.app.intake import Delivery, Rejected, body_signer, ordering_key, read_delivery, signature_is_valid
 
 
 def delivery_of(event: str, delivery_id: str, data: dict) -> Delivery:

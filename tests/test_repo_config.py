@@ -10,7 +10,7 @@ from pathlib import Path
 import gidgethub
 import pytest
 
-from bot.repo_config import (
+from bot.config.schema import (
     CONFIG_PATH,
     DEFAULT_CONFIG,
     ComparisonConfig,

@@ -8,7 +8,7 @@ from textwrap import dedent
 import pytest
 from ruamel.yaml import YAML
 
-from bot.review.cli import main
+from bot.cli.review import main
 
 CLEAN = dedent("""\
     on: push

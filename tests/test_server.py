@@ -9,8 +9,8 @@ import pytest
 from gidgethub import routing
 from helpers import FIXTURES, make_settings, official_payload, signed_headers
 
-from bot.intake import MAX_BODY_BYTES
-from bot.server import STATE, create_app
+from bot.app.intake import MAX_BODY_BYTES
+from bot.app.server import STATE, create_app
 
 SUBSCRIBED_EVENTS = [
     "check_run",

@@ -10,9 +10,9 @@ import sys
 import pytest
 from helpers import private_key_pem
 
-from bot.intake import Delivery
-from bot.logs import _DeliveryFilter, _JsonFormatter, current_delivery
-from bot.settings import Secret, SettingsError, load_settings
+from bot.app.intake import Delivery
+from bot.app.logs import _DeliveryFilter, _JsonFormatter, current_delivery
+from bot.app.settings import Secret, SettingsError, load_settings
 
 GOOD = {"APP_ID": "12", "PRIVATE_KEY": "", "WEBHOOK_SECRET": "s3cret"}
 

@@ -16,7 +16,7 @@ from contract import OpenAPIContract
 from gidgethub import BadRequest, ValidationFailure, sansio
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.simulator import (
+from bot.testing.simulator import (
     GitHubSimulator,
     Installation,
     JobSpec,
@@ -26,7 +26,7 @@ from bot.simulator import (
     Workflow,
     new_app_private_key,
 )
-from bot.simulator.state import commentable_lines, hunk_for_line, matches_created, unified_patch
+from bot.testing.simulator.state import commentable_lines, hunk_for_line, matches_created, unified_patch
 
 APP_ID = 4242
 SECRET = "webhook-secret"

@@ -1,4 +1,4 @@
-"""Config analyzer: checks `.github/ci-orchestrator.yml` with the App's own config checker (bot.repo_config)."""
+"""Config analyzer: checks `.github/ci-orchestrator.yml` with the App's own config checker (bot.config.schema)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 from bot.review.model import Finding, ReviewContext, SourceFile, file_kind
 
-CONFIG_CHECKER_MODULE = "bot.repo_config"
+CONFIG_CHECKER_MODULE = "bot.config.schema"
 
 
 class ConfigFileAnalyzer:
-    """Turns each problem ``bot.repo_config.check_config_text`` reports into an error finding."""
+    """Turns each problem ``bot.config.schema.check_config_text`` reports into an error finding."""
 
     name = "config"
 

@@ -20,9 +20,9 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
-from bot.server import STATE, create_app
-from bot.settings import Secret, Settings
-from bot.simulator import GitHubSimulator, JobSpec, StepSpec, new_app_private_key
+from bot.app.server import STATE, create_app
+from bot.app.settings import Secret, Settings
+from bot.testing.simulator import GitHubSimulator, JobSpec, StepSpec, new_app_private_key
 
 WORKFLOW = """\
 name: CI

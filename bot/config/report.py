@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.comparison.report import CheckRunOutput, escape_markdown
-from bot.repo_config import CONFIG_PATH, ConfigProblem
+from bot.config.schema import CONFIG_PATH, ConfigProblem
 
 CHECK_NAME = "ci-orchestrator config"
 

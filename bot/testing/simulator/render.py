@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from bot.simulator.state import (
+from bot.testing.simulator.state import (
     Annotation,
     CheckRun,
     FileChange,
@@ -36,7 +36,7 @@ JSONDict = dict[str, Any]
 
 @cache
 def _template(name: str) -> JSONDict:
-    text = resources.files("bot.simulator.payloads").joinpath(f"{name}.json").read_text()
+    text = resources.files("bot.testing.simulator.payloads").joinpath(f"{name}.json").read_text()
     return json.loads(text)
 
 

@@ -12,12 +12,12 @@ import aiohttp
 from aiohttp import web
 from gidgethub import routing
 
-from bot import metrics
-from bot.dispatcher import Dispatcher
-from bot.github import GitHubApp, InstallationClient
-from bot.intake import MAX_BODY_BYTES, Delivery, Rejected, body_signer, read_delivery
-from bot.services import Services
-from bot.settings import Settings
+from bot.app import metrics
+from bot.app.dispatcher import Dispatcher
+from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, body_signer, read_delivery
+from bot.app.services import Services
+from bot.app.settings import Settings
+from bot.github.client import GitHubApp, InstallationClient
 
 log = logging.getLogger(__name__)
 

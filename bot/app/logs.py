@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.intake import Delivery
+    from bot.app.intake import Delivery
 
 #: The delivery being handled: every log record made meanwhile is tagged with its id, event and repository.
 current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from_config(config: Any) -> ReviewOptions:
-    """ReviewOptions from a ``bot.repo_config.RepoConfig`` (its ``review`` section and ``shared_actions``)."""
+    """ReviewOptions from a ``bot.config.schema.RepoConfig`` (its ``review`` section and ``shared_actions``)."""
     return ReviewOptions(
         analyzers=tuple(config.review.analyzers),
         ignore=tuple(config.review.ignore),
@@ -52,7 +52,7 @@ def options_from_config(config: Any) -> ReviewOptions:
 
 def load_config(path: str) -> tuple[ReviewOptions, str]:
     """Review options and fail-on level from a config file; UsageError when it is missing or invalid."""
-    from bot.repo_config import check_config_text
+    from bot.config.schema import check_config_text
 
     try:
         text = Path(path).read_text(encoding="utf-8")

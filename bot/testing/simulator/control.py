@@ -11,10 +11,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.simulator.api import ApiContext, Contract, RecordedRequest, RestApi
-from bot.simulator.faults import FaultInjector
-from bot.simulator.render import JSONDict, Renderer
-from bot.simulator.state import (
+from bot.testing.simulator.api import ApiContext, Contract, RecordedRequest, RestApi
+from bot.testing.simulator.faults import FaultInjector
+from bot.testing.simulator.render import JSONDict, Renderer
+from bot.testing.simulator.state import (
     CheckRun,
     Installation,
     IssueComment,
@@ -32,7 +32,7 @@ from bot.simulator.state import (
     run_status,
     utcnow,
 )
-from bot.simulator.webhooks import Delivery, PayloadBuilder, build_delivery, send
+from bot.testing.simulator.webhooks import Delivery, PayloadBuilder, build_delivery, send
 
 ZERO_SHA = "0" * 40
 

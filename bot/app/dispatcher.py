@@ -18,10 +18,10 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot import metrics
-from bot.github import calls_in_delivery
-from bot.intake import Delivery, LazyPayload, ordering_key
-from bot.logs import current_delivery
+from bot.app import metrics
+from bot.app.intake import Delivery, LazyPayload, ordering_key
+from bot.app.logs import current_delivery
+from bot.github.client import calls_in_delivery
 
 log = logging.getLogger(__name__)
 

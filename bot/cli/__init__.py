@@ -7,8 +7,8 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from bot.logs import configure_logging
-from bot.settings import SettingsError, load_settings
+from bot.app.logs import configure_logging
+from bot.app.settings import SettingsError, load_settings
 
 
 def _serve() -> int:
@@ -21,7 +21,7 @@ def _serve() -> int:
         print("See README.md, 'Configuration'.", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    from bot.server import serve
+    from bot.app.server import serve
 
     asyncio.run(serve(settings))
     return 0
@@ -32,12 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ci-orchestrator", description="CI Orchestrator GitHub App")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "demo", "review"])
     if args and args[0] == "review":
-        from bot.review.cli import main as review_main
+        from bot.cli.review import main as review_main
 
         return review_main(args[1:])
     parsed = parser.parse_args(args[:1])
     if parsed.command == "demo":
-        from bot.demo import main as demo_main
+        from bot.testing.demo import main as demo_main
 
         return demo_main(args[1:])
     return _serve()

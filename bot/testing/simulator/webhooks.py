@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.simulator.render import JSONDict, Renderer, iso, node_id, template
-from bot.simulator.state import CheckRun, Installation, IssueComment, PullRequest, Repo, WorkflowRun
+from bot.testing.simulator.render import JSONDict, Renderer, iso, node_id, template
+from bot.testing.simulator.state import CheckRun, Installation, IssueComment, PullRequest, Repo, WorkflowRun
 
 HOOKSHOT_VERSION = "a1b2c3d"
 

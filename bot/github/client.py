@@ -24,8 +24,8 @@ import cachetools
 import jwt
 from gidgethub import aiohttp as gh_aiohttp
 
-from bot import metrics
-from bot.settings import Settings
+from bot.app import metrics
+from bot.app.settings import Settings
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "ci-orchestrator"

@@ -17,7 +17,7 @@ import cachetools
 
 from bot.comparison import RunRecord, run_from_github
 from bot.comparison.model import parse_timestamp
-from bot.publish import repo_vars
+from bot.github.publish import repo_vars
 
 BASELINE_TTL_SECONDS = 3600.0  # a safety net: completed baseline runs invalidate the list before that
 T = TypeVar("T")

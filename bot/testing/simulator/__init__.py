@@ -1,9 +1,9 @@
 """A local GitHub for tests and demos: REST API per GitHub's OpenAPI description and signed webhook deliveries."""
 
-from bot.simulator.api import RecordedRequest
-from bot.simulator.control import GitHubSimulator, new_app_private_key
-from bot.simulator.faults import FaultInjector
-from bot.simulator.state import (
+from bot.testing.simulator.api import RecordedRequest
+from bot.testing.simulator.control import GitHubSimulator, new_app_private_key
+from bot.testing.simulator.faults import FaultInjector
+from bot.testing.simulator.state import (
     CheckRun,
     Installation,
     IssueComment,
@@ -15,7 +15,7 @@ from bot.simulator.state import (
     Workflow,
     WorkflowRun,
 )
-from bot.simulator.webhooks import Delivery
+from bot.testing.simulator.webhooks import Delivery
 
 __all__ = [
     "CheckRun",

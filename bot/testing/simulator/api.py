@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import jwt
 from aiohttp import web
 
-from bot.simulator.faults import ConnectionReset, FaultInjector
-from bot.simulator.render import JSONDict, Renderer
-from bot.simulator.state import (
+from bot.testing.simulator.faults import ConnectionReset, FaultInjector
+from bot.testing.simulator.render import JSONDict, Renderer
+from bot.testing.simulator.state import (
     CONCLUSIONS,
     Annotation,
     CheckRun,

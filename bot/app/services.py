@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 import cachetools
 
-from bot.baseline import BaselineStore
-from bot.github import GitHubApp
-from bot.publish import Publisher
-from bot.repo_config import ORG_CONFIG_REPO, LoadedConfig, load_repo_config
-from bot.settings import Settings
+from bot.app.settings import Settings
+from bot.config.schema import ORG_CONFIG_REPO, LoadedConfig, load_repo_config
+from bot.github.client import GitHubApp
+from bot.github.publish import Publisher
+from bot.github.runs import BaselineStore
 
 CONFIG_TTL_SECONDS = 300.0
 

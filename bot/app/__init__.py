@@ -1,0 +1,1 @@
+"""The App runtime: webhook server, intake, dispatcher, settings, logs and metrics."""

@@ -1,0 +1,1 @@
+"""The App's per-repository configuration (`.github/ci-orchestrator.yml`): schema, validation and merging."""
