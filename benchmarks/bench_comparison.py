@@ -28,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.app.server import STATE
-from bot.comparison import ComparisonOptions, compare_run, render_check_run, render_comment, run_from_github
+from bot.comparison import ComparisonOptions, compare_run, render_check_run, render_comment
+from bot.github.records import run_from_github
 from bot.testing.demo import app_on_local_github
 from bot.testing.simulator import GitHubSimulator, JobSpec, StepSpec, WorkflowRun
 

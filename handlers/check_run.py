@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gidgethub import routing, sansio
 
 from bot.app.services import Services
-from bot.github.publish import repo_vars
-from handlers.pull_request import REVIEW_CHECK, review_pull_request
+from bot.flows.review_pull_request import REVIEW_CHECK, review_again
+from bot.github import events
 
 router = routing.Router()
 
 
 @router.register("check_run", action="rerequested")
-async def rerun_review(event: sansio.Event, gh, services: Services) -> None:
-    check_run, repo = event.data["check_run"], event.data["repository"]["full_name"]
-    if check_run.get("name") != REVIEW_CHECK or (check_run.get("app") or {}).get("id") != services.settings.app_id:
+async def rerun_review(event: sansio.Event, gh: Any, services: Services) -> None:
+    check = events.check_run_event(event.data)
+    if check.name != REVIEW_CHECK or check.app_id != services.settings.app_id:
         return
-    head_sha = check_run["head_sha"]
-    # Fork PRs are missing from `check_run.pull_requests`, as from `workflow_run.pull_requests`.
-    numbers = [pr["number"] for pr in check_run.get("pull_requests") or []]
-    if not numbers:
-        found = await gh.getitem("/repos/{owner}/{repo}/commits/{sha}/pulls", url_vars=repo_vars(repo, sha=head_sha))
-        numbers = [pr["number"] for pr in found if pr.get("state") == "open" and pr["head"]["sha"] == head_sha]
-    for number in numbers:
-        pr = await gh.getitem("/repos/{owner}/{repo}/pulls/{number}", url_vars=repo_vars(repo, number=str(number)))
-        if pr["head"]["sha"] == head_sha:
-            await review_pull_request(gh, services, repo, pr, rerun=True)
+    await review_again(services.provider(gh, check.repository.full_name), check.head_sha, check.pull_numbers)

@@ -15,12 +15,16 @@ from bot.comparison import (
     Presence,
     annotations_for,
     compare_run,
-    escape_markdown,
-    find_job_line,
     render_check_run,
     render_comment,
 )
-from bot.comparison.report import CHECK_OUTPUT_MAX_BYTES, COMMENT_MAX_CHARACTERS
+from bot.comparison.workflow_lines import job_line, workflow_jobs
+from bot.report import CHECK_OUTPUT_MAX_BYTES, COMMENT_MAX_CHARACTERS, escape_markdown
+
+
+def find_job_line(job_name: str, workflow_text: str | None) -> int:
+    return job_line(job_name, workflow_jobs(workflow_text)) if workflow_text else 1
+
 
 MARKER = "<!-- ci-orchestrator:comparison workflow=7 -->"
 EVIL = "evil | <img src=x onerror=alert(1)> [x](http://e) @everyone `\n# H"
@@ -256,24 +260,22 @@ def test_annotations_point_at_the_job_lines() -> None:
     baseline = build_baseline({**BASE_JOBS, "Build docs": 100.0})
     comparison = compare_run(build_run(1000, jobs, conclusion="failure"), baseline, OPTIONS)
     annotations = annotations_for(comparison, ".github/workflows/ci.yml", WORKFLOW)
-    lines = {
-        annotation["title"]: (annotation["start_line"], annotation["annotation_level"]) for annotation in annotations
-    }
+    lines = {annotation.title: (annotation.start_line, annotation.level) for annotation in annotations}
     assert lines == {
         "New failure: lint": (4, "failure"),
         "Slower: test (windows-latest, 3.11) (+5m00s (+50 %))": (8, "warning"),
         "Slower: Build docs (+5m00s (+300 %))": (17, "warning"),
     }
-    assert all(annotation["path"] == ".github/workflows/ci.yml" for annotation in annotations)
-    assert all(annotation["start_line"] == annotation["end_line"] for annotation in annotations)
-    assert annotations_for(comparison, "ci.yml", None)[0]["start_line"] == 1
+    assert all(annotation.path == ".github/workflows/ci.yml" for annotation in annotations)
+    assert all(annotation.start_line == annotation.end_line for annotation in annotations)
+    assert annotations_for(comparison, "ci.yml", None)[0].start_line == 1
 
 
 def test_annotation_titles_are_bounded() -> None:
     failing = build_run(1000, [build_job("x" * 1000, 20.0, conclusion="failure")], conclusion="failure")
     comparison = compare_run(failing, build_baseline({"y": 10.0}), OPTIONS)
     (annotation,) = annotations_for(comparison, "ci.yml", WORKFLOW)
-    assert len(annotation["title"]) <= 255 and annotation["start_line"] == 1
+    assert len(annotation.title) <= 255 and annotation.start_line == 1
 
 
 def test_job_lines_by_name_key_matrix_suffix_and_reusable_caller() -> None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
-from bot.comparison import CheckRunOutput
 from bot.github.publish import Publisher
+from bot.report import Report
 from bot.testing.simulator import JobSpec, StepSpec
 
 PR_TIME = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
@@ -228,7 +228,7 @@ async def test_concurrent_publishers_share_one_comment_and_a_restarted_one_finds
     full_name, marker = project.repo.full_name, "<!-- ci-orchestrator:comparison workflow=1 -->"
     outcomes = await asyncio.gather(
         *(
-            services.publisher.upsert_comment(
+            services.caches.publisher.upsert_comment(
                 gh, full_name, project.pr.number, marker, f"{marker}\nbody {i}", create=True
             )
             for i in range(3)
@@ -244,12 +244,11 @@ async def test_concurrent_publishers_share_one_comment_and_a_restarted_one_finds
     )
     assert [c.body for c in project.comments()] == [f"{marker}\nafter restart"]
 
-    output = CheckRunOutput("neutral", "title", "summary")
-    first = await services.publisher.upsert_check_run(
-        gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="neutral", output=output
+    first = await services.caches.publisher.upsert_check_run(
+        gh, full_name, project.pr.head_sha, CHECK_NAME, Report("neutral", "title", "summary")
     )
     again = await restarted.upsert_check_run(
-        gh, full_name, project.pr.head_sha, CHECK_NAME, conclusion="success", output=output
+        gh, full_name, project.pr.head_sha, CHECK_NAME, Report("success", "title", "summary")
     )
     assert again == first and project.check().conclusion == "success"
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from bot.report import CHECK_OUTPUT_MAX_BYTES
 from bot.review.diff import AllLines, changed_lines
 from bot.review.model import Finding, Fix, ReviewResult
 from bot.review.report import (
-    MAX_SUMMARY_BYTES,
     format_json,
     format_sarif,
     format_text,
@@ -57,14 +57,14 @@ def test_check_run_annotates_only_changed_lines_and_concludes_from_them() -> Non
     result = result_of(finding("w.yml", 2, "warning"), finding("w.yml", 40, "error"), finding("other.yml", 1, "error"))
     output = render_check_run(result, changed={"w.yml": {2, 3}}, fail_on="error")
     assert output.conclusion == "success"
-    assert [a["start_line"] for a in output.annotations] == [2]
-    assert output.annotations[0]["annotation_level"] == "warning"
+    assert [a.start_line for a in output.annotations] == [2]
+    assert output.annotations[0].level == "warning"
     assert "2 findings outside the changed lines were not annotated." in output.summary
     assert render_check_run(result, changed={"w.yml": {2}}, fail_on="warning").conclusion == "failure"
     assert render_check_run(result, changed={"w.yml": {2}}, fail_on="never").conclusion == "neutral"
     everything = render_check_run(result, changed=None, fail_on="error")
     assert everything.conclusion == "failure" and len(everything.annotations) == 3
-    assert {a["annotation_level"] for a in everything.annotations} == {"warning", "failure"}
+    assert {a.level for a in everything.annotations} == {"warning", "failure"}
     all_lines = render_check_run(result, changed={"w.yml": changed_lines(None)}, fail_on="error")
     assert len(all_lines.annotations) == 2
 
@@ -73,8 +73,8 @@ def test_multi_line_findings_count_when_any_line_changed_and_carry_no_columns() 
     result = result_of(finding("w.yml", 5, "notice", end_line=9), finding("w.yml", 20, "error", end_column=8))
     output = render_check_run(result, changed={"w.yml": {7, 20}}, fail_on="error")
     multi, single = output.annotations
-    assert (multi["start_line"], multi["end_line"]) == (5, 9) and "start_column" not in multi
-    assert (single["start_column"], single["end_column"]) == (3, 8)
+    assert (multi.start_line, multi.end_line) == (5, 9) and multi.start_column is None
+    assert (single.start_column, single.end_column) == (3, 8)
     assert output.conclusion == "failure"
     assert "| `w.yml` | 1 | 0 | 1 |" in output.summary
     assert "`zizmor`" not in output.summary and "zizmor 1.32.0" in output.summary
@@ -83,8 +83,8 @@ def test_multi_line_findings_count_when_any_line_changed_and_carry_no_columns() 
 def test_summary_reports_errors_and_stays_under_the_byte_limit() -> None:
     many = [finding(f"dir/{'é' * 40}{index}.yml", 1, "notice") for index in range(3000)]
     output = render_check_run(result_of(*many, errors=["security: zizmor timed out"]), changed=None, fail_on="error")
-    assert len(output.summary.encode("utf-8")) <= MAX_SUMMARY_BYTES
-    assert output.summary.endswith("(summary cut to fit GitHub's size limit)\n")
+    assert len(output.summary.encode("utf-8")) <= CHECK_OUTPUT_MAX_BYTES
+    assert output.summary.endswith("(cut to fit GitHub's size limit)\n")
     small = render_check_run(result_of(errors=["security: zizmor timed out"]), changed=None, fail_on="error")
     assert "- security: zizmor timed out" in small.summary
     assert small.title == "Workflow review: no findings"

@@ -7,10 +7,11 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
+from bot.config.loading import check_config_text
+from bot.config.options import review_options
 from bot.review.engine import review_files
-from bot.review.model import ReviewOptions, SharedAction, SourceFile, file_kind
+from bot.review.model import FAIL_ON_CHOICES, ReviewOptions, SourceFile, file_kind
 from bot.review.report import format_json, format_sarif, format_text, reaches
 
 SKIPPED_FOLDERS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     parser.add_argument(
         "--fail-on",
-        choices=("error", "warning", "never"),
+        choices=FAIL_ON_CHOICES,
         default=None,
         help="exit 1 when a finding is at least this severe (default: the config's review.fail_on, else error)",
     )
@@ -38,22 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def options_from_config(config: Any) -> ReviewOptions:
-    """ReviewOptions from a ``bot.config.schema.RepoConfig`` (its ``review`` section and ``shared_actions``)."""
-    return ReviewOptions(
-        analyzers=tuple(config.review.analyzers),
-        ignore=tuple(config.review.ignore),
-        shared_actions=tuple(
-            SharedAction(uses=shared.uses, replaces=tuple(shared.replaces), with_=dict(shared.with_))
-            for shared in config.shared_actions
-        ),
-    )
-
-
 def load_config(path: str) -> tuple[ReviewOptions, str]:
     """Review options and fail-on level from a config file; UsageError when it is missing or invalid."""
-    from bot.config.schema import check_config_text
-
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -62,7 +49,7 @@ def load_config(path: str) -> tuple[ReviewOptions, str]:
     if problems:
         details = "; ".join(f"line {problem.line}: {problem.message}" for problem in problems)
         raise UsageError(f"config file {path} has problems: {details}")
-    return options_from_config(config), config.review.fail_on
+    return review_options(config), config.review.fail_on
 
 
 def display_path(path: Path) -> str:

@@ -15,21 +15,17 @@ from bot.comparison.compare import (
     compare_run,
     median_step_durations,
 )
-from bot.comparison.model import JobRecord, RunRecord, StepRecord, job_from_github, run_from_github
+from bot.comparison.model import JobRecord, RunRecord, StepRecord
 from bot.comparison.report import (
-    CheckRunOutput,
     annotations_for,
     check_conclusion,
-    escape_markdown,
     headline,
     render_check_run,
     render_comment,
 )
-from bot.comparison.workflow_lines import find_job_line
 
 __all__ = [
     "BaselineRun",
-    "CheckRunOutput",
     "ComparisonOptions",
     "ComparisonStatus",
     "DurationComparison",
@@ -46,12 +42,8 @@ __all__ = [
     "check_conclusion",
     "compare_durations",
     "compare_run",
-    "escape_markdown",
-    "find_job_line",
     "headline",
-    "job_from_github",
     "median_step_durations",
     "render_check_run",
     "render_comment",
-    "run_from_github",
 ]

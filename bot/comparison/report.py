@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.comparison.compare import (
     BaselineRun,
@@ -29,12 +28,18 @@ from bot.comparison.compare import (
     Verdict,
 )
 from bot.comparison.workflow_lines import job_line, workflow_jobs
+from bot.report import (
+    COMMENT_MAX_CHARACTERS,
+    Annotation,
+    AnnotationLevel,
+    Conclusion,
+    Report,
+    escape_markdown,
+    fits_bytes,
+    plain_text,
+)
 
-COMMENT_MAX_CHARACTERS = 65_536
-CHECK_OUTPUT_MAX_BYTES = 65_535
-CHECK_TITLE_MAX_CHARACTERS = 255
 ANNOTATION_MESSAGE_MAX_CHARACTERS = 2_000
-NAME_MAX_CHARACTERS = 200
 HEADLINE_MAX_NAMES = 3
 FAIL_ON_CHOICES = ("never", "regression", "new-failure")
 
@@ -51,34 +56,6 @@ VERDICT_LABELS = {
     FailureVerdict.FLAKY.value: "🔁 flaky",
 }
 QUIET_VERDICTS = frozenset({Verdict.UNCHANGED.value, Verdict.NOT_COMPARED.value, Verdict.NOT_ENOUGH_HISTORY.value})
-
-# Control characters, line/paragraph separators and bidirectional overrides.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]()#!|~])")
-_ZERO_WIDTH_SPACE = "\u200b"
-
-
-def plain_text(text: str, limit: int = NAME_MAX_CHARACTERS) -> str:
-    """One line of text: control characters and newlines become spaces; cut to `limit` with an ellipsis."""
-    text = _CONTROL_CHARACTERS.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@lru_cache(maxsize=8192)
-def escape_markdown(text: str, limit: int = NAME_MAX_CHARACTERS) -> str:
-    """Untrusted text made inert in GitHub markdown, inside or outside a table cell.
-
-    One line; HTML special characters as entities; markdown punctuation (including `|`) backslash-
-    escaped; a zero-width space after `@` (no mentions) and inside `://` and `www.` (no autolinks).
-    """
-    text = plain_text(text, limit)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    return (
-        text.replace("@", "@" + _ZERO_WIDTH_SPACE)
-        .replace("://", ":" + _ZERO_WIDTH_SPACE + "//")
-        .replace("www.", "www" + _ZERO_WIDTH_SPACE + ".")
-    )
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -409,17 +386,7 @@ def render_comment(cmp: RunComparison, *, marker: str) -> str:
     return _fit(render, fits, lambda text, note: _cut_lines(text, note, fits))
 
 
-@dataclass(frozen=True, slots=True)
-class CheckRunOutput:
-    """What the check run shows: conclusion and the `output` object's title, summary and text."""
-
-    conclusion: str
-    title: str
-    summary: str
-    text: str | None = None
-
-
-def check_conclusion(cmp: RunComparison, fail_on: str) -> str:
+def check_conclusion(cmp: RunComparison, fail_on: str) -> Conclusion:
     """`failure`, `success` or `neutral` as described in the module docstring."""
     if fail_on not in FAIL_ON_CHOICES:
         raise ValueError(f"fail_on must be one of {FAIL_ON_CHOICES}, got {fail_on!r}")
@@ -434,13 +401,11 @@ def check_conclusion(cmp: RunComparison, fail_on: str) -> str:
     return "success"
 
 
-def _fits_bytes(text: str) -> bool:
-    return len(text.encode("utf-8")) <= CHECK_OUTPUT_MAX_BYTES
+def render_check_run(cmp: RunComparison, *, fail_on: str, workflow_text: str | None = None) -> Report:
+    """The check run: the headline as title, the job table as summary, steps and chart as text.
 
-
-def render_check_run(cmp: RunComparison, *, fail_on: str) -> CheckRunOutput:
-    """Check run output: the headline as title, the job table as summary, steps and chart as text."""
-    title = plain_text(headline(cmp, plain_text), CHECK_TITLE_MAX_CHARACTERS)
+    Newly failing and slower jobs are annotated at their line in `workflow_text` (line 1 without it)."""
+    title = headline(cmp, plain_text)
 
     def summary(detail: _Detail) -> str:
         lines = [f"**{headline(cmp)}**", *_body(cmp, detail, table=True, details=False)]
@@ -456,24 +421,26 @@ def render_check_run(cmp: RunComparison, *, fail_on: str) -> CheckRunOutput:
         return "\n".join(lines).strip()
 
     def cut(content: str, note: str) -> str:
-        return _cut_lines(content, note, _fits_bytes)
+        return _cut_lines(content, note, fits_bytes)
 
-    details = _fit(text, _fits_bytes, cut)
-    return CheckRunOutput(
+    details = _fit(text, fits_bytes, cut)
+    return Report(
         conclusion=check_conclusion(cmp, fail_on),
         title=title,
-        summary=_fit(summary, _fits_bytes, cut),
-        text=details or None,
+        summary=_fit(summary, fits_bytes, cut),
+        text=details,
+        annotations=tuple(annotations_for(cmp, cmp.workflow_path, workflow_text)),
     )
 
 
-def annotations_for(cmp: RunComparison, workflow_path: str, workflow_text: str | None) -> list[dict[str, object]]:
+def annotations_for(cmp: RunComparison, workflow_path: str, workflow_text: str | None) -> list[Annotation]:
     """One annotation per newly failing (`failure`) or slower (`warning`) job, at the job's line."""
     jobs_in_file = workflow_jobs(workflow_text) if workflow_text else ()
     branch = plain_text(cmp.options.baseline_branch)
-    annotations: list[dict[str, object]] = []
+    annotations: list[Annotation] = []
     for job in cmp.jobs:
         name = plain_text(job.name)
+        level: AnnotationLevel
         if job.failure is FailureVerdict.NEW_FAILURE:
             level, title = "failure", f"New failure: {name}"
             rate = job.baseline_pass_rate
@@ -491,13 +458,13 @@ def annotations_for(cmp: RunComparison, workflow_path: str, workflow_text: str |
             continue
         line = job_line(job.name, jobs_in_file)
         annotations.append(
-            {
-                "path": workflow_path,
-                "start_line": line,
-                "end_line": line,
-                "annotation_level": level,
-                "title": plain_text(title, CHECK_TITLE_MAX_CHARACTERS),
-                "message": plain_text(message, ANNOTATION_MESSAGE_MAX_CHARACTERS),
-            }
+            Annotation(
+                path=workflow_path,
+                start_line=line,
+                end_line=line,
+                level=level,
+                title=title,
+                message=plain_text(message, ANNOTATION_MESSAGE_MAX_CHARACTERS),
+            )
         )
     return annotations

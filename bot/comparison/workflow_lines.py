@@ -69,10 +69,3 @@ def job_line(job_name: str, jobs: tuple[WorkflowJob, ...]) -> int:
             if job.key == candidate:
                 return job.line
     return UNKNOWN_LINE
-
-
-def find_job_line(job_name: str, workflow_text: str | None) -> int:
-    """The line of `job_name` in `workflow_text`; 1 when the text is missing or has no such job."""
-    if not workflow_text:
-        return UNKNOWN_LINE
-    return job_line(job_name, workflow_jobs(workflow_text))

@@ -1,21 +1,20 @@
-"""The check run that reports a broken `.github/ci-orchestrator.yml` on the commit that changed it."""
+"""The report on a `.github/ci-orchestrator.yml`: valid, or its problems in plain words, each at its line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from bot.comparison.report import CheckRunOutput, escape_markdown
 from bot.config.schema import CONFIG_PATH, ConfigProblem
+from bot.report import Annotation, Report, escape_markdown
 
 CHECK_NAME = "ci-orchestrator config"
 
 
-def config_check(problems: Sequence[ConfigProblem]) -> tuple[CheckRunOutput, list[dict[str, Any]]]:
+def render_config_check(problems: Sequence[ConfigProblem]) -> Report:
     """Conclusion, plain-words summary and one annotation per problem, at its line."""
     if not problems:
         summary = f"`{CONFIG_PATH}` is valid. Its settings apply from the next event on."
-        return CheckRunOutput("success", "Configuration is valid", summary), []
+        return Report("success", "Configuration is valid", summary)
     count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
     lines = [
         f"`{CONFIG_PATH}` has {count}. Until it is fixed, every setting that is wrong falls back to the organization's"
@@ -29,14 +28,14 @@ def config_check(problems: Sequence[ConfigProblem]) -> tuple[CheckRunOutput, lis
         f"| {p.line} | {escape_markdown(p.key or '(file)')} | {escape_markdown(p.message, 500)} |" for p in problems
     ]
     annotations = [
-        {
-            "path": CONFIG_PATH,
-            "start_line": p.line,
-            "end_line": p.line,
-            "annotation_level": "failure",
-            "title": f"Invalid setting {p.key}"[:255] if p.key else "Invalid configuration file",
-            "message": p.message[:65_000],
-        }
+        Annotation(
+            path=CONFIG_PATH,
+            start_line=p.line,
+            end_line=p.line,
+            level="failure",
+            title=f"Invalid setting {p.key}" if p.key else "Invalid configuration file",
+            message=p.message,
+        )
         for p in problems
     ]
-    return CheckRunOutput("failure", f"Configuration has {count}", "\n".join(lines)), annotations
+    return Report("failure", f"Configuration has {count}", "\n".join(lines), annotations=tuple(annotations))

@@ -16,21 +16,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import cachetools
 
+from bot.github.endpoints import RepoAPI
+from bot.report import ANNOTATIONS_PER_REQUEST, Annotation, Report, check_run_name
+
 log = logging.getLogger(__name__)
 
-ANNOTATIONS_PER_REQUEST = 50
 _ABSENT = 0  # remembered: there is no such comment yet
-
-
-class CheckOutput(Protocol):
-    """What a check run's `output` shows; `text` is optional (the comparison's, review's and config check's outputs)."""
-
-    title: str
-    summary: str
 
 
 @dataclass
@@ -75,7 +70,7 @@ class Publisher:
         if (repo, head_sha) not in self._check_runs:
             self._check_runs[(repo, head_sha)] = _Posted(complete=True)
 
-    async def upsert_comment(self, gh, repo: str, number: int, marker: str, body: str, *, create: bool) -> str:
+    async def upsert_comment(self, gh: Any, repo: str, number: int, marker: str, body: str, *, create: bool) -> str:
         """Edit the comment carrying `marker`, or post it when `create`; returns "created", "updated" or "skipped"."""
         async with self._lock(("comment", repo, number, marker)):
             posted = _posted_in(self._comments, (repo, number))
@@ -83,125 +78,113 @@ class Publisher:
             if comment_id is None:
                 comment_id = _ABSENT if posted.complete else await self._find_comment(gh, repo, number, marker)
                 posted.ids[marker] = comment_id
+            api = RepoAPI(gh, repo)
             if comment_id != _ABSENT:
-                await gh.patch(
-                    "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-                    url_vars=repo_vars(repo, comment_id=str(comment_id)),
-                    data={"body": body},
-                )
+                await api.update_issue_comment(comment_id, body)
                 return "updated"
             if not create:
                 return "skipped"
-            created = await gh.post(
-                "/repos/{owner}/{repo}/issues/{number}/comments",
-                url_vars=repo_vars(repo, number=str(number)),
-                data={"body": body},
-            )
+            created = await api.create_issue_comment(number, body)
             posted.ids[marker] = created["id"]
             return "created"
 
     @staticmethod
-    async def _find_comment(gh, repo: str, number: int, marker: str) -> int:
-        async for comment in gh.getiter(
-            "/repos/{owner}/{repo}/issues/{number}/comments{?per_page}",
-            url_vars=repo_vars(repo, number=str(number), per_page="100"),
-        ):
+    async def _find_comment(gh: Any, repo: str, number: int, marker: str) -> int:
+        async for comment in RepoAPI(gh, repo).issue_comments(number):
             if marker in (comment.get("body") or "") and (comment.get("user") or {}).get("type") == "Bot":
-                return comment["id"]
+                return int(comment["id"])
         return _ABSENT
 
     async def upsert_check_run(
         self,
-        gh,
+        gh: Any,
         repo: str,
         head_sha: str,
         name: str,
+        report: Report,
         *,
-        conclusion: str,
-        output: CheckOutput,
-        annotations: Sequence[dict[str, Any]] = (),
         details_url: str | None = None,
         actions: Sequence[dict[str, str]] = (),
         replace: bool = False,
     ) -> int:
-        """Create or complete the check run `name` on `head_sha`; annotations go 50 per request.
+        """Create or complete the check run `name` on `head_sha` showing `report`; annotations go 50 per request.
 
         `replace` posts a new check run of that name instead of updating the old one, as GitHub asks on
         "Re-run" (annotations cannot be taken back from a check run; GitHub shows the newest of a name).
         """
+        name = check_run_name(name)
+        api = RepoAPI(gh, repo)
         async with self._lock(("check", repo, head_sha, name)):
             posted = _posted_in(self._check_runs, (repo, head_sha))
             check_run_id = _ABSENT if replace else posted.ids.get(name)
             if check_run_id is None:
-                check_run_id = _ABSENT if posted.complete else await self._find_check_run(gh, repo, head_sha, name)
-            url_vars = repo_vars(repo, check_run_id=str(check_run_id))
-            to_send = list(annotations)
+                check_run_id = _ABSENT if posted.complete else await self._find_check_run(api, head_sha, name)
+            to_send = list(report.annotations)
             if check_run_id and to_send:
                 # Annotations append across updates: send only those the check run does not show yet.
                 shown = self._annotation_keys.get(check_run_id)
                 if shown is None:
-                    listed = gh.getiter(
-                        "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations{?per_page}",
-                        url_vars={**url_vars, "per_page": "100"},
-                    )
-                    shown = {_annotation_key(a) async for a in listed}
-                to_send = [a for a in to_send if _annotation_key(a) not in shown]
+                    shown = {_key_of_posted(a) async for a in api.check_run_annotations(check_run_id)}
+                to_send = [a for a in to_send if a.key not in shown]
             batches = [
                 to_send[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(to_send), ANNOTATIONS_PER_REQUEST)
             ] or [[]]
-            payload: dict[str, Any] = {
-                "status": "completed",
-                "conclusion": conclusion,
-                "output": {"title": output.title, "summary": output.summary, "annotations": batches[0]},
-            }
-            text = getattr(output, "text", None)
-            if text:
-                payload["output"]["text"] = text
+            payload: dict[str, Any] = {"status": "completed", "conclusion": report.conclusion}
+            payload["output"] = _output(report, batches[0])
             if details_url:
                 payload["details_url"] = details_url
             if actions:
                 payload["actions"] = list(actions)
             if check_run_id:
-                await gh.patch("/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data=payload)
+                await api.update_check_run(check_run_id, payload)
             else:
-                created = await gh.post(
-                    "/repos/{owner}/{repo}/check-runs",
-                    url_vars=repo_vars(repo),
-                    data={"name": name, "head_sha": head_sha, **payload},
-                )
-                check_run_id = created["id"]
-                url_vars["check_run_id"] = str(check_run_id)
+                created = await api.create_check_run({"name": name, "head_sha": head_sha, **payload})
+                check_run_id = int(created["id"])
             posted.ids[name] = check_run_id
             self._annotation_keys[check_run_id] = self._annotation_keys.get(check_run_id, set()) | {
-                _annotation_key(a) for a in annotations
+                a.key for a in report.annotations
             }
             for batch in batches[1:]:
-                more = {"title": output.title, "summary": output.summary, "annotations": batch}
-                await gh.patch(
-                    "/repos/{owner}/{repo}/check-runs/{check_run_id}", url_vars=url_vars, data={"output": more}
-                )
+                await api.update_check_run(check_run_id, {"output": _output(report, batch)})
             return check_run_id
 
-    async def _find_check_run(self, gh, repo: str, head_sha: str, name: str) -> int:
-        found = await gh.getitem(
-            "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,app_id,filter}",
-            url_vars=repo_vars(repo, ref=head_sha, check_name=name, app_id=str(self._app_id), filter="latest"),
-        )
-        runs = [run for run in found.get("check_runs", []) if run.get("name") == name]
-        return runs[0]["id"] if runs else 0
+    async def _find_check_run(self, api: RepoAPI, head_sha: str, name: str) -> int:
+        runs = [run for run in await api.check_runs_for_ref(head_sha, name, self._app_id) if run.get("name") == name]
+        return int(runs[0]["id"]) if runs else _ABSENT
 
 
-def _annotation_key(annotation: dict[str, Any]) -> tuple[Any, ...]:
-    """What makes an annotation the same finding again (its numbers may differ between attempts)."""
+def _output(report: Report, annotations: Sequence[Annotation]) -> dict[str, Any]:
+    """A check run's `output` object: the report's texts and one batch of its annotations."""
+    output: dict[str, Any] = {"title": report.title, "summary": report.summary}
+    if report.text:
+        output["text"] = report.text
+    output["annotations"] = [_annotation_json(a) for a in annotations]
+    return output
+
+
+def _annotation_json(annotation: Annotation) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "path": annotation.path,
+        "start_line": annotation.start_line,
+        "end_line": annotation.end_line,
+        "annotation_level": annotation.level,
+        "message": annotation.message,
+    }
+    if annotation.title:
+        item["title"] = annotation.title
+    if annotation.start_column is not None:
+        item["start_column"] = annotation.start_column
+        item["end_column"] = annotation.end_column if annotation.end_column is not None else annotation.start_column
+    if annotation.raw_details:
+        item["raw_details"] = annotation.raw_details
+    return item
+
+
+def _key_of_posted(annotation: dict[str, Any]) -> tuple[str, int, str, str]:
+    """`Annotation.key` of an annotation as GitHub lists it."""
     return (
-        annotation["path"],
-        annotation["start_line"],
-        annotation["annotation_level"],
-        str(annotation.get("title", "")).split(":", 1)[0],
+        str(annotation.get("path")),
+        int(annotation.get("start_line") or 0),
+        str(annotation.get("annotation_level")),
+        str(annotation.get("title") or "").split(":", 1)[0],
     )
-
-
-def repo_vars(full_name: str, **more: str) -> dict[str, str]:
-    """URL variables for `/repos/{owner}/{repo}/...` from a repository's full name."""
-    owner, _, name = full_name.partition("/")
-    return {"owner": owner, "repo": name, **more}

@@ -8,6 +8,7 @@ earlier attempts, and baseline runs shared by many comparisons, are read from Gi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import datetime
@@ -15,9 +16,9 @@ from typing import Any, TypeVar
 
 import cachetools
 
-from bot.comparison import RunRecord, run_from_github
-from bot.comparison.model import parse_timestamp
-from bot.github.publish import repo_vars
+from bot.comparison.model import RunRecord, parse_timestamp
+from bot.github.endpoints import RepoAPI
+from bot.github.records import run_from_github
 
 BASELINE_TTL_SECONDS = 3600.0  # a safety net: completed baseline runs invalidate the list before that
 T = TypeVar("T")
@@ -35,19 +36,7 @@ async def _single_flight(
     return await asyncio.shield(future)
 
 
-async def fetch_jobs(gh, repo: str, run_id: int, attempt: int) -> list[dict[str, Any]]:
-    """The jobs (with steps) of one attempt of a run."""
-    return [
-        job
-        async for job in gh.getiter(
-            "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}/jobs{?per_page}",
-            url_vars=repo_vars(repo, run_id=str(run_id), attempt=str(attempt), per_page="100"),
-            iterable_key="jobs",
-        )
-    ]
-
-
-class BaselineStore:
+class BaselineCache:
     """Baseline runs per (repository, workflow, branch, events); completed run attempts and their jobs."""
 
     def __init__(self, *, maxsize: int = 2048) -> None:
@@ -55,23 +44,20 @@ class BaselineStore:
             cachetools.TTLCache(maxsize, BASELINE_TTL_SECONDS)
         )
         self._jobs: cachetools.LRUCache[tuple[str, int, int], list[dict[str, Any]]] = cachetools.LRUCache(maxsize * 20)
-        self._attempts: cachetools.LRUCache[tuple[str, int, int], dict[str, Any]] = cachetools.LRUCache(maxsize * 4)
+        self._attempts: cachetools.LRUCache[tuple[str, int, int], RunRecord] = cachetools.LRUCache(maxsize * 4)
         self._pending: dict[Hashable, asyncio.Future[Any]] = {}
 
-    def remember_attempt(self, repo: str, run: dict[str, Any]) -> None:
+    def remember_attempt(self, repo: str, run: RunRecord) -> None:
         """Keep a completed run attempt as a `workflow_run` event showed it, for its later re-runs."""
-        self._attempts[(repo, run["id"], run.get("run_attempt") or 1)] = run
+        self._attempts[(repo, run.id, run.run_attempt)] = dataclasses.replace(run, jobs=())
 
-    async def attempt(self, gh, repo: str, run_id: int, attempt: int) -> dict[str, Any]:
-        """One completed attempt of a run (the `workflow-run` object GitHub shows for it)."""
+    async def attempt(self, gh: Any, repo: str, run_id: int, attempt: int) -> RunRecord:
+        """One completed attempt of a run, without its jobs."""
         key = (repo, run_id, attempt)
         cached = self._attempts.get(key)
-        if cached is not None:
-            return cached
-        url_vars = repo_vars(repo, run_id=str(run_id), attempt=str(attempt))
-        run = await gh.getitem("/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}", url_vars=url_vars)
-        self._attempts[key] = run
-        return run
+        if cached is None:
+            cached = self._attempts[key] = run_from_github(await RepoAPI(gh, repo).run_attempt(run_id, attempt), [])
+        return cached
 
     def invalidate(self, repo: str, branch: str) -> None:
         """A run completed (or a push landed) on `branch`: the next comparison refetches its run lists."""
@@ -105,20 +91,14 @@ class BaselineStore:
     async def _list_runs(self, gh, key: tuple[str, int, str, tuple[str, ...]], count: int) -> list[dict[str, Any]]:
         repo, workflow_id, branch, events = key
         # Ask for more than `count`: runs newer than the pull request's run are left out afterwards.
-        url_vars = repo_vars(
-            repo, workflow_id=str(workflow_id), branch=branch, status="completed", per_page=str(min(100, 2 * count))
+        page = await RepoAPI(gh, repo).workflow_runs(
+            workflow_id,
+            branch=branch,
+            status="completed",
+            per_page=min(100, 2 * count),
+            event=events[0] if len(events) == 1 else None,
         )
-        if len(events) == 1:
-            url_vars["event"] = events[0]
-        page = await gh.getitem(
-            "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?branch,event,status,per_page}",
-            url_vars=url_vars,
-        )
-        runs = [
-            run
-            for run in page.get("workflow_runs", [])
-            if any(fnmatch.fnmatch(run.get("event", ""), event) for event in events)
-        ]
+        runs = [run for run in page if any(fnmatch.fnmatch(run.get("event", ""), event) for event in events)]
         self._lists[key] = runs
         return runs
 
@@ -130,7 +110,7 @@ class BaselineStore:
             return cached
 
         async def fetch() -> list[dict[str, Any]]:
-            jobs = await fetch_jobs(gh, repo, key[1], key[2])
+            jobs = await RepoAPI(gh, repo).attempt_jobs(key[1], key[2])
             self._jobs[key] = jobs
             return jobs
 

@@ -14,6 +14,10 @@ LEVELS: tuple[Level, ...] = ("notice", "warning", "error")
 FileKind = Literal["workflow", "action", "config", "other"]
 
 DEFAULT_ANALYZERS: tuple[str, ...] = ("syntax", "security", "speed", "shared-actions", "config")
+"""The built-in analyzers, in the order they run."""
+
+FAIL_ON_CHOICES: tuple[str, ...] = ("error", "warning", "notice", "never")
+"""Levels a review can fail on: a finding at or above it fails the check (`never`: no finding does)."""
 
 
 @dataclass(frozen=True)

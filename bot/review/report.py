@@ -6,31 +6,19 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Any
 
+from bot.report import Annotation, AnnotationLevel, Conclusion, Report, fit_bytes
 from bot.review.diff import AllLines
-from bot.review.model import LEVELS, Finding, ReviewResult
+from bot.review.model import FAIL_ON_CHOICES, LEVELS, Finding, ReviewResult
 
-FailOn = Literal["error", "warning", "never"]
-MAX_SUMMARY_BYTES = 65_535
-MAX_TITLE_CHARS = 255
-ANNOTATION_LEVELS = {"error": "failure", "warning": "warning", "notice": "notice"}
+ANNOTATION_LEVELS: dict[str, AnnotationLevel] = {"error": "failure", "warning": "warning", "notice": "notice"}
 SARIF_LEVELS = {"error": "error", "warning": "warning", "notice": "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "ci-orchestrator"
 SUGGESTION_MARKER = "<!-- ci-orchestrator-suggestion {rule} -->"
 SUGGESTION_MARKER_PATTERN = re.compile(r"<!-- ci-orchestrator-suggestion (\S+) -->")
-
-
-@dataclass(frozen=True)
-class ReviewCheckOutput:
-    """What the check run shows: its conclusion and its ``output`` (title, summary, annotations)."""
-
-    conclusion: Literal["success", "failure", "neutral"]
-    title: str
-    summary: str
-    annotations: list[dict[str, Any]]
 
 
 def is_on_changed_line(finding: Finding, changed: Mapping[str, set[int]] | None) -> bool:
@@ -47,28 +35,26 @@ def reaches(level: str, fail_on: str) -> bool:
     """Whether a finding ``level`` is at or above the ``fail_on`` threshold (``never`` is never reached)."""
     if fail_on == "never":
         return False
-    if fail_on not in LEVELS:
-        raise ValueError(f"fail_on must be one of error, warning, notice, never, not {fail_on!r}")
+    if fail_on not in FAIL_ON_CHOICES:
+        raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}, not {fail_on!r}")
     return LEVELS.index(level) >= LEVELS.index(fail_on)
 
 
-def annotation(finding: Finding) -> dict[str, Any]:
-    """A GitHub check-run annotation for one finding (columns only for a single-line finding)."""
+def annotation(finding: Finding) -> Annotation:
+    """A check-run annotation for one finding (columns only for a single-line finding)."""
     end_line = max(finding.end_line, finding.line)
-    item: dict[str, Any] = {
-        "path": finding.path,
-        "start_line": finding.line,
-        "end_line": end_line,
-        "annotation_level": ANNOTATION_LEVELS[finding.level],
-        "title": finding.rule[:MAX_TITLE_CHARS],
-        "message": finding.message,
-    }
-    if end_line == finding.line and finding.column:
-        item["start_column"] = finding.column
-        item["end_column"] = max(finding.end_column or finding.column, finding.column)
-    if finding.fix is not None:
-        item["raw_details"] = finding.fix.snippet or finding.fix.replacement
-    return item
+    one_line = end_line == finding.line and bool(finding.column)
+    return Annotation(
+        path=finding.path,
+        start_line=finding.line,
+        end_line=end_line,
+        level=ANNOTATION_LEVELS[finding.level],
+        title=finding.rule,
+        message=finding.message,
+        start_column=finding.column if one_line else None,
+        end_column=max(finding.end_column or finding.column, finding.column) if one_line else None,
+        raw_details=(finding.fix.snippet or finding.fix.replacement) if finding.fix is not None else None,
+    )
 
 
 def count_by_level(findings: Iterable[Finding]) -> Counter[str]:
@@ -84,16 +70,14 @@ def describe_counts(counts: Mapping[str, int]) -> str:
     return ", ".join(parts) if parts else "no findings"
 
 
-def render_check_run(
-    result: ReviewResult, *, changed: Mapping[str, set[int]] | None, fail_on: str = "error"
-) -> ReviewCheckOutput:
+def render_check_run(result: ReviewResult, *, changed: Mapping[str, set[int]] | None, fail_on: str = "error") -> Report:
     """The check run for a review: annotate findings on changed lines, conclude from ``fail_on``."""
-    if fail_on not in (*LEVELS, "never"):
-        raise ValueError(f"fail_on must be one of error, warning, notice, never, not {fail_on!r}")
+    if fail_on not in FAIL_ON_CHOICES:
+        raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}, not {fail_on!r}")
     annotated = [finding for finding in result.findings if is_on_changed_line(finding, changed)]
     outside = len(result.findings) - len(annotated)
     if any(reaches(finding.level, fail_on) for finding in annotated):
-        conclusion: Literal["success", "failure", "neutral"] = "failure"
+        conclusion: Conclusion = "failure"
     elif fail_on == "never" and annotated:
         conclusion = "neutral"
     else:
@@ -102,11 +86,11 @@ def render_check_run(
     title = f"Workflow review: {describe_counts(counts)}"
     if outside:
         title += f" ({outside} more outside the changed lines)"
-    return ReviewCheckOutput(
+    return Report(
         conclusion=conclusion,
-        title=title[:MAX_TITLE_CHARS],
+        title=title,
         summary=render_summary(result, annotated, outside),
-        annotations=[annotation(finding) for finding in annotated],
+        annotations=tuple(annotation(finding) for finding in annotated),
     )
 
 
@@ -139,24 +123,7 @@ def render_summary(result: ReviewResult, annotated: Sequence[Finding], outside: 
     if result.errors:
         lines += ["", "### Problems while reviewing", ""]
         lines += [f"- {error}" for error in result.errors]
-    return fit_bytes("\n".join(lines) + "\n", MAX_SUMMARY_BYTES)
-
-
-def fit_bytes(text: str, limit: int) -> str:
-    """``text`` cut at a line boundary so that its UTF-8 form stays within ``limit`` bytes."""
-    if len(text.encode("utf-8")) <= limit:
-        return text
-    note = "\n… (summary cut to fit GitHub's size limit)\n"
-    budget = limit - len(note.encode("utf-8"))
-    kept: list[str] = []
-    used = 0
-    for line in text.splitlines(keepends=True):
-        size = len(line.encode("utf-8"))
-        if used + size > budget:
-            break
-        kept.append(line)
-        used += size
-    return "".join(kept) + note
+    return fit_bytes("\n".join(lines) + "\n")
 
 
 def suggestion_comments(

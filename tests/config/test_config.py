@@ -1,30 +1,23 @@
-"""Tests for the per-repository configuration: defaults, validation with line numbers, merging, loading."""
+"""Tests for the per-repository configuration: defaults, validation with line numbers, merging, documentation."""
 
-import base64
 import dataclasses
-import http
 import re
 import textwrap
 from pathlib import Path
 
-import gidgethub
 import pytest
 
+from bot.config.loading import build_config, check_config_text
 from bot.config.schema import (
     CONFIG_PATH,
     DEFAULT_CONFIG,
     ComparisonConfig,
     ConfigProblem,
-    LoadedConfig,
     RepoConfig,
     ReviewConfig,
     SharedActionConfig,
-    build_config,
-    check_config_contents,
-    check_config_text,
-    load_repo_config,
-    parse_config_layer,
 )
+from bot.config.validation import parse_config_layer
 
 
 def config_text(text: str) -> str:
@@ -523,122 +516,6 @@ def test_inconsistency_across_files_drops_the_later_files_setting():
     assert (config.comparison.baseline_runs, config.comparison.min_runs) == (50, 10)
 
 
-# --- loading through the GitHub API -----------------------------------------------------------------
-
-
-class FakeGitHub:
-    """Answers the contents API from a dict of (owner/repo, ref) → file text; everything else is a 404."""
-
-    def __init__(self, files: dict[tuple[str, str | None], str], error: gidgethub.BadRequest | None = None):
-        self.files = files
-        self.error = error
-        self.requests: list[tuple[str, dict]] = []
-
-    async def getitem(self, url: str, url_vars: dict | None = None, **kwargs):
-        self.requests.append((url, dict(url_vars or {})))
-        if self.error is not None:
-            raise self.error
-        key = (f"{url_vars['owner']}/{url_vars['repo']}", url_vars.get("ref"))
-        assert url_vars["path"] == CONFIG_PATH
-        if key not in self.files:
-            raise gidgethub.BadRequest(http.HTTPStatus.NOT_FOUND)
-        content = base64.encodebytes(self.files[key].encode()).decode()  # GitHub wraps lines, like this
-        return {"type": "file", "encoding": "base64", "path": CONFIG_PATH, "content": content}
-
-
-async def test_neither_file_gives_defaults():
-    gh = FakeGitHub({})
-    loaded = await load_repo_config(gh, "octo-org", "app")
-    assert loaded == LoadedConfig(config=DEFAULT_CONFIG, problems=[], sources=[])
-    assert [vars_["repo"] for _, vars_ in gh.requests] == [".github", "app"]
-    assert all(url == "/repos/{owner}/{repo}/contents/{+path}{?ref}" for url, _ in gh.requests)
-
-
-async def test_repository_file_only():
-    gh = FakeGitHub({("octo-org/app", "abc123"): "comparison:\n  min_runs: 7\n"})
-    loaded = await load_repo_config(gh, "octo-org", "app", ref="abc123")
-    assert loaded.config.comparison.min_runs == 7
-    assert loaded.problems == []
-    assert loaded.sources == ["octo-org/app:.github/ci-orchestrator.yml@abc123"]
-    org_request, repo_request = (vars_ for _, vars_ in gh.requests)
-    assert org_request["ref"] is None  # the organization's file is read from its default branch
-    assert repo_request["ref"] == "abc123"
-
-
-async def test_organization_file_only():
-    gh = FakeGitHub({("octo-org/.github", None): ORG_FILE})
-    loaded = await load_repo_config(gh, "octo-org", "app")
-    assert loaded.config.comparison.baseline_runs == 30
-    assert loaded.sources == ["octo-org/.github:.github/ci-orchestrator.yml"]
-
-
-async def test_both_files_merge_with_the_repository_winning():
-    gh = FakeGitHub({("octo-org/.github", None): ORG_FILE, ("octo-org/app", None): REPO_FILE})
-    loaded = await load_repo_config(gh, "octo-org", "app")
-    assert loaded.config.comparison.baseline_runs == 30
-    assert loaded.config.comparison.threshold_percent == 5
-    assert loaded.sources == [
-        "octo-org/.github:.github/ci-orchestrator.yml",
-        "octo-org/app:.github/ci-orchestrator.yml",
-    ]
-
-
-async def test_problems_name_the_file_they_are_in():
-    gh = FakeGitHub(
-        {
-            ("octo-org/.github", None): "comparison:\n  alpha: 2\n",
-            ("octo-org/app", "main"): "review:\n  enabled: true\n  fail_on: sometimes\n",
-        }
-    )
-    loaded = await load_repo_config(gh, "octo-org", "app", ref="main")
-    assert [(p.source, p.line, p.key) for p in loaded.problems] == [
-        ("octo-org/.github:.github/ci-orchestrator.yml", 2, "comparison.alpha"),
-        ("octo-org/app:.github/ci-orchestrator.yml@main", 3, "review.fail_on"),
-    ]
-    assert str(loaded.problems[0]).startswith(
-        "octo-org/.github:.github/ci-orchestrator.yml, line 2: comparison.alpha must be"
-    )
-    assert loaded.config == DEFAULT_CONFIG
-
-
-async def test_the_organizations_own_github_repository_is_read_once():
-    gh = FakeGitHub({("octo-org/.github", None): ORG_FILE})
-    loaded = await load_repo_config(gh, "octo-org", ".github")
-    assert len(gh.requests) == 1
-    assert loaded.sources == ["octo-org/.github:.github/ci-orchestrator.yml"]
-
-
-@pytest.mark.parametrize("status", [http.HTTPStatus.FORBIDDEN, http.HTTPStatus.UNPROCESSABLE_ENTITY])
-async def test_errors_other_than_not_found_propagate(status):
-    gh = FakeGitHub({}, error=gidgethub.BadRequest(status))
-    with pytest.raises(gidgethub.BadRequest) as raised:
-        await load_repo_config(gh, "octo-org", "app")
-    assert raised.value.status_code == status
-
-
-@pytest.mark.parametrize(
-    ("contents", "says"),
-    [
-        ([{"type": "file", "name": "a.yml"}], "the path is a directory, not a file"),
-        ({"type": "symlink", "target": "x"}, "(it is a symlink)"),
-        ({"type": "file", "encoding": "none", "content": "", "path": CONFIG_PATH}, f"{CONFIG_PATH} is too large"),
-        ({"type": "file", "encoding": "base64", "content": base64.b64encode(b"\xff\xfe").decode()}, "not UTF-8"),
-    ],
-)
-async def test_unreadable_file_is_a_problem_not_a_crash(contents, says):
-    class OddGitHub(FakeGitHub):
-        async def getitem(self, url, url_vars=None, **kwargs):
-            if url_vars["repo"] == "app":
-                return contents
-            return await super().getitem(url, url_vars)
-
-    gh = OddGitHub({("octo-org/.github", None): "review:\n  fail_on: never\n"})
-    loaded = await load_repo_config(gh, "octo-org", "app")
-    assert loaded.config.review.fail_on == "never"  # the organization's file still applies
-    assert [(p.source, p.line) for p in loaded.problems] == [("octo-org/app:.github/ci-orchestrator.yml", 1)]
-    assert says in loaded.problems[0].message
-
-
 def test_config_objects_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT_CONFIG.comparison.min_runs = 3  # type: ignore[misc]
@@ -646,7 +523,7 @@ def test_config_objects_are_frozen():
 
 # --- the documentation matches the code -------------------------------------------------------------
 
-DOCS = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+DOCS = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
 
 
 def test_documented_example_is_valid():
@@ -671,18 +548,3 @@ def test_every_setting_is_documented_with_its_default(section):
 def test_every_shared_action_key_is_documented():
     table = DOCS.split("## `shared_actions`", 1)[1].split("\n## ", 1)[0]
     assert re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE) == ["uses", "replaces", "with", "description"]
-
-
-def test_check_config_contents_reads_the_api_response():
-    content = base64.b64encode(b"review:\n  fail_on: sometimes\n").decode()
-    config, problems = check_config_contents({"type": "file", "encoding": "base64", "content": content})
-    assert [(p.line, p.key) for p in problems] == [(2, "review.fail_on")]
-    assert config == DEFAULT_CONFIG
-
-
-def test_check_config_contents_reports_an_unreadable_file():
-    config, problems = check_config_contents({"type": "submodule", "path": CONFIG_PATH})
-    assert config == DEFAULT_CONFIG
-    assert [(p.line, p.message) for p in problems] == [
-        (1, f"{CONFIG_PATH} is not a regular file (it is a submodule)"),
-    ]

@@ -1,0 +1,31 @@
+"""What each pure core needs from the configuration: one translation per core."""
+
+from __future__ import annotations
+
+from bot.comparison.compare import ComparisonOptions
+from bot.config.schema import ComparisonConfig, RepoConfig
+from bot.review.model import ReviewOptions, SharedAction
+
+
+def comparison_options(config: ComparisonConfig, base_branch: str) -> ComparisonOptions:
+    """The comparison core's options from the `comparison:` section, for a pull request into `base_branch`."""
+    return ComparisonOptions(
+        min_runs=config.min_runs,
+        threshold_percent=config.threshold_percent,
+        threshold_seconds=config.threshold_seconds,
+        alpha=config.alpha,
+        pass_rate_for_new_failure=config.new_failure_pass_rate,
+        baseline_branch=base_branch,
+    )
+
+
+def review_options(config: RepoConfig) -> ReviewOptions:
+    """The review core's options from the `review:` section and `shared_actions:`."""
+    return ReviewOptions(
+        analyzers=tuple(config.review.analyzers),
+        ignore=tuple(config.review.ignore),
+        shared_actions=tuple(
+            SharedAction(uses=shared.uses, replaces=tuple(shared.replaces), with_=dict(shared.with_))
+            for shared in config.shared_actions
+        ),
+    )

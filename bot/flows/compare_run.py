@@ -1,0 +1,118 @@
+"""Compare a pull request's completed workflow run with its base branch, and publish the comment and check run.
+
+fetch (provider: baseline runs, the run's jobs, earlier attempts and pushes) → `compare_run` (pure)
+→ render (pure) → publish (provider: the PR comment, the check run on the head commit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.comparison import ComparisonStatus, RunComparison, RunRecord, compare_run, render_check_run, render_comment
+from bot.comparison.selection import is_baseline_run, is_compared_workflow, without_ignored_jobs, worth_a_comment
+from bot.config.options import comparison_options
+from bot.config.schema import ComparisonConfig
+from bot.flows.provider import CIProvider, PullRequestRef, UnreadableFile
+from bot.report import check_run_name
+
+log = logging.getLogger(__name__)
+
+PR_SAMPLES_KEPT = 4  # earlier pushes of a pull request kept as extra samples
+
+
+def comment_marker(workflow_id: int | None) -> str:
+    return f"<!-- ci-orchestrator:comparison workflow={workflow_id} -->"
+
+
+def comparison_check_name(run: RunRecord) -> str:
+    return check_run_name(f"CI comparison: {run.workflow_name or run.workflow_path}")
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    """A run that just completed, and what its provider said about where it comes from."""
+
+    run: RunRecord  # jobs are fetched by the flow
+    default_branch: str
+    from_this_repository: bool
+    head_owner: str | None = None
+    listed_pulls: Sequence[PullRequestRef] = ()
+
+
+async def compare_completed_run(provider: CIProvider, completed: CompletedRun) -> list[RunComparison]:
+    """Compare the run for each open pull request whose head it ran on; refresh baselines on baseline runs.
+
+    Returns the comparisons made (none for baseline runs, runs of no open pull request, or workflows
+    the configuration leaves out).
+    """
+    run = completed.run
+    config = (await provider.config()).config.comparison
+    branches = {completed.default_branch, *config.baseline_branches}
+    if is_baseline_run(
+        run,
+        from_this_repository=completed.from_this_repository,
+        baseline_branches=branches,
+        baseline_events=config.baseline_events,
+    ):
+        provider.forget_baselines(run.head_branch or completed.default_branch)
+        return []
+    if not config.enabled or not is_compared_workflow(run.workflow_path, config.workflows):
+        return []
+    pulls = list(completed.listed_pulls) or await provider.open_pull_requests_at(
+        run.head_sha, head_owner=completed.head_owner, head_branch=run.head_branch
+    )
+    if not pulls:
+        log.debug("run %s belongs to no open pull request", run.id)
+        return []
+    current = without_ignored_jobs(await provider.with_jobs(run), config.ignore_jobs)
+    earlier = [
+        without_ignored_jobs(await provider.run(run.id, attempt), config.ignore_jobs)
+        for attempt in range(1, run.run_attempt)
+    ]
+    return [await _compare_for_pull_request(provider, current, earlier, pull, config) for pull in pulls]
+
+
+async def _compare_for_pull_request(
+    provider: CIProvider, current: RunRecord, earlier: list[RunRecord], pull: PullRequestRef, config: ComparisonConfig
+) -> RunComparison:
+    baseline = await provider.baseline_runs(
+        current.workflow_id or 0,
+        pull.base_branch,
+        events=config.baseline_events,
+        count=config.baseline_runs,
+        created_before=current.created_at,
+    )
+    baseline = [without_ignored_jobs(record, config.ignore_jobs) for record in baseline]
+    remembered = [s for s in provider.pr_samples(pull.number, current.workflow_id) if s.id != current.id]
+    cmp = compare_run(
+        current,
+        baseline,
+        comparison_options(config, pull.base_branch),
+        pr_samples=[*remembered, *earlier, current],
+        earlier_attempts=earlier,
+    )
+    if cmp.status is ComparisonStatus.COMPARED and current.conclusion == "success":
+        provider.keep_pr_samples(pull.number, current.workflow_id, [*remembered, current][-PR_SAMPLES_KEPT:])
+
+    if config.comment != "never":
+        marker = comment_marker(current.workflow_id)
+        create = config.comment == "always" or worth_a_comment(cmp)
+        outcome = await provider.publish_comment(pull.number, marker, render_comment(cmp, marker=marker), create=create)
+        log.info("comparison comment on #%s: %s", pull.number, outcome)
+    flagged = cmp.has_regression or bool(cmp.new_failures)
+    workflow_text = await _workflow_text(provider, current) if flagged else None
+    report = render_check_run(cmp, fail_on=config.fail_on, workflow_text=workflow_text)
+    await provider.publish_check_run(
+        current.head_sha, comparison_check_name(current), report, details_url=current.html_url
+    )
+    return cmp
+
+
+async def _workflow_text(provider: CIProvider, run: RunRecord) -> str | None:
+    """The workflow file at the run's commit, to put annotations at the jobs' lines (line 1 without it)."""
+    try:
+        return await provider.file_text(run.workflow_path, run.head_sha)
+    except UnreadableFile:
+        return None

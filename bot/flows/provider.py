@@ -1,0 +1,135 @@
+"""The seam between flows and a CI provider: what a flow may ask of GitHub (or, later, GitLab or Jenkins).
+
+Flows see plain records (`RunRecord`, `PullRequestRef`, `Report`, config dataclasses), never a
+provider's JSON; `bot.github.provider.GitHubProvider` implements this for GitHub, for the App (an
+installation client) and for the command line (a token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.comparison.model import RunRecord
+from bot.config.schema import LoadedConfig
+from bot.report import Report
+
+
+class UnreadableFile(ValueError):
+    """A file exists but cannot be read as text (a directory, too large, not UTF-8); the message says why."""
+
+
+class HistoryUnavailable(Exception):
+    """The provider refused or has no run history for a workflow (new in this pull request, or not allowed)."""
+
+
+@dataclass(frozen=True)
+class PullRequestRef:
+    """A pull request as flows need it."""
+
+    number: int
+    head_sha: str
+    base_branch: str
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """A file a pull request changes: its path, status, and the new-side lines it adds.
+
+    `lines` is `bot.review.diff.AllLines()` when the provider shows no patch (a new file too large
+    for a diff, a binary file, or a rename without changes, which `changes == 0` tells apart).
+    """
+
+    path: str
+    status: str  # added, modified, removed, renamed, copied, changed, unchanged
+    lines: set[int]
+    changes: int = 0
+    previous_path: str | None = None
+
+
+class CIProvider(Protocol):
+    """What the compare, review and config flows read from and publish to a CI provider, for one repository."""
+
+    repo: str
+
+    async def config(self) -> LoadedConfig:
+        """The configuration that applies to the repository (its own file over the organization's)."""
+        ...
+
+    async def file_text(self, path: str, ref: str) -> str | None:
+        """A file's text at a commit; None when it does not exist; `UnreadableFile` when it is not text."""
+        ...
+
+    async def baseline_runs(
+        self, workflow_id: int, branch: str, *, events: Sequence[str], count: int, created_before: datetime | None
+    ) -> list[RunRecord]:
+        """The newest completed runs of a workflow on a branch, oldest first, with their jobs.
+
+        Raises `HistoryUnavailable` when the provider has none to show (unknown workflow, no access)."""
+        ...
+
+    async def run(self, run_id: int, attempt: int) -> RunRecord:
+        """One attempt of a run with its jobs."""
+        ...
+
+    async def with_jobs(self, run: RunRecord) -> RunRecord:
+        """`run` with the jobs (and steps) of its attempt."""
+        ...
+
+    def forget_config(self) -> None:
+        """The configuration may have changed: read it again when next needed."""
+        ...
+
+    def forget_baselines(self, branch: str) -> None:
+        """A run completed or a push landed on `branch`: what is known of its runs must be read again."""
+        ...
+
+    def pr_samples(self, number: int, workflow_id: int | None) -> list[RunRecord]:
+        """Successful runs of earlier pushes of a pull request, kept as extra samples."""
+        ...
+
+    def keep_pr_samples(self, number: int, workflow_id: int | None, runs: Sequence[RunRecord]) -> None:
+        """Keep these runs as the pull request's samples for later comparisons."""
+        ...
+
+    async def open_pull_requests_at(
+        self, head_sha: str, *, head_owner: str | None = None, head_branch: str | None = None
+    ) -> list[PullRequestRef]:
+        """The open pull requests whose head is this commit (found by branch too, for forks, when given)."""
+        ...
+
+    async def pull_request(self, number: int) -> PullRequestRef:
+        """One pull request."""
+        ...
+
+    async def publish_check_run(
+        self, head_sha: str, name: str, report: Report, *, details_url: str | None = None, replace: bool = False
+    ) -> None:
+        """Create or update the check run `name` on a commit so that it shows `report`."""
+        ...
+
+    async def publish_comment(self, number: int, marker: str, body: str, *, create: bool) -> str:
+        """Edit the pull request comment carrying `marker`, or post it when `create`."""
+        ...
+
+    async def changed_files(self, number: int) -> list[ChangedFile]:
+        """The files a pull request changes, with the lines it changes in each."""
+        ...
+
+    async def workflow_files(self, ref: str) -> list[str]:
+        """Paths of the workflow files at a commit (none when the folder does not exist)."""
+        ...
+
+    async def workflow_id(self, path: str) -> int | None:
+        """The id of the workflow defined in `path`, or None when the provider knows no such workflow yet."""
+        ...
+
+    async def posted_suggestions(self, number: int) -> set[tuple[str, int, str]]:
+        """(path, line, rule) of the review suggestions the App already posted on a pull request."""
+        ...
+
+    async def post_suggestions(self, number: int, head_sha: str, comments: Sequence[dict[str, object]]) -> None:
+        """Post review comments with suggestion blocks on a pull request, as one review."""
+        ...

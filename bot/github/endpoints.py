@@ -1,0 +1,126 @@
+"""Every REST call the App makes on a repository, one named method each: URL templates and encoding in one place.
+
+Paths, branches and names come from pull requests and are untrusted. Each file path is encoded
+segment by segment here (`#`, `?`, `%` and the rest), so a file named `a%2Fb.yml` is read as that
+file and never as `a/b.yml`; every other variable is expanded by gidgethub with full encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+JSON = dict[str, Any]
+
+
+def repo_vars(full_name: str, **more: str) -> dict[str, str]:
+    """URL variables for `/repos/{owner}/{repo}/...` from a repository's full name."""
+    owner, _, name = full_name.partition("/")
+    return {"owner": owner, "repo": name, **more}
+
+
+def encoded_path(path: str) -> str:
+    """A repository path for a `{+path}` URL variable: each segment percent-encoded, `/` kept between them."""
+    return "/".join(quote(segment, safe="") for segment in path.split("/"))
+
+
+class RepoAPI:
+    """The GitHub REST calls on one repository, through one client (`gh`, a gidgethub `GitHubAPI`)."""
+
+    def __init__(self, gh: Any, full_name: str) -> None:
+        self.gh = gh
+        self.full_name = full_name
+
+    def _vars(self, **more: str) -> dict[str, str]:
+        return repo_vars(self.full_name, **more)
+
+    # Contents
+    async def contents(self, path: str, ref: str | None) -> Any:
+        """`GET /repos/{owner}/{repo}/contents/{path}`: a file's JSON, or a directory's listing."""
+        url_vars = self._vars(path=encoded_path(path))
+        if ref is not None:
+            url_vars["ref"] = ref
+        return await self.gh.getitem("/repos/{owner}/{repo}/contents/{+path}{?ref}", url_vars=url_vars)
+
+    # Pull requests
+    async def pull(self, number: int) -> JSON:
+        return await self.gh.getitem("/repos/{owner}/{repo}/pulls/{number}", url_vars=self._vars(number=str(number)))
+
+    def pull_files(self, number: int) -> AsyncIterator[JSON]:
+        url = "/repos/{owner}/{repo}/pulls/{number}/files{?per_page}"
+        return self.gh.getiter(url, url_vars=self._vars(number=str(number), per_page="100"))
+
+    async def pulls_for_commit(self, sha: str) -> list[JSON]:
+        return await self.gh.getitem("/repos/{owner}/{repo}/commits/{sha}/pulls", url_vars=self._vars(sha=sha))
+
+    async def open_pulls_from(self, head: str) -> list[JSON]:
+        """Open pull requests whose head is `owner:branch`."""
+        url = "/repos/{owner}/{repo}/pulls{?head,state}"
+        return await self.gh.getitem(url, url_vars=self._vars(head=head, state="open"))
+
+    def review_comments(self, number: int) -> AsyncIterator[JSON]:
+        url = "/repos/{owner}/{repo}/pulls/{number}/comments{?per_page}"
+        return self.gh.getiter(url, url_vars=self._vars(number=str(number), per_page="100"))
+
+    async def create_review(self, number: int, review: JSON) -> JSON:
+        url = "/repos/{owner}/{repo}/pulls/{number}/reviews"
+        return await self.gh.post(url, url_vars=self._vars(number=str(number)), data=review)
+
+    # Issue comments
+    def issue_comments(self, number: int) -> AsyncIterator[JSON]:
+        url = "/repos/{owner}/{repo}/issues/{number}/comments{?per_page}"
+        return self.gh.getiter(url, url_vars=self._vars(number=str(number), per_page="100"))
+
+    async def create_issue_comment(self, number: int, body: str) -> JSON:
+        url = "/repos/{owner}/{repo}/issues/{number}/comments"
+        return await self.gh.post(url, url_vars=self._vars(number=str(number)), data={"body": body})
+
+    async def update_issue_comment(self, comment_id: int, body: str) -> JSON:
+        url = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
+        return await self.gh.patch(url, url_vars=self._vars(comment_id=str(comment_id)), data={"body": body})
+
+    # Check runs
+    async def check_runs_for_ref(self, ref: str, name: str, app_id: int) -> list[JSON]:
+        url = "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,app_id,filter}"
+        url_vars = self._vars(ref=ref, check_name=name, app_id=str(app_id), filter="latest")
+        found = await self.gh.getitem(url, url_vars=url_vars)
+        return list(found.get("check_runs") or [])
+
+    async def create_check_run(self, check_run: JSON) -> JSON:
+        return await self.gh.post("/repos/{owner}/{repo}/check-runs", url_vars=self._vars(), data=check_run)
+
+    async def update_check_run(self, check_run_id: int, check_run: JSON) -> JSON:
+        url = "/repos/{owner}/{repo}/check-runs/{check_run_id}"
+        return await self.gh.patch(url, url_vars=self._vars(check_run_id=str(check_run_id)), data=check_run)
+
+    def check_run_annotations(self, check_run_id: int) -> AsyncIterator[JSON]:
+        url = "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations{?per_page}"
+        return self.gh.getiter(url, url_vars=self._vars(check_run_id=str(check_run_id), per_page="100"))
+
+    # Actions
+    async def workflow(self, workflow_id: int | str) -> JSON:
+        """A workflow by id or by file name (`ci.yml`)."""
+        url = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}"
+        return await self.gh.getitem(url, url_vars=self._vars(workflow_id=str(workflow_id)))
+
+    async def workflow_runs(
+        self, workflow_id: int, *, branch: str, status: str, per_page: int, event: str | None = None
+    ) -> list[JSON]:
+        """The newest runs of a workflow on a branch (one page)."""
+        url_vars = self._vars(workflow_id=str(workflow_id), branch=branch, status=status, per_page=str(per_page))
+        if event is not None:
+            url_vars["event"] = event
+        url = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?branch,event,status,per_page}"
+        page = await self.gh.getitem(url, url_vars=url_vars)
+        return list(page.get("workflow_runs") or [])
+
+    async def run_attempt(self, run_id: int, attempt: int) -> JSON:
+        url = "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}"
+        return await self.gh.getitem(url, url_vars=self._vars(run_id=str(run_id), attempt=str(attempt)))
+
+    async def attempt_jobs(self, run_id: int, attempt: int) -> list[JSON]:
+        """The jobs (with steps) of one attempt of a run."""
+        url = "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}/jobs{?per_page}"
+        url_vars = self._vars(run_id=str(run_id), attempt=str(attempt), per_page="100")
+        return [job async for job in self.gh.getiter(url, url_vars=url_vars, iterable_key="jobs")]

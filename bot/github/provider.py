@@ -1,0 +1,183 @@
+"""`GitHubProvider`: the flows' `CIProvider` for GitHub, over one client (an App installation or a token)."""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import cachetools
+import gidgethub
+
+from bot.comparison.model import RunRecord
+from bot.config.schema import LoadedConfig
+from bot.flows.provider import ChangedFile, HistoryUnavailable, PullRequestRef
+from bot.github.contents import ConfigCache, read_contents, read_text
+from bot.github.endpoints import RepoAPI
+from bot.github.publish import Publisher
+from bot.github.records import job_from_github
+from bot.github.runs import BaselineCache
+from bot.report import Report
+from bot.review.diff import changed_lines
+from bot.review.model import file_kind
+from bot.review.report import posted_key
+
+WORKFLOWS_DIR = ".github/workflows"
+FRESH_EVENT = timedelta(minutes=10)  # newer than this, an opened/synchronize event cannot have been answered yet
+
+
+@dataclass
+class GitHubCaches:
+    """What the App keeps between deliveries (and the command line for one command): configs, runs, posts."""
+
+    app_id: int | None = None
+    configs: ConfigCache = field(default_factory=ConfigCache)
+    baselines: BaselineCache = field(default_factory=BaselineCache)
+    publisher: Publisher = field(init=False)
+    #: Recent successful runs of each (repository, pull request, workflow): extra samples for later comparisons.
+    pr_runs: cachetools.LRUCache[tuple[str, int, int], list[RunRecord]] = field(
+        default_factory=lambda: cachetools.LRUCache(20_000)
+    )
+
+    def __post_init__(self) -> None:
+        self.publisher = Publisher(self.app_id or 0)
+
+
+def pull_request_ref(pull: dict[str, Any]) -> PullRequestRef:
+    """A `PullRequestRef` from GitHub's pull-request JSON."""
+    return PullRequestRef(
+        number=int(pull["number"]), head_sha=str(pull["head"]["sha"]), base_branch=pull["base"]["ref"]
+    )
+
+
+def changed_file(entry: dict[str, Any]) -> ChangedFile:
+    """A `ChangedFile` from one item of a pull request's file list (`diff-entry`)."""
+    return ChangedFile(
+        path=str(entry["filename"]),
+        status=str(entry.get("status") or "modified"),
+        lines=changed_lines(entry.get("patch")),
+        changes=int(entry.get("changes") or 0),
+        previous_path=entry.get("previous_filename"),
+    )
+
+
+class GitHubProvider:
+    """The flows' view of one GitHub repository."""
+
+    def __init__(self, gh: Any, repo: str, caches: GitHubCaches) -> None:
+        self.gh = gh
+        self.repo = repo
+        self.api = RepoAPI(gh, repo)
+        self.caches = caches
+
+    async def config(self) -> LoadedConfig:
+        return await self.caches.configs.get(self.gh, self.repo)
+
+    async def file_text(self, path: str, ref: str) -> str | None:
+        return await read_text(self.api, path, ref)
+
+    async def baseline_runs(
+        self, workflow_id: int, branch: str, *, events: Sequence[str], count: int, created_before: datetime | None
+    ) -> list[RunRecord]:
+        try:
+            return await self.caches.baselines.runs(
+                self.gh, self.repo, workflow_id, branch, events=events, count=count, created_before=created_before
+            )
+        except gidgethub.BadRequest as error:
+            if error.status_code in (403, 404):
+                message = f"GitHub answered {error.status_code} for the runs of workflow {workflow_id}"
+                raise HistoryUnavailable(message) from error
+            raise
+
+    async def run(self, run_id: int, attempt: int) -> RunRecord:
+        return await self.with_jobs(await self.caches.baselines.attempt(self.gh, self.repo, run_id, attempt))
+
+    async def with_jobs(self, run: RunRecord) -> RunRecord:
+        self.caches.baselines.remember_attempt(self.repo, run)
+        jobs = await self.caches.baselines.jobs(self.gh, self.repo, run.id, run.run_attempt)
+        return dataclasses.replace(run, jobs=tuple(job_from_github(job, run.run_attempt) for job in jobs))
+
+    def pr_samples(self, number: int, workflow_id: int | None) -> list[RunRecord]:
+        return list(self.caches.pr_runs.get((self.repo, number, workflow_id or 0), []))
+
+    def keep_pr_samples(self, number: int, workflow_id: int | None, runs: Sequence[RunRecord]) -> None:
+        self.caches.pr_runs[(self.repo, number, workflow_id or 0)] = list(runs)
+
+    def forget_config(self) -> None:
+        self.caches.configs.invalidate(self.repo)
+
+    def forget_baselines(self, branch: str) -> None:
+        """A run completed or a push landed on `branch`: its baseline lists are fetched again when next needed."""
+        self.caches.baselines.invalidate(self.repo, branch)
+
+    async def open_pull_requests_at(
+        self, head_sha: str, *, head_owner: str | None = None, head_branch: str | None = None
+    ) -> list[PullRequestRef]:
+        """The open PRs whose head is this commit: asked by head SHA, then by head branch (fork runs).
+
+        A PR that has moved on from this commit (matched by branch only) is not one of them: a report
+        on it would overwrite that of the newer commit.
+        """
+        found = await self.api.pulls_for_commit(head_sha)
+        if not found and head_owner and head_branch:
+            found = await self.api.open_pulls_from(f"{head_owner}:{head_branch}")
+        open_here = [pr for pr in found if pr.get("state", "open") == "open" and pr["head"]["sha"] == head_sha]
+        return [pull_request_ref(pr) for pr in open_here]
+
+    def note_pull_request_event(self, action: str, pull: PullRequestRef, happened_at: datetime | None) -> None:
+        """A pull request just opened has no comments of the App, and a new head no check runs: none are looked up.
+
+        Only for events newer than `FRESH_EVENT`: a late redelivery may come after the App posted.
+        """
+        if happened_at is None or datetime.now(UTC) - happened_at > FRESH_EVENT:
+            return
+        if action == "opened":
+            self.caches.publisher.expect_new_pull_request(self.repo, pull.number, pull.head_sha)
+        elif action == "synchronize":
+            self.caches.publisher.expect_new_head(self.repo, pull.head_sha)
+
+    async def pull_request(self, number: int) -> PullRequestRef:
+        return pull_request_ref(await self.api.pull(number))
+
+    async def publish_check_run(
+        self, head_sha: str, name: str, report: Report, *, details_url: str | None = None, replace: bool = False
+    ) -> None:
+        await self.caches.publisher.upsert_check_run(
+            self.gh, self.repo, head_sha, name, report, details_url=details_url, replace=replace
+        )
+
+    async def publish_comment(self, number: int, marker: str, body: str, *, create: bool) -> str:
+        return await self.caches.publisher.upsert_comment(self.gh, self.repo, number, marker, body, create=create)
+
+    async def changed_files(self, number: int) -> list[ChangedFile]:
+        return [changed_file(entry) async for entry in self.api.pull_files(number)]
+
+    async def workflow_files(self, ref: str) -> list[str]:
+        listing = await read_contents(self.api, WORKFLOWS_DIR, ref)
+        if not isinstance(listing, list):
+            return []
+        return [
+            str(item["path"])
+            for item in listing
+            if item.get("type") == "file" and file_kind(str(item.get("path"))) == "workflow"
+        ]
+
+    async def workflow_id(self, path: str) -> int | None:
+        """The workflow's id; None when GitHub does not know it yet (new in this PR: 404) or may not show it (403)."""
+        try:
+            workflow = await self.api.workflow(posixpath.basename(path))
+        except gidgethub.BadRequest:
+            return None
+        return int(workflow["id"])
+
+    async def posted_suggestions(self, number: int) -> set[tuple[str, int, str]]:
+        return {key async for comment in self.api.review_comments(number) if (key := posted_key(comment)) is not None}
+
+    async def post_suggestions(self, number: int, head_sha: str, comments: Sequence[dict[str, object]]) -> None:
+        body = "Mechanical fixes for the workflow review findings."
+        await self.api.create_review(
+            number, {"commit_id": head_sha, "event": "COMMENT", "body": body, "comments": list(comments)}
+        )
