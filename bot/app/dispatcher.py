@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gidgethub import routing, sansio
@@ -62,30 +62,6 @@ class RecentDeliveries:
             self._newer, self._newer_since = set(), now
 
 
-class _KeysRead(Mapping[str, Any]):
-    """A payload that notes which of its top-level keys were looked at."""
-
-    def __init__(self, payload: Mapping[str, Any]) -> None:
-        self._payload = payload
-        self.keys: set[str | None] = set()
-
-    def __getitem__(self, key: str) -> Any:
-        self.keys.add(key)
-        return self._payload[key]
-
-    def __contains__(self, key: object) -> bool:
-        self.keys.add(key if isinstance(key, str) else None)
-        return key in self._payload
-
-    def __iter__(self) -> Iterator[str]:
-        self.keys.add(None)  # looked at everything
-        return iter(self._payload)
-
-    def __len__(self) -> int:
-        self.keys.add(None)
-        return len(self._payload)
-
-
 class Dispatcher:
     """Runs each accepted delivery's handlers in the background, after the 202 has been sent."""
 
@@ -105,7 +81,6 @@ class Dispatcher:
         self._incoming: deque[Delivery] = deque()
         self._sleeping: deque[asyncio.Future[None]] = deque()  # idle workers, each waiting on its future
         self._waking = False  # a sleeping worker has been woken and has not run yet
-        self._routes: dict[tuple[str, str | None], frozenset[Callable[..., Awaitable[None]]]] = {}
         self._lines: dict[str, deque[Delivery]] = {}  # keys being handled, with the deliveries waiting behind
         self._workers: list[asyncio.Task[None]] = []
         self._max_pending = max_pending
@@ -170,7 +145,7 @@ class Dispatcher:
         """Run every handler of the delivery, each isolated from the others' failures; then count it done."""
         try:
             event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
-            callbacks = self._callbacks(event, delivery)
+            callbacks = self._router.fetch(event)
             if not callbacks:
                 log.debug("no handler for %s.%s", delivery.event, delivery.action)
                 metrics.count_delivery(delivery.event, "unhandled")
@@ -214,18 +189,6 @@ class Dispatcher:
                     if not waiter.done():
                         waiter.set_result(None)
                 self._idle_waiters.clear()
-
-    def _callbacks(self, event: sansio.Event, delivery: Delivery) -> frozenset[Callable[..., Awaitable[None]]]:
-        """The router's handlers for the event, remembered per event and action when the router looked
-        at nothing else in the payload (it then cannot route two such deliveries differently)."""
-        route = (delivery.event, delivery.action)
-        callbacks = self._routes.get(route)
-        if callbacks is None:
-            payload = _KeysRead(event.data)
-            callbacks = self._router.fetch(sansio.Event(payload, event=event.event, delivery_id=event.delivery_id))
-            if payload.keys <= {"action"} and len(self._routes) < 1_000:
-                self._routes[route] = callbacks
-        return callbacks
 
     @staticmethod
     def _report_failure(callback: Callable[..., Awaitable[None]], delivery: Delivery) -> None:

@@ -123,7 +123,7 @@ def main(argv: Sequence[str]) -> int:
         sys.stdout.write(format_sarif(result))
     else:
         sys.stdout.write(format_text(result.findings))
-    for error in result.errors:
-        print(f"ci-orchestrator review: {error}", file=sys.stderr)
+    for problem in result.errors:
+        print(f"ci-orchestrator review: {problem}", file=sys.stderr)
     failing = any(reaches(finding.level, fail_on) for finding in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK

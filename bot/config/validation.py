@@ -182,7 +182,7 @@ def _number(
     ]
     expected = "a number " + " and ".join(bound for bound in bounds if bound)
 
-    def check(value: Any, key: str, position: Position, validation: _Validation) -> float:
+    def check(value: Any, key: str, position: Position, validation: _Validation) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise _Invalid(expected)
         if (
@@ -192,7 +192,7 @@ def _number(
             or (at_most is not None and value > at_most)
         ):
             raise _Invalid(expected)
-        return _plain_scalar(value)
+        return int(value) if isinstance(value, int) else float(value)
 
     return check
 
@@ -345,8 +345,8 @@ def _check_step_pattern(pattern: Any, key: str, position: Position, validation: 
         if isinstance(glob, str) and glob:
             checked[name] = str(glob)
         else:
-            expected = _Invalid("a non-empty string (a glob)")
-            validation.report_invalid(_value_position(pattern, name), f"{key}.{name}", glob, expected)
+            not_a_glob = _Invalid("a non-empty string (a glob)")
+            validation.report_invalid(_value_position(pattern, name), f"{key}.{name}", glob, not_a_glob)
     return checked if len(checked) == len(pattern) else None
 
 
@@ -388,7 +388,7 @@ def _check_shared_action(
     if "replaces" in entry and (not isinstance(replaces, list) or not replaces):
         expected = _Invalid("a non-empty list of step patterns")
         validation.report_invalid(_value_position(entry, "replaces"), f"{key}.replaces", replaces, expected)
-    elif "replaces" in entry:
+    elif isinstance(replaces, list):
         for index, pattern in enumerate(replaces):
             pattern_key = f"{key}.replaces[{index}]"
             patterns.append(_check_step_pattern(pattern, pattern_key, _item_position(replaces, index), validation))

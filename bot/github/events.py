@@ -44,6 +44,15 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
+def _object_or_empty(value: Any) -> Mapping[str, Any]:
+    """An optional object of the payload: itself, or empty when absent or not an object."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list_or_empty(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _optional(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return None if data.get(key) is None else _field(data, key, kind, where)
 
@@ -84,9 +93,9 @@ def completed_run(data: Mapping[str, Any]) -> CompletedRun:
     for key in ("head_sha", "path"):
         _field(run, key, str, "workflow_run")
     _optional(run, "run_attempt", int, "workflow_run")
-    head_repository = run.get("head_repository") if isinstance(run.get("head_repository"), Mapping) else {}
-    owner = head_repository.get("owner") if isinstance(head_repository.get("owner"), Mapping) else {}
-    listed = _optional(run, "pull_requests", list, "workflow_run") or []
+    head_repository = _object_or_empty(run.get("head_repository"))
+    owner = _object_or_empty(head_repository.get("owner"))
+    listed: list[Any] = _optional(run, "pull_requests", list, "workflow_run") or []
     pulls: dict[int, PullRequestRef] = {}
     for index, entry in enumerate(listed):
         pull = pull_request_ref(entry, f"workflow_run.pull_requests[{index}]")
@@ -136,7 +145,7 @@ def push_event(data: Mapping[str, Any]) -> Push | None:
         path
         for commit in commits
         for key in ("added", "modified")
-        for path in (commit.get(key) if isinstance(commit.get(key), list) else [])
+        for path in _list_or_empty(commit.get(key))
         if isinstance(path, str)
     }
     return Push(
@@ -158,8 +167,8 @@ class CheckRunEvent:
 
 def check_run_event(data: Mapping[str, Any]) -> CheckRunEvent:
     check = _mapping(data.get("check_run"), "check_run")
-    app = check.get("app") if isinstance(check.get("app"), Mapping) else {}
-    listed = _optional(check, "pull_requests", list, "check_run") or []
+    app = _object_or_empty(check.get("app"))
+    listed: list[Any] = _optional(check, "pull_requests", list, "check_run") or []
     numbers = [
         _field(_mapping(entry, f"check_run.pull_requests[{i}]"), "number", int, f"check_run.pull_requests[{i}]")
         for i, entry in enumerate(listed)

@@ -180,6 +180,7 @@ async def play(out=sys.stdout) -> int:
     """Run the story; return the number of problems found (0 when the App posted everything expected)."""
     async with app_on_local_github() as (github, app, app_url):
         dispatcher = app[STATE].dispatcher
+        assert dispatcher is not None, "the App has started"
         print(f"local GitHub at {github.base_url}, the App at {app_url} (loopback only)", file=out)
         installation = github.add_installation("octo-org")
         repo = github.add_repo("octo-org/webshop", installation, files={"requirements.txt": "flask\n"})

@@ -587,7 +587,7 @@ class RestApi:
             pr.number,
             BOT_LOGIN,
             text,
-            states.get(event, "PENDING"),
+            states.get(str(event), "PENDING"),
             commit_id,
             now if event in states else None,
             [c.id for c in new_comments],

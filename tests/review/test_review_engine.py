@@ -10,7 +10,7 @@ from bot.review.engine import review_files
 from bot.review.model import DEFAULT_ANALYZERS, Finding, ReviewOptions, SharedAction, SourceFile
 from bot.review.registry import ENTRY_POINT_GROUP, available_analyzers, load_analyzers
 
-FIXTURES = Path(__file__).parent / "fixtures" / "workflows"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "workflows"
 
 
 class RuleAnalyzer:

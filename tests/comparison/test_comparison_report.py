@@ -53,7 +53,9 @@ WORKFLOW = textwrap.dedent(
           - run: make docs
     """
 )
-REAL_WORKFLOW = Path(__file__).resolve().parent / "fixtures/workflows/playwright/.github/workflows/tests_primary.yml"
+REAL_WORKFLOW = (
+    Path(__file__).resolve().parents[1] / "fixtures/workflows/playwright/.github/workflows/tests_primary.yml"
+)
 
 
 def slower_comparison():

@@ -23,7 +23,7 @@ from bot.comparison import (
 )
 
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-OFFICIAL_PAYLOADS = Path(__file__).resolve().parent / "fixtures/github-webhooks"
+OFFICIAL_PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures/github-webhooks"
 # A deterministic spread of about ±4 % around the nominal duration, repeating every five runs.
 SPREAD = (0.96, 0.98, 1.0, 1.02, 1.04)
 DEFAULT_STEPS = ("Set up job", "Run actions/checkout@v4", "Run tests")

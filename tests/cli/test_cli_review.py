@@ -126,7 +126,7 @@ def test_config_file_sets_ignore_and_fail_on(
 
 
 def test_pre_commit_hook_definition() -> None:
-    hooks = YAML(typ="safe").load(Path(__file__).parent.parent.joinpath(".pre-commit-hooks.yaml").read_text())
+    hooks = YAML(typ="safe").load(Path(__file__).parents[2].joinpath(".pre-commit-hooks.yaml").read_text())
     [hook] = hooks
     assert (hook["id"], hook["entry"], hook["language"]) == (
         "ci-orchestrator-review",
