@@ -1,4 +1,4 @@
-"""The `ci-orchestrator` command: `serve` (default), `demo`, `review PATH...`."""
+"""The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`."""
 
 from __future__ import annotations
 
@@ -7,18 +7,42 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from bot.app.logs import configure_logging
-from bot.app.settings import SettingsError, load_settings
+from bot import __version__
+
+README_SETTINGS = "README.md, section 'Running the App'"
+COMMANDS = {
+    "serve": "run the App's webhook server (the default command)",
+    "demo": "play the App end to end against the built-in local GitHub, no credentials needed",
+    "review": "review workflow, action and config files on disk (also the pre-commit hook)",
+    "check-config": "check a .github/ci-orchestrator.yml and print its problems with their lines",
+    "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ci-orchestrator",
+        description="CI Orchestrator: compare, review and test CI from inside pull requests.",
+        epilog="Run 'ci-orchestrator COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"ci-orchestrator {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, summary in COMMANDS.items():
+        commands.add_parser(name, help=summary, description=summary, add_help=name in ("serve", "demo"))
+    return parser
 
 
 def _serve() -> int:
+    from bot.app.logs import configure_logging
+    from bot.app.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as error:
         print("ci-orchestrator cannot start, the configuration has problems:", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
-        print("See README.md, 'Configuration'.", file=sys.stderr)
+        print(f"The variables are explained in {README_SETTINGS}.", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
     from bot.app.server import serve
@@ -29,15 +53,25 @@ def _serve() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="ci-orchestrator", description="CI Orchestrator GitHub App")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "demo", "review"])
-    if args and args[0] == "review":
+    command, rest = (args[0], args[1:]) if args and args[0] in COMMANDS else ("serve" if not args else "", args)
+    if command == "review":
         from bot.cli.review import main as review_main
 
-        return review_main(args[1:])
-    parsed = parser.parse_args(args[:1])
+        return review_main(rest)
+    if command == "check-config":
+        from bot.cli.check_config import main as check_config_main
+
+        return check_config_main(rest)
+    if command == "compare":
+        from bot.cli.compare import main as compare_main
+
+        return compare_main(rest)
+    try:
+        parsed = _parser().parse_args([command, *rest] if command else rest)
+    except SystemExit as exit_request:
+        return int(exit_request.code or 0)
     if parsed.command == "demo":
         from bot.testing.demo import main as demo_main
 
-        return demo_main(args[1:])
+        return demo_main(())
     return _serve()

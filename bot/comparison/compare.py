@@ -56,6 +56,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from bot.comparison.model import JobRecord, RunRecord
 from bot.comparison.statistics import (
@@ -513,7 +514,7 @@ def compare_run(
     `earlier_attempts` are earlier attempts of the same head SHA, used to recognise flaky jobs.
     """
     status = _status_of(current)
-    identity = {
+    identity: dict[str, Any] = {
         "options": options,
         "workflow_name": current.workflow_name,
         "workflow_path": current.workflow_path,

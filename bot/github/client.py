@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 import cachetools
@@ -322,6 +323,18 @@ class InstallationClient(_ResilientGitHubAPI):
                 return await super()._request(method, url, headers, body)
             async with self._write_lock:  # GitHub asks for content-creating requests one at a time
                 return await super()._request(method, url, headers, body)
+
+
+class TokenClient(_ResilientGitHubAPI):
+    """Calls with a personal, `gh` or Actions token (the command line): the App's retries and rate-limit waits."""
+
+    def __init__(self, session: aiohttp.ClientSession, token: str, *, base_url: str, **kwargs: Any) -> None:
+        options = {"budget_seconds": 300.0, "sleep": asyncio.sleep, "clock": time.monotonic, "rng": random.Random()}
+        super().__init__(session, base_url=base_url, cache=cachetools.LRUCache(maxsize=512), **{**options, **kwargs})
+        self._token = token
+
+    async def _authorization(self) -> str:
+        return f"Bearer {self._token}"
 
 
 class GitHubApp:

@@ -35,6 +35,9 @@ class RepoAPI:
     def _vars(self, **more: str) -> dict[str, str]:
         return repo_vars(self.full_name, **more)
 
+    async def repository(self) -> JSON:
+        return await self.gh.getitem("/repos/{owner}/{repo}", url_vars=self._vars())
+
     # Contents
     async def contents(self, path: str, ref: str | None) -> Any:
         """`GET /repos/{owner}/{repo}/contents/{path}`: a file's JSON, or a directory's listing."""
@@ -114,6 +117,12 @@ class RepoAPI:
         url = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?branch,event,status,per_page}"
         page = await self.gh.getitem(url, url_vars=url_vars)
         return list(page.get("workflow_runs") or [])
+
+    async def run(self, run_id: int) -> JSON:
+        """A workflow run (its latest attempt)."""
+        return await self.gh.getitem(
+            "/repos/{owner}/{repo}/actions/runs/{run_id}", url_vars=self._vars(run_id=str(run_id))
+        )
 
     async def run_attempt(self, run_id: int, attempt: int) -> JSON:
         url = "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}"

@@ -178,8 +178,8 @@ def matrix_legs(job: Mapping[str, Any]) -> int | None:
     axes = [value for key, value in matrix.items() if key not in ("include", "exclude")]
     if any(not isinstance(axis, list) for axis in axes):
         return None
-    include = matrix.get("include") if isinstance(matrix.get("include"), list) else []
-    exclude = matrix.get("exclude") if isinstance(matrix.get("exclude"), list) else []
+    include: list[Any] = matrix["include"] if isinstance(matrix.get("include"), list) else []
+    exclude: list[Any] = matrix["exclude"] if isinstance(matrix.get("exclude"), list) else []
     if not axes:
         return max(len(include), 1)
     return max(math.prod(len(axis) for axis in axes) - len(exclude), 1)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import secrets
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -17,6 +18,7 @@ from bot.testing.simulator.render import JSONDict, Renderer
 from bot.testing.simulator.state import (
     CheckRun,
     Installation,
+    InstallationToken,
     IssueComment,
     Job,
     JobSpec,
@@ -174,6 +176,12 @@ class GitHubSimulator:
     def set_collaborator(self, repo: Repo, login: str, permission: str) -> None:
         """`permission` is one of admin, maintain, write, triage, read, none."""
         repo.collaborators[login] = permission
+
+    def personal_token(self, installation: Installation) -> str:
+        """A token for the command line (`GITHUB_TOKEN`), valid for a day, reaching the installation's repositories."""
+        token = InstallationToken(f"ghp_{secrets.token_hex(18)}", installation.id, utcnow() + timedelta(days=1))
+        self.state.tokens[token.token] = token
+        return token.token
 
     def add_workflow(self, repo: Repo, path: str, name: str, content: str | None = None) -> Workflow:
         """Register a workflow; with `content`, also commit its file to the default branch."""
