@@ -113,9 +113,11 @@ class Annotation:
 
 @dataclass(frozen=True)
 class Report:
-    """What one capability has to say about one commit: a check run's conclusion and output."""
+    """What one capability has to say about one commit: a check run's conclusion and output.
 
-    conclusion: Conclusion
+    A report without a conclusion is one still in progress (e.g. waiting for a confirming re-run)."""
+
+    conclusion: Conclusion | None
     title: str
     summary: str
     text: str = ""

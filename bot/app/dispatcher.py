@@ -21,7 +21,7 @@ from gidgethub import routing, sansio
 from bot.app import metrics
 from bot.app.intake import Delivery, LazyPayload, ordering_key
 from bot.app.logs import current_delivery
-from bot.github.client import calls_in_delivery
+from bot.github.client import calls_in_delivery, writes_in_delivery
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class Dispatcher:
                 return
             calls: dict[tuple[str, str, int], int] = {}
             calls_token, log_token = calls_in_delivery.set(calls), current_delivery.set(delivery)
+            writes_token = writes_in_delivery.set([0])
             failures = 0
             try:
                 arguments = self._handler_arguments(delivery)
@@ -173,6 +174,7 @@ class Dispatcher:
                     )
             finally:
                 calls_in_delivery.reset(calls_token)
+                writes_in_delivery.reset(writes_token)
                 current_delivery.reset(log_token)
             if failures:
                 # Let a manual redelivery try again: nothing it would repeat has fully succeeded.

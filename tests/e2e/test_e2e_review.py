@@ -387,14 +387,14 @@ def fail_first_request(monkeypatch, github, method: str, route: str, *, status: 
     next_fault = github.faults.next_fault
     failed = []
 
-    def fault_for_this_request():
+    def fault_for_this_request(request_method: str):
         latest = github.requests[-1]
         if not failed and (latest.method, latest.route) == (method, route):
             failed.append(latest)
             return QueuedError(
                 status, {}, {"message": "Server Error", "documentation_url": "https://docs.github.com/rest"}
             )
-        return next_fault()
+        return next_fault(request_method)
 
     monkeypatch.setattr(github.faults, "next_fault", fault_for_this_request)
 
