@@ -40,7 +40,7 @@ def sections_of(body: str | None) -> dict[int, str]:
 
 
 def waiting_section(workflow_name: str) -> str:
-    return f"⏳ Waiting for `{escape_markdown(workflow_name)}` to finish."
+    return f"⏳ Waiting for **{escape_markdown(workflow_name)}** to finish."
 
 
 def section_limit(section_count: int) -> int:

@@ -90,8 +90,8 @@ async def test_three_workflows_get_one_comment_with_three_sections_edited_as_eac
     assert comment.body.startswith(PULL_REQUEST_MARKER)
     assert list(sections) == [workflows["CI"].id, workflows["Lint"].id, workflows["Docs"].id]
     assert "slower" in sections[workflows["CI"].id]
-    assert sections[workflows["Lint"].id] == "⏳ Waiting for `Lint` to finish."
-    assert sections[workflows["Docs"].id] == "⏳ Waiting for `Docs` to finish."
+    assert sections[workflows["Lint"].id] == "⏳ Waiting for **Lint** to finish."
+    assert sections[workflows["Docs"].id] == "⏳ Waiting for **Docs** to finish."
 
     github.complete_run(lint_run, single_job("lint", 300))
     await github.deliver_workflow_run(lint_run)

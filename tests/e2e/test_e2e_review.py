@@ -301,7 +301,7 @@ async def test_a_file_too_large_for_the_contents_api_is_named_in_the_summary_and
     huge = BASE_WORKFLOW + f"# {'x' * 98}\n" * 10_500
     repo, pr = await open_pr(world, {CI_PATH: huge, ".github/workflows/release.yml": RELEASE_WORKFLOW})
     check = review_check(world.github, repo, pr.head_sha)
-    assert f"- `{CI_PATH}` was not reviewed: {CI_PATH} is too large to read" in check.output["summary"]
+    assert f"- {CI_PATH} was not reviewed: {CI_PATH} is too large to read" in check.output["summary"]
     assert {path for path, _, _ in annotated(check)} == {".github/workflows/release.yml"}
 
 
