@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.comparison.model import StepRecord
+from bot.comparison.model import RunRecord, StepRecord
 
 #: How far along a run or job is, by its `status`: a later stage always wins over an earlier one.
 STATUS_RANKS = {
@@ -146,3 +146,15 @@ class BackfillProgress:
     cursor: str | None = None  # where the next page starts, in the backfill's own terms
     runs_fetched: int = 0
     finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A run attempt read back from the store, with the jobs of that attempt.
+
+    `jobs_complete`: the jobs were written from a complete API listing of the attempt, or the run is completed
+    and every job the store holds for it is completed (webhooks alone cannot prove that none is missing).
+    """
+
+    run: RunRecord
+    jobs_complete: bool
