@@ -180,11 +180,14 @@ class Deliveries:
             .order_by(_d.c.received_at, _d.c.seq)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            # A CTE is evaluated once: as `seq IN (subquery)`, PostgreSQL may run the subquery again and claim
+            # more than `limit` deliveries.
+            .cte("chosen")
         )
         lease_until = now + lease
         statement = (
             update(_d)
-            .where(_d.c.seq.in_(chosen), due)
+            .where(_d.c.seq == chosen.c.seq, due)
             .values(state="running", owner=owner, lease_until=lease_until, attempts=_d.c.attempts + 1)
             .returning(
                 _d.c.delivery_id,
