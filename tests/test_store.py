@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.exc import StatementError
 from store_events import (
     INSTALLATION_ID,
     REPOSITORY_ID,
@@ -331,3 +332,8 @@ async def test_single_flight_holds_across_processes_on_postgresql(database_url: 
         await second_flight.close()
         await first.close()
         await second.close()
+
+
+async def test_naive_timestamps_are_refused(store: Store):
+    with pytest.raises(StatementError, match="naive datetime"):
+        await store.remember_comment(REPOSITORY_ID, 1, "marker", 1, now=START.replace(tzinfo=None))
