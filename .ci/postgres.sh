@@ -3,14 +3,16 @@
 #
 #   .ci/postgres.sh run [--no-install] -- COMMAND...   start a server, run COMMAND with TEST_POSTGRES_URL set,
 #                                                      stop the server; exits with COMMAND's status
-#   eval "$(.ci/postgres.sh start [--no-install])"     start one and export TEST_POSTGRES_URL and TEST_POSTGRES_DIR
+#   eval "$(.ci/postgres.sh start [--no-install] [--durable])"
+#                                                      start one and export TEST_POSTGRES_URL and TEST_POSTGRES_DIR
 #   .ci/postgres.sh stop [DIR]                         stop it and delete its files (DIR: $TEST_POSTGRES_DIR)
 #
 # The cluster lives in a temporary directory (initdb + pg_ctl), listens on 127.0.0.1 at a free port and on a
 # socket in that directory, trusts local connections, and runs as the `postgres` user when started by root
-# (PostgreSQL refuses to run as root). Without PostgreSQL's binaries it runs `apt-get install -y postgresql`
-# (unless --no-install). When no server can be started, `run` still runs COMMAND, with TEST_POSTGRES_UNAVAILABLE
-# set to the reason, so the PostgreSQL tests are skipped with that reason printed, never silently.
+# (PostgreSQL refuses to run as root). It skips fsync for speed, unless --durable (for benchmarks). Without
+# PostgreSQL's binaries it runs `apt-get install -y postgresql` (unless --no-install). When no server can be
+# started, `run` still runs COMMAND, with TEST_POSTGRES_UNAVAILABLE set to the reason, so the PostgreSQL tests
+# are skipped with that reason printed, never silently.
 set -euo pipefail
 
 say() { echo "postgres.sh: $*" >&2; }
@@ -48,8 +50,15 @@ as_server_user() {
 }
 
 start() {
-    local install=1
-    [[ "${1:-}" == "--no-install" ]] && install=0
+    local install=1 fsync="-c fsync=off"
+    local option
+    for option in "$@"; do
+        case "$option" in
+        --no-install) install=0 ;;
+        --durable) fsync="" ;;
+        *) say "unknown option $option"; return 2 ;;
+        esac
+    done
     local bindir
     if ! bindir=$(find_bindir); then
         if [[ $install -eq 1 ]] && install_postgres && bindir=$(find_bindir); then
@@ -70,7 +79,7 @@ start() {
     as_server_user "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
         >"$dir/initdb.log" 2>&1 || { say "initdb failed:"; cat "$dir/initdb.log" >&2; rm -rf "$dir"; return 1; }
     as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir $fsync \
             -c max_connections=200 -c max_locks_per_transaction=256" start >&2 \
         || { say "the server did not start:"; cat "$dir/server.log" >&2; rm -rf "$dir"; return 1; }
     echo "export TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:$port/postgres"
@@ -114,7 +123,7 @@ run)
     exit "$status"
     ;;
 *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2
     exit 2
     ;;
 esac
