@@ -7,6 +7,7 @@ furthest along (`records.progress`), and repositories and workflows keep their n
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import cachetools
 from sqlalchemy import Row, Table, and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -42,17 +44,25 @@ PR_SAMPLES_KEPT = 4
 _IN_CHUNK = 500  # ids per IN (...) list
 
 
-def _upsert(dialect: str, table: Table, rows: Sequence[Mapping[str, Any]], *, newer: str | None) -> Any:
-    """INSERT … ON CONFLICT on the primary key: update the row when `newer` (a column) is at least as large in the
-    new row, keep it otherwise; with `newer=None`, never update (insert if absent)."""
+@functools.lru_cache(maxsize=64)
+def _upsert(dialect: str, table: Table, columns: tuple[str, ...], *, newer: str | None) -> Any:
+    """INSERT … ON CONFLICT on the primary key of rows with `columns`: update the row when `newer` (a column) is at
+    least as large in the new row, keep it otherwise; with `newer=None`, never update (insert if absent). Built once
+    per shape: building one costs more than running it."""
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     keys = [column.name for column in table.primary_key]
     if newer is None:
         return statement.on_conflict_do_nothing(index_elements=keys)
-    updated = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+    updated = {name: statement.excluded[name] for name in columns if name not in keys}
     return statement.on_conflict_do_update(
         index_elements=keys, set_=updated, where=statement.excluded[newer] >= table.c[newer]
     )
+
+
+async def _execute_upsert(
+    connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], *, newer: str | None
+) -> None:
+    await connection.execute(_upsert(connection.dialect.name, table, tuple(rows[0]), newer=newer), rows)
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -70,6 +80,8 @@ class _Batch:
     """Rows of one write, merged by key in the same way the database merges them (the one furthest along wins)."""
 
     installations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Installations named by workflow events, whose `installation` object is only an id: created if absent.
+    installations_named: dict[int, dict[str, Any]] = field(default_factory=dict)
     repositories: dict[int, dict[str, Any]] = field(default_factory=dict)
     workflows: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     runs: dict[tuple[int, int, int], dict[str, Any]] = field(default_factory=dict)
@@ -169,15 +181,37 @@ class _Batch:
             seen_at = _latest(event.job.completed_at, event.job.started_at, event.job.created_at)
             self.add_job(event.job)
         if event.installation is not None:
-            self.add_installation(event.installation, seen_at)
+            # Seen at "never": any installation event's values win over this placeholder.
+            row = {"id": event.installation.id, "account": None, "seen_at": EPOCH}
+            self.installations_named[event.installation.id] = row
         self.add_repository(event.repository, seen_at)
 
-    async def write(self, connection: AsyncConnection) -> None:
-        dialect = connection.dialect.name
+    def shared_rows(self) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+        """The rows many events repeat, as (kind, key, row). An installation that workflow events name by id only
+        ("installation named") is created if absent and never overwrites what an installation event said."""
+        for key, row in self.installations.items():
+            yield "installation", key, row
+        for key, row in self.installations_named.items():
+            if key not in self.installations:
+                yield "installation named", key, row
+        for key, row in self.repositories.items():
+            yield "repository", key, row
+        for key, row in self.workflows.items():
+            yield "workflow", key, row
+
+    async def write(self, connection: AsyncConnection, known: KnownRows | None) -> None:
+        """Upsert the batch; shared rows that `known` says this process already wrote with the same values are left
+        out (every event names its repository: writing that row each time would make it a hot spot that concurrent
+        transactions queue on)."""
+        shared: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for kind, key, row in self.shared_rows():
+            if known is None or not known.has(kind, key, row):
+                shared[kind].append(row)
         tables: list[tuple[Table, list[dict[str, Any]], str | None]] = [
-            (schema.installations, list(self.installations.values()), "seen_at"),
-            (schema.repositories, list(self.repositories.values()), "seen_at"),
-            (schema.workflows, list(self.workflows.values()), "seen_at"),
+            (schema.installations, shared["installation"], "seen_at"),
+            (schema.installations, shared["installation named"], None),
+            (schema.repositories, shared["repository"], "seen_at"),
+            (schema.workflows, shared["workflow"], "seen_at"),
             (schema.runs, list(self.runs.values()), "progress"),
             (
                 schema.run_pull_requests,
@@ -189,7 +223,29 @@ class _Batch:
         ]
         for table, rows, newer in tables:
             if rows:
-                await connection.execute(_upsert(dialect, table, rows, newer=newer), rows)
+                await _execute_upsert(connection, table, rows, newer=newer)
+
+
+class KnownRows:
+    """Values of the shared rows this process wrote last (its own view; `seen_at` aside)."""
+
+    def __init__(self, maxsize: int = 100_000) -> None:
+        self._values: cachetools.LRUCache[tuple[str, Any], tuple[Any, ...]] = cachetools.LRUCache(maxsize)
+
+    @staticmethod
+    def _values_of(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(value for name, value in row.items() if name != "seen_at")
+
+    def has(self, kind: str, key: Any, row: dict[str, Any]) -> bool:
+        return self._values.get((kind, key)) == self._values_of(row)
+
+    def written(self, batch: _Batch) -> None:
+        """After the batch's transaction committed."""
+        for kind, key, row in batch.shared_rows():
+            self._values[(kind, key)] = self._values_of(row)
+
+    def clear(self) -> None:
+        self._values.clear()
 
 
 def _step(row: Row[Any]) -> StepRecord:
@@ -231,6 +287,7 @@ class Store:
         self.engine = engine
         self.deliveries = Deliveries(engine, retry or RetryPolicy())
         self._single_flight = SingleFlight(engine)
+        self._known = KnownRows()
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 10, retry: RetryPolicy | None = None) -> Store:
@@ -261,7 +318,8 @@ class Store:
         for event in events:
             batch.add_event(event)
         async with self.engine.begin() as connection:
-            await batch.write(connection)
+            await batch.write(connection, self._known)
+        self._known.written(batch)
 
     async def record_attempt(self, repository: Repository, run: WorkflowRun, jobs: Sequence[WorkflowJob]) -> None:
         """Record a run attempt with the complete list of its jobs as the API gave them (write-back after a fetch)."""
@@ -272,7 +330,7 @@ class Store:
             batch.add_job(job)
         runs = schema.runs
         async with self.engine.begin() as connection:
-            await batch.write(connection)
+            await batch.write(connection, self._known)
             await connection.execute(
                 update(runs)
                 .where(
@@ -280,6 +338,7 @@ class Store:
                 )
                 .values(jobs_listed=True)
             )
+        self._known.written(batch)
 
     async def record_installation(
         self, installation: Installation, repositories: Sequence[Repository], *, now: datetime
@@ -291,13 +350,14 @@ class Store:
             batch.add_repository(repository, now)
         installations, repos = schema.installations, schema.repositories
         async with self.engine.begin() as connection:
-            await batch.write(connection)
+            await batch.write(connection, None)
             await connection.execute(
                 update(installations).where(installations.c.id == installation.id).values(removed_at=None)
             )
             if repositories:
                 ids = [repository.id for repository in repositories]
                 await connection.execute(update(repos).where(repos.c.id.in_(ids)).values(removed_at=None))
+        self._known.written(batch)
 
     async def remove_installation(self, installation_id: int, *, now: datetime) -> None:
         """The App was uninstalled: the installation and its repositories are marked removed (history stays until
@@ -310,12 +370,14 @@ class Store:
             await connection.execute(
                 update(repos).where(repos.c.installation_id == installation_id).values(removed_at=now)
             )
+        self._known.clear()
 
     async def remove_repositories(self, repository_ids: Sequence[int], *, now: datetime) -> None:
         """Repositories the installation no longer gives access to."""
         repos = schema.repositories
         async with self.engine.begin() as connection:
             await connection.execute(update(repos).where(repos.c.id.in_(list(repository_ids))).values(removed_at=now))
+        self._known.clear()
 
     # Reading history
 
@@ -477,7 +539,7 @@ class Store:
             samples.c.workflow_id == workflow_id,
         )
         async with self.engine.begin() as connection:
-            await connection.execute(_upsert(connection.dialect.name, samples, [row], newer=None), [row])
+            await _execute_upsert(connection, samples, [row], newer=None)
             kept = (
                 await connection.execute(
                     select(samples.c.run_id, samples.c.run_attempt)
@@ -539,7 +601,7 @@ class Store:
             "updated_at": now,
         }
         async with self.engine.begin() as connection:
-            await connection.execute(_upsert(connection.dialect.name, schema.posted, [row], newer="updated_at"), [row])
+            await _execute_upsert(connection, schema.posted, [row], newer="updated_at")
 
     async def _forget(self, repository_id: int, kind: str, place: str, name: str) -> None:
         posted = schema.posted
@@ -607,9 +669,7 @@ class Store:
             "finished_at": progress.finished_at,
         }
         async with self.engine.begin() as connection:
-            await connection.execute(
-                _upsert(connection.dialect.name, schema.backfills, [row], newer="updated_at"), [row]
-            )
+            await _execute_upsert(connection, schema.backfills, [row], newer="updated_at")
 
     # Retention
 
