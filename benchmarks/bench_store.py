@@ -16,7 +16,7 @@ written with `Store.ingest`, so the rates include reading the payload.
 PostgreSQL: `--postgres-url` or TEST_POSTGRES_URL, else a server started with `.ci/postgres.sh start --durable`
 (fsync on, as in production) and stopped at the end. SQLite runs as the App runs it: WAL, synchronous=NORMAL.
 
-Run `python benchmarks/bench_store.py` from the repository root (about 2 minutes with the defaults).
+Run `python benchmarks/bench_store.py` from the repository root (about 4 minutes with the defaults).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ async def ingest_in_batches(store: Store, bodies: list[bytes]) -> float:
 
 async def journal_rate(store: Store, deliveries: int) -> float:
     body = (WEBHOOKS / "workflow_run" / "completed.payload.json").read_bytes()
-    journal = DeliveryJournal(store.deliveries)
+    journal = DeliveryJournal(store.deliveries, max_backlog=deliveries)
     journal.start()
     started = time.perf_counter()
     written = [
@@ -227,8 +227,8 @@ async def measure(kind: str, server: str | None, bodies: list[bytes], jobs: int,
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=10_000, help="jobs to ingest (3 events each); default 10000")
-    parser.add_argument("--deliveries", type=int, default=20_000, help="deliveries for the journal; default 20000")
+    parser.add_argument("--jobs", type=int, default=5_000, help="jobs to ingest (3 events each); default 5000")
+    parser.add_argument("--deliveries", type=int, default=10_000, help="deliveries for the journal; default 10000")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_POSTGRES_URL"))
     options = parser.parse_args()
