@@ -189,15 +189,15 @@ class _Batch:
     def shared_rows(self) -> Iterator[tuple[str, Any, dict[str, Any]]]:
         """The rows many events repeat, as (kind, key, row). An installation that workflow events name by id only
         ("installation named") is created if absent and never overwrites what an installation event said."""
-        for key, row in self.installations.items():
-            yield "installation", key, row
-        for key, row in self.installations_named.items():
-            if key not in self.installations:
-                yield "installation named", key, row
-        for key, row in self.repositories.items():
-            yield "repository", key, row
-        for key, row in self.workflows.items():
-            yield "workflow", key, row
+        for installation_id, row in self.installations.items():
+            yield "installation", installation_id, row
+        for installation_id, row in self.installations_named.items():
+            if installation_id not in self.installations:
+                yield "installation named", installation_id, row
+        for repository_id, row in self.repositories.items():
+            yield "repository", repository_id, row
+        for workflow_key, row in self.workflows.items():
+            yield "workflow", workflow_key, row
 
     async def write(self, connection: AsyncConnection, known: KnownRows | None) -> None:
         """Upsert the batch; shared rows that `known` says this process already wrote with the same values are left
