@@ -10,7 +10,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from bot.store.database import database_url
+
 PUBLIC_API_URL = "https://api.github.com"
+#: GitHub redelivers a delivery on request for 3 days after it was sent: retrying longer cannot be recovered.
+MAX_DELIVERY_RETRY_HOURS = 72.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 
@@ -60,6 +64,21 @@ class Settings:
     max_concurrent_deliveries: int = 16
     delivery_dedupe_seconds: float = 3600.0
     request_budget_seconds: float = 300.0
+    #: PostgreSQL for one or more instances (`postgresql+asyncpg://…`); None: SQLite under `data_dir`.
+    database_url: Secret | None = None
+    data_dir: Path = Path("data")
+    #: History (runs, jobs, PR samples, posted ids) older than this is deleted by a periodic task.
+    retention_days: float = 180.0
+    #: A delivery whose handling failed because GitHub was unavailable is retried for this long after its receipt.
+    delivery_retry_hours: float = 6.0
+    #: The share of each installation's hourly rate limit that backfilling history may spend.
+    backfill_rate_share: float = 0.2
+    #: How far back a backfill fetches the default branch's runs.
+    backfill_days: float = 30.0
+
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL: `DATABASE_URL`, or SQLite in `data_dir`."""
+        return database_url(self.database_url.reveal() if self.database_url else None, self.data_dir)
 
     def signing_key(self) -> RSAPrivateKey:
         key = load_pem_private_key(self.private_key.reveal().encode(), password=None)
@@ -107,6 +126,34 @@ def _float(env: Mapping[str, str], name: str, default: float, problems: list[str
     return value
 
 
+def _bounded(
+    env: Mapping[str, str], name: str, default: float, problems: list[str], *, low: float, high: float, unit: str
+) -> float:
+    """A number in (`low`, `high`]: above `low`, at most `high`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{name} must be a number of {unit}, got {raw!r}")
+        return default
+    if not low < value <= high:
+        problems.append(f"{name} must be more than {low:g} and at most {high:g} {unit}, got {raw}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], problems: list[str]) -> Secret | None:
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    try:
+        return Secret(database_url(raw, Path()))
+    except ValueError as error:
+        problems.append(str(error))
+        return None
+
+
 def _private_key(env: Mapping[str, str], problems: list[str]) -> str:
     pem = env.get("PRIVATE_KEY", "").strip()
     path = env.get("PRIVATE_KEY_PATH", "").strip()
@@ -151,6 +198,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"LOG_FORMAT must be text or json, got {log_format!r}")
     grace = _float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, problems)
     concurrency = _int(env, "MAX_CONCURRENT_DELIVERIES", 16, problems, low=1, high=1024)
+    database = _database_url(env, problems)
+    retention = _bounded(env, "RETENTION_DAYS", 180.0, problems, low=0, high=36_500, unit="days")
+    retry_hours = _bounded(
+        env, "DELIVERY_RETRY_HOURS", 6.0, problems, low=0, high=MAX_DELIVERY_RETRY_HOURS, unit="hours"
+    )
+    share = _bounded(env, "BACKFILL_RATE_SHARE", 0.2, problems, low=0, high=1, unit="(a share of the hourly limit)")
+    backfill_days = _bounded(env, "BACKFILL_DAYS", 30.0, problems, low=0, high=400, unit="days")
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -164,4 +218,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         shutdown_grace_seconds=grace,
         max_concurrent_deliveries=concurrency,
+        database_url=database,
+        data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
+        retention_days=retention,
+        delivery_retry_hours=retry_hours,
+        backfill_rate_share=share,
+        backfill_days=backfill_days,
     )
