@@ -18,4 +18,4 @@ async def rerun_review(event: sansio.Event, gh: Any, services: Services) -> None
     check = events.check_run_event(event.data)
     if check.name != REVIEW_CHECK or check.app_id != services.settings.app_id:
         return
-    await review_again(services.provider(gh, check.repository.full_name), check.head_sha, check.pull_numbers)
+    await review_again(services.provider(gh, check.repository), check.head_sha, check.pull_numbers)

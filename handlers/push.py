@@ -17,4 +17,4 @@ router = routing.Router()
 async def refresh_and_check_config(event: sansio.Event, gh: Any, services: Services) -> None:
     push = events.push_event(event.data)
     if push is not None:
-        await check_pushed_config(services.provider(gh, events.repository(event.data).full_name), push)
+        await check_pushed_config(services.provider(gh, events.repository(event.data)), push)

@@ -17,6 +17,7 @@ from bot.flows.check_config import Push
 from bot.flows.compare_run import CompletedRun
 from bot.flows.provider import PullRequestRef
 from bot.github.records import run_from_github
+from bot.store import WorkflowJobEvent, WorkflowRunEvent, workflow_job_event, workflow_run_event
 
 
 class MalformedEvent(ValueError):
@@ -181,3 +182,19 @@ def check_run_event(data: Mapping[str, Any]) -> CheckRunEvent:
         head_sha=_field(check, "head_sha", str, "check_run"),
         pull_numbers=tuple(dict.fromkeys(numbers)),
     )
+
+
+def workflow_run_history(data: Mapping[str, Any]) -> WorkflowRunEvent:
+    """A `workflow_run` delivery (any action) as the history store records it."""
+    try:
+        return workflow_run_event(data)
+    except ValueError as error:
+        raise MalformedEvent(str(error)) from None
+
+
+def workflow_job_history(data: Mapping[str, Any]) -> WorkflowJobEvent:
+    """A `workflow_job` delivery (any action) as the history store records it."""
+    try:
+        return workflow_job_event(data)
+    except ValueError as error:
+        raise MalformedEvent(str(error)) from None

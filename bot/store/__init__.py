@@ -34,9 +34,10 @@ from bot.store.records import (
     WorkflowRun,
     WorkflowRunEvent,
 )
-from bot.store.store import RetentionResult, Store
+from bot.store.store import AnnotationKey, Posted, RetentionResult, Store
 
 __all__ = [
+    "AnnotationKey",
     "BackfillProgress",
     "ClaimedDelivery",
     "Deliveries",
@@ -46,6 +47,7 @@ __all__ = [
     "JournalEntry",
     "JournalFull",
     "LeaseLost",
+    "Posted",
     "Repository",
     "RetentionResult",
     "RetryPolicy",

@@ -26,6 +26,7 @@ from store_events import (
 from bot.store import (
     BackfillProgress,
     Installation,
+    Posted,
     Repository,
     Store,
     schema,
@@ -221,25 +222,33 @@ async def test_pr_samples_keep_the_newest_and_survive_a_restart(database_url: st
         await reopened.close()
 
 
-async def test_posted_ids_are_remembered_per_place(database_url: str):
+async def test_posted_ids_are_remembered_per_place_with_what_they_show(database_url: str):
     store = await Store.open(database_url)
+    key = ("ci.yml", 7, "warning", "build")
     try:
-        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:1 -->", 11, now=START)
-        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:2 -->", 12, now=START)
-        await store.remember_check_run(REPOSITORY_ID, "a" * 40, "CI comparison: CI", 21, now=START)
+        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:1 -->", 11, body="one", now=START)
+        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:2 -->", 12, body="two", now=START)
+        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:1 -->", 11, body="one, edited", now=START)
+        await store.remember_check_run(REPOSITORY_ID, "a" * 40, "CI comparison: CI", 21, annotations=[key], now=START)
         await store.remember_check_run(
-            REPOSITORY_ID, "a" * 40, "CI comparison: CI", 22, now=START + timedelta(minutes=1)
-        )  # replaced
+            REPOSITORY_ID, "a" * 40, "CI comparison: CI", 22, annotations=[], now=START - timedelta(minutes=1)
+        )  # replaced: the last post wins, whatever the clocks say
         await store.forget_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:2 -->")
     finally:
         await store.close()
     reopened = await Store.open(database_url)
     try:
-        assert await reopened.comment_ids(REPOSITORY_ID, 5) == {"<!-- ci-orchestrator:1 -->": 11}
-        assert await reopened.comment_ids(REPOSITORY_ID, 6) == {}
-        assert await reopened.check_run_ids(REPOSITORY_ID, "a" * 40) == {"CI comparison: CI": 22}
+        assert await reopened.posted_comments(REPOSITORY_ID, 5) == {
+            "<!-- ci-orchestrator:1 -->": Posted(11, body="one, edited")
+        }
+        assert await reopened.posted_comments(REPOSITORY_ID, 6) == {}
+        assert await reopened.posted_check_runs(REPOSITORY_ID, "a" * 40) == {
+            "CI comparison: CI": Posted(22, annotations=frozenset())
+        }
+        await reopened.remember_check_run(REPOSITORY_ID, "b" * 40, "x", 23, annotations=[key], now=START)
+        assert (await reopened.posted_check_runs(REPOSITORY_ID, "b" * 40))["x"].annotations == {key}
         await reopened.forget_check_run(REPOSITORY_ID, "a" * 40, "CI comparison: CI")
-        assert await reopened.check_run_ids(REPOSITORY_ID, "a" * 40) == {}
+        assert await reopened.posted_check_runs(REPOSITORY_ID, "a" * 40) == {}
     finally:
         await reopened.close()
 
@@ -286,7 +295,7 @@ async def test_retention_deletes_old_history_and_finished_deliveries(store: Stor
     )
     await store.ingest(parse(p) for p in lifecycle(301, 1, [(3011, "build", "success")], created=START))
     await store.add_pr_sample(REPOSITORY_ID, 3, WORKFLOW_ID, 300, 1, now=old)
-    await store.remember_comment(REPOSITORY_ID, 3, "marker", 1, now=old)
+    await store.remember_comment(REPOSITORY_ID, 3, "marker", 1, body="", now=old)
     result = await store.apply_retention(now=START + timedelta(days=1))
     assert result.deleted["runs"] == 1 and result.deleted["jobs"] == 1
     assert result.deleted["run_pull_requests"] == 1 and result.deleted["pr_samples"] == 1
@@ -351,4 +360,4 @@ async def test_single_flight_holds_across_processes_on_postgresql(database_url: 
 
 async def test_naive_timestamps_are_refused(store: Store):
     with pytest.raises(StatementError, match="naive datetime"):
-        await store.remember_comment(REPOSITORY_ID, 1, "marker", 1, now=START.replace(tzinfo=None))
+        await store.remember_comment(REPOSITORY_ID, 1, "marker", 1, body="", now=START.replace(tzinfo=None))
