@@ -13,6 +13,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from bot.review.model import Finding, ReviewContext, SourceFile, file_kind
+from bot.review.schema_relaxations import relaxed_validator
 from bot.review.yaml_lines import locate, parse_yaml, to_plain
 
 SCHEMA_PACKAGE = "check_jsonschema.builtin_schemas.vendor"
@@ -23,10 +24,9 @@ MAX_MESSAGE_CHARS = 200
 
 @functools.cache
 def schema_validator(kind: str) -> jsonschema.protocols.Validator:
-    """The jsonschema validator for ``"workflow"`` or ``"action"`` files, from check-jsonschema's copy."""
+    """The validator for ``"workflow"`` or ``"action"`` files: check-jsonschema's copy, relaxed where GitHub is."""
     text = (importlib.resources.files(SCHEMA_PACKAGE) / SCHEMA_FILES[kind]).read_text(encoding="utf-8")
-    schema = json.loads(text)
-    return jsonschema.validators.validator_for(schema)(schema)
+    return relaxed_validator(json.loads(text), kind)
 
 
 class SyntaxAnalyzer:
@@ -79,7 +79,8 @@ def specific_errors(error: ValidationError) -> list[ValidationError]:
     """The errors the author most likely needs to see, for one schema error.
 
     For a oneOf/anyOf, a branch whose discriminator does not match (a ``const``/``enum`` error, e.g.
-    ``using: node20`` against the composite branch) is taken as not meant. Among the others, the
+    ``using: node20`` against the composite branch) or whose type differs from the value's (the string form of
+    a key written as a mapping) is taken as not meant. Among the others, the
     branch whose errors point deepest into the document wins, and its own errors are reported
     (recursively). When no branch stands out, the error is reported as it is.
     """
@@ -92,7 +93,11 @@ def specific_errors(error: ValidationError) -> list[ValidationError]:
 
     def score(branch: object) -> tuple[bool, int, int]:
         leaves = branches[branch]
-        mismatched = any(leaf.validator in ("const", "enum") for leaf in leaves)
+        mismatched = any(
+            leaf.validator in ("const", "enum")
+            or (leaf.validator == "type" and leaf.absolute_path == error.absolute_path)
+            for leaf in leaves
+        )
         return (not mismatched, max(len(leaf.absolute_path) for leaf in leaves), -len(leaves))
 
     scores = {branch: score(branch) for branch in branches}
@@ -138,6 +143,9 @@ def describe(error: ValidationError) -> tuple[list[str | int], str, bool]:
             path.append(extras[0])
             names = ", ".join(f"`{key}`" for key in extras)
             return path, f"unexpected key {names} in {where}", False
+    is_composite_step = len(path) == 3 and path[:2] == ["runs", "steps"] and isinstance(error.instance, dict)
+    if is_composite_step and "run" in error.instance and "shell" not in error.instance:
+        return path, f"{where} is a `run` step without `shell`, which composite actions require", False
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return path, f"{where} is missing the required key `{missing}`", False
@@ -148,9 +156,6 @@ def describe(error: ValidationError) -> tuple[list[str | int], str, bool]:
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else expected
         return path, f"{where} must be of type {expected_text}, got `{short(error.instance)}`", False
-    is_composite_step = len(path) == 3 and path[:2] == ["runs", "steps"] and isinstance(error.instance, dict)
-    if is_composite_step and "run" in error.instance and "shell" not in error.instance:
-        return path, f"{where} is a `run` step without `shell`, which composite actions require", False
     if validator in ("oneOf", "anyOf"):
         return path, f"{where} does not match any allowed form: `{short(error.instance)}`", True
     message = error.message if len(error.message) <= MAX_MESSAGE_CHARS else error.message[:MAX_MESSAGE_CHARS] + "..."
