@@ -12,8 +12,10 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from bot.review.expression_checks import action_expression_findings, workflow_expression_findings
 from bot.review.model import Finding, ReviewContext, SourceFile, file_kind
 from bot.review.schema_relaxations import relaxed_validator
+from bot.review.workflow_checks import workflow_check_findings
 from bot.review.yaml_lines import locate, parse_yaml, to_plain
 
 SCHEMA_PACKAGE = "check_jsonschema.builtin_schemas.vendor"
@@ -55,7 +57,18 @@ def check_file(source: SourceFile, kind: str) -> list[Finding]:
         article = "an" if kind == "action" else "a"
         message = f"{article} {kind} file must be a YAML mapping of keys"
         return [Finding(source.path, 1, 1, 1, "error", "syntax/schema", message)]
-    plain = to_plain(parsed.data)
+    findings = schema_findings(source, kind, parsed.data)
+    if kind == "workflow":
+        findings.extend(workflow_check_findings(source.path, parsed.data, parsed.lines))
+        findings.extend(workflow_expression_findings(source.path, parsed.data, parsed.lines))
+    else:
+        findings.extend(action_expression_findings(source.path, parsed.data, parsed.lines))
+    return findings
+
+
+def schema_findings(source: SourceFile, kind: str, data: Any) -> list[Finding]:
+    """One finding per schema error (the most specific ones), at most MAX_SCHEMA_FINDINGS_PER_FILE."""
+    plain = to_plain(data)
     described = [
         describe(specific) for error in schema_validator(kind).iter_errors(plain) for specific in specific_errors(error)
     ]
@@ -65,7 +78,7 @@ def check_file(source: SourceFile, kind: str) -> list[Finding]:
     for path, message, generic in described:
         if generic and tuple(path) in precise_paths:
             continue
-        line, column = locate(parsed.data, path)
+        line, column = locate(data, path)
         if (line, message) in seen:
             continue
         seen.add((line, message))
