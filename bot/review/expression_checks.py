@@ -35,7 +35,7 @@ from bot.review.expressions import (
     walk,
 )
 from bot.review.model import Finding, Level
-from bot.review.yaml_lines import item_position, value_position
+from bot.review.yaml_lines import item_position, key_position, value_position
 
 ALL_CONTEXTS = frozenset(
     {"github", "env", "vars", "job", "jobs", "steps", "runner", "secrets", "strategy", "matrix", "needs", "inputs"}
@@ -474,6 +474,9 @@ def scalar_places(node: Any, key: str | None, scope: Scope, at: tuple[Any, Any])
             yield Place(key, node, position[0], position[1], scope)
     elif isinstance(node, CommentedMap):
         for name, value in node.items():
+            position = key_position(node, name)
+            if isinstance(name, str) and "${{" in name and position is not None:
+                yield Place(key, name, position[0], position[1], scope)
             yield from scalar_places(value, key, scope, (node, name))
     elif isinstance(node, CommentedSeq):
         for index, value in enumerate(node):

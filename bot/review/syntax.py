@@ -32,16 +32,28 @@ def schema_validator(kind: str) -> jsonschema.protocols.Validator:
 
 
 class SyntaxAnalyzer:
-    """Reports files that are not YAML, or that do not match GitHub's workflow/action schema."""
+    """Reports files that are not YAML, that GitHub's schema (relaxed where GitHub is) rejects, and the semantic
+    problems of workflows (bot/review/workflow_checks.py) and of their expressions (bot/review/expression_checks.py)."""
 
     name = "syntax"
 
+    def __init__(self) -> None:
+        self._errors: list[str] = []
+
+    def errors(self) -> list[str]:
+        return list(self._errors)
+
     def analyze(self, files: Sequence[SourceFile], context: ReviewContext) -> list[Finding]:
+        self._errors = []
         findings: list[Finding] = []
         for source in files:
             kind = file_kind(source.path)
-            if kind in SCHEMA_FILES:
+            if kind not in SCHEMA_FILES:
+                continue
+            try:
                 findings.extend(check_file(source, kind))
+            except Exception as error:  # a fault on one file must not hide the findings of the others
+                self._errors.append(f"syntax: could not check {source.path}: {type(error).__name__}: {error}")
         return findings
 
 

@@ -193,13 +193,13 @@ class Checks:
             self.add(value_position(job, "uses"), "warning", "syntax/uses", message)
         self.runner_labels(job)
         self.matrix(job)
-        for key in ("timeout-minutes",):
-            self.positive_number(job, key)
+        self.positive_number(job, "timeout-minutes", schema_checks_type=True)
         strategy = job.get("strategy")
         if isinstance(strategy, CommentedMap):
-            self.positive_number(strategy, "max-parallel")
+            self.positive_number(strategy, "max-parallel", schema_checks_type=False)
 
-    def positive_number(self, mapping: CommentedMap, key: str) -> None:
+    def positive_number(self, mapping: CommentedMap, key: str, *, schema_checks_type: bool) -> None:
+        """A count that must be a positive number: the schema takes any string for some of them."""
         value = mapping.get(key)
         if key not in mapping or isinstance(value, bool) or value is None:
             return
@@ -209,6 +209,8 @@ class Checks:
             try:
                 value = float(value)
             except ValueError:
+                if schema_checks_type:
+                    return
                 message = f"`{key}` must be a number or an expression, not `{value}`"
                 self.add(value_position(mapping, key), "error", "syntax/schema", message)
                 return
@@ -312,7 +314,7 @@ class Checks:
                 continue
             self.filters(str(event), settings)
             if event in ("workflow_dispatch", "workflow_call"):
-                self.inputs(str(event), settings)
+                self.inputs(str(event), settings, key_position(on, event))
 
     def schedule(self, entries: CommentedSeq) -> None:
         for entry in entries:
@@ -363,13 +365,13 @@ class Checks:
             if problem:
                 self.add(position, "warning", "syntax/filters", f"filter pattern `{pattern}`: {problem}")
 
-    def inputs(self, event: str, settings: CommentedMap) -> None:
+    def inputs(self, event: str, settings: CommentedMap, event_position: tuple[int, int] | None) -> None:
         inputs = settings.get("inputs")
         if not isinstance(inputs, CommentedMap):
             return
         if event == "workflow_dispatch" and len(inputs) > MAX_DISPATCH_INPUTS:
             message = f"`workflow_dispatch` takes at most {MAX_DISPATCH_INPUTS} inputs; this one has {len(inputs)}"
-            self.add(key_position(settings, "inputs"), "error", "syntax/inputs", message)
+            self.add(event_position, "error", "syntax/inputs", message)
         for name, spec in inputs.items():
             if isinstance(spec, CommentedMap):
                 self.input(event, str(name), spec, key_position(inputs, name))
