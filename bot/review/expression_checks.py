@@ -116,12 +116,12 @@ STRING_PLACES = frozenset(
 class Type:
     """What an expression evaluates to, as far as the workflow tells: ``any`` when it does not.
 
-    An ``object`` with ``properties`` None is open (any property may exist, each of type ``values``); with
-    ``properties`` given, it is closed. An ``array`` has items of type ``values``.
+    An ``object`` has the ``properties`` the workflow defines; other properties exist with type ``values``, or,
+    when ``values`` is None (a closed object), do not exist. An ``array`` has items of type ``values``.
     """
 
     kind: str
-    properties: Mapping[str, Type] | None = None
+    properties: Mapping[str, Type] = field(default_factory=dict)
     values: Type | None = None
 
     def describe(self) -> str:
@@ -137,8 +137,8 @@ BOOL = Type("bool")
 NULL = Type("null")
 
 
-def open_object(values: Type = ANY) -> Type:
-    return Type("object", None, values)
+def open_object(values: Type = ANY, **known: Type) -> Type:
+    return Type("object", known, values)
 
 
 def closed_object(properties: Mapping[str, Type]) -> Type:
@@ -150,7 +150,7 @@ def join(left: Type, right: Type) -> Type:
     if left == right:
         return left
     if left.kind == right.kind and left.kind in ("object", "array"):
-        return Type(left.kind, None, ANY)
+        return Type(left.kind, {}, ANY)
     return ANY
 
 
@@ -171,7 +171,7 @@ def type_of_value(value: Any) -> Type:
         joined = items[0] if items else ANY
         for item in items[1:]:
             joined = join(joined, item)
-        return Type("array", None, joined)
+        return Type("array", {}, joined)
     return ANY
 
 
@@ -279,12 +279,11 @@ class ExpressionChecker:
     def property_type(self, node: Property) -> Type:
         receiver = self.type_of(node.receiver)
         if receiver.kind == "array":
-            return Type("array", None, self.member(receiver.values or ANY, node) if node.name else receiver.values)
+            return Type("array", {}, self.member(receiver.values or ANY, node) if node.name else receiver.values)
         if node.name is None:
-            if receiver.kind == "object":
-                values = receiver.values if receiver.properties is None else ANY
-                return Type("array", None, values or ANY)
-            return Type("array", None, ANY)
+            if receiver.kind == "object" and not receiver.properties:
+                return Type("array", {}, receiver.values or ANY)
+            return Type("array", {}, ANY)
         return self.member(receiver, node)
 
     def member(self, receiver: Type, node: Property) -> Type:
@@ -294,10 +293,10 @@ class ExpressionChecker:
             message = f"`{node.name}` is read from a {receiver.describe()} value, which has no properties"
             self.report("warning", "syntax/expression-type", message, node.offset)
             return ANY
-        if receiver.properties is None:
-            return receiver.values or ANY
         if node.name in receiver.properties:
             return receiver.properties[node.name]
+        if receiver.values is not None:
+            return receiver.values
         known = ", ".join(f"`{name}`" for name in sorted(receiver.properties)) or "none"
         message = f"property `{node.name}` is not defined here, so it evaluates to null (defined: {known})"
         self.report("warning", "syntax/expression-type", message, node.offset)
@@ -383,7 +382,7 @@ def place_problems(place: Place) -> list[Problem]:
         if node is None:
             continue
         alone = len(embedded) == 1 and place.value.strip() == "${{" + part.text + "}}"
-        problems.extend(node_problems(place, node, part.start, condition=place.condition, alone=alone))
+        problems.extend(node_problems(place, node, part.start, condition=place.condition and alone, alone=alone))
     return problems
 
 
@@ -604,7 +603,7 @@ def events(data: CommentedMap) -> list[str]:
 def workflow_scope(data: CommentedMap) -> Scope:
     """The contexts every place of the workflow shares."""
     contexts = {
-        "github": open_object(),
+        "github": open_object(event=open_object()),
         "env": open_object(STRING),
         "vars": open_object(STRING),
         "secrets": open_object(STRING),
