@@ -45,7 +45,8 @@ def schema_errors(text: str, path: str = ".github/workflows/ci.yml") -> list[tup
         "on: push\n"
         + JOB.replace(
             "    steps:",
-            "    snapshot:\n      image-name: img\n      version: 2.*\n      if: ${{ github.ref == 'refs/heads/main' }}\n    steps:",
+            "    snapshot:\n      image-name: img\n      version: 2.*\n"
+            "      if: ${{ github.ref == 'refs/heads/main' }}\n    steps:",
         ),
     ],
 )
