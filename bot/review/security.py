@@ -1,9 +1,21 @@
-"""Security analyzer: runs zizmor (and actionlint when installed) offline on the files and maps their JSON findings."""
+"""Security analyzer: runs zizmor (and actionlint when installed) offline on the files and maps their JSON findings.
+
+- zizmor audits the whole batch at once; when it gives up on the batch (one file it cannot load stops it), each file
+  is audited alone, and a file zizmor cannot read gets a ``security/not-audited`` notice instead of silence.
+- The repository's own zizmor configuration (``zizmor.yml`` or ``.github/zizmor.yml``, among the reviewed or the
+  other files) is passed to zizmor; inline ``# zizmor: ignore[rule]`` comments are zizmor's own and are honoured.
+- ``template-injection`` on values the runner controls (``github.event_path``, ``runner.temp``, ...) is a known
+  false positive: reported as a notice.
+- actionlint (the optional extra ``ci-orchestrator[actionlint]``) is stricter than GitHub in places (custom runner
+  labels, action inputs it guesses), so its findings are warnings, never errors; what GitHub rejects is reported as
+  an error by the syntax analyzer.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -51,42 +63,67 @@ class SecurityAnalyzer:
         if not auditable:
             return []
         staged = {staging_path(source.path, index): source for index, source in enumerate(auditable)}
+        config = zizmor_config([*files, *context.other_files])
         findings: list[Finding] = []
         with tempfile.TemporaryDirectory(prefix="ci-orchestrator-review-") as folder:
             root = Path(folder)
             for relative, source in staged.items():
-                target = root / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(source.text, encoding="utf-8")
-            findings.extend(self._run_zizmor(root, list(staged)))
+                write_under(root, relative, source.text)
+            config_path = None
+            if config is not None:
+                config_path = write_under(root, "_config/zizmor.yml", config.text)
+            findings.extend(self._run_zizmor(root, list(staged), config_path))
             workflows = [relative for relative in staged if file_kind(relative) == "workflow"]
             actionlint = find_executable("actionlint")
             if workflows and actionlint:
                 findings.extend(self._run_actionlint(actionlint, root, workflows))
-        return [replace(finding, path=staged[finding.path].path) for finding in findings if finding.path in staged]
+        return [
+            runner_controlled_as_notice(replace(finding, path=staged[finding.path].path), staged[finding.path].text)
+            for finding in findings
+            if finding.path in staged
+        ]
 
-    def _run_zizmor(self, root: Path, paths: list[str]) -> list[Finding]:
+    def _run_zizmor(self, root: Path, paths: list[str], config: Path | None) -> list[Finding]:
+        """zizmor over the batch; over each file alone when the batch fails, with a notice for each file it cannot
+        audit."""
         executable = find_executable("zizmor")
         if executable is None:
             self._errors.append("security: zizmor is not installed, so no security audit ran")
             return []
-        argv = [executable, "--offline", "--format=json-v1", "--no-progress", "--no-config", "--color=never", *paths]
+        try:
+            outcome = self._zizmor(executable, root, paths, config)
+            if isinstance(outcome, list) or len(paths) == 1:
+                return outcome if isinstance(outcome, list) else [not_audited(paths[0], outcome)]
+            findings: list[Finding] = []
+            for path in paths:
+                alone = self._zizmor(executable, root, [path], config)
+                findings.extend(alone if isinstance(alone, list) else [not_audited(path, alone)])
+        except ToolFailure as failure:
+            self._errors.append(str(failure))
+            return []
+        return findings
+
+    def _zizmor(self, executable: str, root: Path, paths: list[str], config: Path | None) -> list[Finding] | str:
+        """Findings of one zizmor run (with a notice per file it skipped), or why zizmor refused these files.
+
+        Raises ToolFailure when zizmor itself does not work (timeout, cannot start, output that is not JSON).
+        """
+        settings = ["--config", str(config)] if config is not None else ["--no-config"]
+        argv = [executable, "--offline", "--format=json-v1", "--no-progress", *settings, "--color=never", *paths]
         outcome = run_tool("zizmor", argv, root, self.timeout_seconds)
         if isinstance(outcome, str):
-            self._errors.append(outcome)
-            return []
+            raise ToolFailure(outcome)
         self._versions["zizmor"] = tool_version(executable, "--version")
         if outcome.returncode == ZIZMOR_NO_INPUTS_EXIT_CODE:
-            return []
+            return [not_audited(path, last_line(outcome.stderr)) for path in paths]
         if outcome.returncode not in ZIZMOR_OK_EXIT_CODES:
-            self._errors.append(f"security: zizmor failed (exit {outcome.returncode}): {last_line(outcome.stderr)}")
-            return []
+            return f"zizmor failed (exit {outcome.returncode}): {zizmor_reason(outcome.stderr)}"
         try:
             report = json.loads(outcome.stdout)
         except json.JSONDecodeError as error:
-            self._errors.append(f"security: zizmor printed output that is not JSON ({error})")
-            return []
-        return zizmor_findings(report)
+            raise ToolFailure(f"security: zizmor printed output that is not JSON ({error})") from error
+        skipped = [not_audited(path, reason) for path, reason in skipped_inputs(outcome.stderr) if path in paths]
+        return [*zizmor_findings(report), *skipped]
 
     def _run_actionlint(self, executable: str, root: Path, paths: list[str]) -> list[Finding]:
         argv = [executable, "-format", "{{json .}}", "-no-color", *paths]
@@ -104,6 +141,73 @@ class SecurityAnalyzer:
             self._errors.append(f"security: actionlint printed output that is not JSON ({error})")
             return []
         return actionlint_findings(report)
+
+
+class ToolFailure(Exception):
+    """A tool that does not work at all (as opposed to one that refuses a file), in plain words."""
+
+
+ZIZMOR_CONFIG_PATHS = ("zizmor.yml", "zizmor.yaml", ".github/zizmor.yml", ".github/zizmor.yaml")
+SKIPPED_INPUT = re.compile(r"failed to (?:validate|load|parse) (?:file://)?(\S+?)(?: as \w+)?: (.*)$")
+
+
+def zizmor_config(files: Sequence[SourceFile]) -> SourceFile | None:
+    """The repository's zizmor configuration among ``files`` (zizmor's own places, first found wins)."""
+    by_path = {source.path.removeprefix("./"): source for source in files}
+    return next((by_path[path] for path in ZIZMOR_CONFIG_PATHS if path in by_path), None)
+
+
+def write_under(root: Path, relative: str, text: str) -> Path:
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def not_audited(path: str, reason: str) -> Finding:
+    """A notice that zizmor could not audit one file, and why (in zizmor's words)."""
+    message = f"zizmor could not read this file, so it was not audited for security: {reason}"
+    return Finding(path, 1, 1, 1, "notice", "security/not-audited", message)
+
+
+def skipped_inputs(stderr: str) -> list[tuple[str, str]]:
+    """(path, reason) of each input zizmor's log says it skipped."""
+    found = []
+    for line in stderr.splitlines():
+        match = SKIPPED_INPUT.search(line)
+        if match:
+            found.append((match.group(1), match.group(2).strip()))
+    return found
+
+
+def zizmor_reason(stderr: str) -> str:
+    """The line of zizmor's log that says why it stopped (its ERROR line), else the last line."""
+    errors = [line.split("msg=", 1)[-1].strip() for line in stderr.splitlines() if line.lstrip().startswith("ERROR")]
+    return errors[0] if errors else last_line(stderr)
+
+
+RUNNER_CONTROLLED = re.compile(
+    r"^\$\{\{\s*(github\.(event_path|workspace|action_path|env|output|path|state|step_summary|run_id|run_number"
+    r"|run_attempt|sha|repository_id|repository_owner_id|job|action|retention_days)"
+    r"|runner\.(temp|tool_cache|os|arch|name|debug|environment)|strategy\.[a-z_-]+)\s*\}\}$"
+)
+"""Values the runner sets (paths on the runner, ids, numbers): no attacker can choose them."""
+
+
+def runner_controlled_as_notice(finding: Finding, text: str) -> Finding:
+    """``template-injection`` on a value the runner controls is a false positive: a notice, not a failure."""
+    if finding.rule != "zizmor/template-injection" or finding.end_column is None:
+        return finding
+    lines = text.splitlines()
+    if not 0 < finding.line <= len(lines):
+        return finding
+    line = lines[finding.line - 1]
+    start = line.rfind("${{", 0, finding.column)
+    end = line.find("}}", finding.end_column - 2)
+    if start < 0 or end < 0 or not RUNNER_CONTROLLED.match(line[start : end + 2]):
+        return finding
+    message = f"{finding.message} (a value the runner sets, which an attacker cannot choose)"
+    return replace(finding, level="notice", message=message)
 
 
 def is_safe_relative(path: str) -> bool:
@@ -226,7 +330,7 @@ def zizmor_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
 
 
 def actionlint_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
-    """Findings from actionlint's ``{{json .}}`` output (1-based lines and columns)."""
+    """Findings from actionlint's ``{{json .}}`` output (1-based lines and columns): warnings, script lint notices."""
     findings: list[Finding] = []
     for error in report:
         kind = error.get("kind", "error")
@@ -239,7 +343,7 @@ def actionlint_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 line=line,
                 column=column,
                 end_line=line,
-                level="warning" if kind in ACTIONLINT_STYLE_KINDS else "error",
+                level="notice" if kind in ACTIONLINT_STYLE_KINDS else "warning",
                 rule=f"actionlint/{kind}",
                 message=error.get("message", ""),
                 end_column=int(end_column) if end_column else None,
