@@ -9,8 +9,8 @@ from textwrap import dedent
 import pytest
 
 from bot.review import security
-from bot.review.model import ReviewContext, SourceFile
-from bot.review.security import SecurityAnalyzer, actionlint_findings, zizmor_findings
+from bot.review.model import Finding, ReviewContext, SourceFile
+from bot.review.security import SecurityAnalyzer, actionlint_findings, tempered_injection, zizmor_findings
 
 INJECTION = dedent("""\
     name: greet
@@ -236,3 +236,41 @@ def test_unpinned_uses_is_a_warning_not_an_error():
     high = {"severity": "High", "confidence": "High"}
     assert zizmor_level(high, "unpinned-uses") == "warning"
     assert zizmor_level(high, "template-injection") == "error"
+
+
+@pytest.mark.parametrize(
+    ("expression", "level"),
+    [
+        ("github.event_path", "notice"),
+        ("runner.temp", "notice"),
+        ("github.event.pull_request.user.login", "notice"),
+        ("inputs.commit_sha || github.event.workflow_run.head_sha || github.sha", "warning"),
+        ("contains(github.event.pull_request.title, 'x') && format('-{0}', github.sha) || ''", "notice"),
+        ("inputs.flag", "notice"),
+        ("inputs.name", "warning"),
+        ("github.ref_name", "warning"),
+        ("github.event.pull_request.title", "error"),
+        ("github.head_ref", "error"),
+        ("steps.meta.outputs.tags", "error"),
+        ("toJSON(github.event.*.labels.*.name)", "error"),
+    ],
+)
+def test_template_injection_level_follows_who_can_choose_the_text(expression: str, level: str) -> None:
+    text = dedent(f"""\
+        on:
+          workflow_dispatch:
+            inputs:
+              flag: {{type: boolean}}
+              name: {{type: string}}
+              commit_sha: {{type: string}}
+        permissions: {{}}
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - run: echo "${{{{ {expression} }}}}"
+        """)
+    finding = Finding(
+        ".github/workflows/x.yml", 12, 25, 12, "error", "zizmor/template-injection", "injection", None, 30
+    )
+    assert tempered_injection(finding, text).level == level

@@ -4,8 +4,9 @@
   is audited alone, and a file zizmor cannot read gets a ``security/not-audited`` notice instead of silence.
 - The repository's own zizmor configuration (``zizmor.yml`` or ``.github/zizmor.yml``, among the reviewed or the
   other files) is passed to zizmor; inline ``# zizmor: ignore[rule]`` comments are zizmor's own and are honoured.
-- ``template-injection`` on values the runner controls (``github.event_path``, ``runner.temp``, ...) is a known
-  false positive: reported as a notice.
+- ``template-injection`` is an error for values an outsider can choose; zizmor also rates as High values the runner
+  sets (``github.event_path``, ``runner.temp``), account names and typed inputs (notices) and string inputs, which are
+  as trusted as whoever sets them (warnings).
 - actionlint (the optional extra ``ci-orchestrator[actionlint]``) is stricter than GitHub in places (custom runner
   labels, action inputs it guesses), so its findings are warnings, never errors; what GitHub rejects is reported as
   an error by the syntax analyzer.
@@ -25,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from bot.review.expressions import Binary, Call, ExpressionError, Literal, Node, Not, parse_expression, property_path
 from bot.review.model import Finding, Level, ReviewContext, SourceFile, file_kind
 from bot.review.yaml_lines import parse_yaml
 
@@ -78,7 +80,7 @@ class SecurityAnalyzer:
             if workflows and actionlint:
                 findings.extend(self._run_actionlint(actionlint, root, workflows))
         return [
-            runner_controlled_as_notice(replace(finding, path=staged[finding.path].path), staged[finding.path].text)
+            tempered_injection(replace(finding, path=staged[finding.path].path), staged[finding.path].text)
             for finding in findings
             if finding.path in staged
         ]
@@ -186,16 +188,75 @@ def zizmor_reason(stderr: str) -> str:
     return errors[0] if errors else last_line(stderr)
 
 
-RUNNER_CONTROLLED = re.compile(
-    r"^\$\{\{\s*(github\.(event_path|workspace|action_path|env|output|path|state|step_summary|run_id|run_number"
-    r"|run_attempt|sha|repository_id|repository_owner_id|job|action|retention_days)"
-    r"|runner\.(temp|tool_cache|os|arch|name|debug|environment)|strategy\.[a-z_-]+)\s*\}\}$"
+RUNNER_SET = re.compile(
+    r"^(github\.(event_path|workspace|action_path|env|output|path|state|step_summary|run_id|run_number|run_attempt"
+    r"|sha|repository_id|repository_owner_id|job|action|retention_days|token|workflow_sha)|runner\..+|strategy\..+"
+    r"|job\.status|secrets\..+|vars\..+)$"
 )
-"""Values the runner sets (paths on the runner, ids, numbers): no attacker can choose them."""
+"""Values set by the runner, the repository's admins or secrets: no outsider can choose them."""
+ACCOUNT_NAME = re.compile(r"^github\.(actor|triggering_actor|repository_owner|workflow|event\.(.+\.)?login)$")
+"""GitHub account names hold only letters, digits and hyphens, so they cannot carry shell syntax (nor can the
+workflow's own name, written in the file)."""
+IDENTIFIER = re.compile(r"^github\.event\.(.+\.)?(sha|head_sha|before|after|id|number|run_id|run_number)$")
+"""Commit SHAs, ids and numbers of the event: digits and hex only."""
+REPOSITORY_REF = re.compile(r"^github\.(ref|ref_name|base_ref|event\.pull_request\.base\.ref)$")
+"""Branches and tags of the repository itself (not a fork's head branch): named by people with write access."""
+INPUT = re.compile(r"^(github\.event\.)?inputs\.([a-z0-9_-]+)$")
+TYPED_INPUTS = ("boolean", "number", "choice", "environment")
+SAFE, TRUSTED_TEXT, OUTSIDE = 0, 1, 2
+"""How far an expression's value can be chosen: not as text (a flag, a path the runner sets), as text by whoever
+sets an input or variable, or by an outsider (zizmor's verdict stands)."""
+BOOLEAN_FUNCTIONS = frozenset({"contains", "startswith", "endswith", "always", "success", "failure", "cancelled"})
 
 
-def runner_controlled_as_notice(finding: Finding, text: str) -> Finding:
-    """``template-injection`` on a value the runner controls is a false positive: a notice, not a failure."""
+def expression_reach(node: Node, text: str) -> int:
+    """How far the value of ``node``, printed into a script, can be chosen (SAFE, TRUSTED_TEXT or OUTSIDE)."""
+    if isinstance(node, (Literal, Not)):
+        return SAFE
+    if isinstance(node, Binary):
+        if node.operator == "&&":
+            return expression_reach(node.right, text)
+        if node.operator == "||":
+            return max(expression_reach(node.left, text), expression_reach(node.right, text))
+        return SAFE
+    if isinstance(node, Call):
+        if node.name in BOOLEAN_FUNCTIONS:
+            return SAFE
+        if node.name in ("format", "tojson", "join"):
+            return max((expression_reach(argument, text) for argument in node.arguments), default=SAFE)
+        return OUTSIDE
+    path = property_path(node)
+    if path is None:
+        return OUTSIDE
+    dotted = ".".join(path)
+    if RUNNER_SET.match(dotted) or ACCOUNT_NAME.match(dotted) or IDENTIFIER.match(dotted):
+        return SAFE
+    if REPOSITORY_REF.match(dotted):
+        return TRUSTED_TEXT
+    match = INPUT.match(dotted)
+    if match:
+        return SAFE if input_type(text, match.group(2)) in TYPED_INPUTS else TRUSTED_TEXT
+    if path[0] == "env":
+        return TRUSTED_TEXT
+    return OUTSIDE
+
+
+def input_type(text: str, name: str) -> str | None:
+    """The declared ``type`` of a workflow input, from the workflow's text."""
+    parsed = parse_yaml(text)
+    on = parsed.data.get("on") if isinstance(parsed.data, dict) else None
+    for event in ("workflow_dispatch", "workflow_call"):
+        settings = on.get(event) if isinstance(on, dict) else None
+        inputs = settings.get("inputs") if isinstance(settings, dict) else None
+        spec = inputs.get(name) if isinstance(inputs, dict) else None
+        if isinstance(spec, dict) and "type" in spec:
+            return str(spec["type"])
+    return None
+
+
+def tempered_injection(finding: Finding, text: str) -> Finding:
+    """A ``template-injection`` finding at the level its whole expression deserves: a notice when no one can choose
+    its text, a warning when only whoever sets an input or variable can; zizmor's level when an outsider can."""
     if finding.rule != "zizmor/template-injection" or finding.end_column is None:
         return finding
     lines = text.splitlines()
@@ -204,10 +265,19 @@ def runner_controlled_as_notice(finding: Finding, text: str) -> Finding:
     line = lines[finding.line - 1]
     start = line.rfind("${{", 0, finding.column)
     end = line.find("}}", finding.end_column - 2)
-    if start < 0 or end < 0 or not RUNNER_CONTROLLED.match(line[start : end + 2]):
+    if start < 0 or end < 0:
         return finding
-    message = f"{finding.message} (a value the runner sets, which an attacker cannot choose)"
-    return replace(finding, level="notice", message=message)
+    try:
+        reach = expression_reach(parse_expression(line[start + 3 : end]), text)
+    except ExpressionError:
+        return finding
+    if reach == SAFE:
+        why = "no one can choose this value's text: a path or id the runner sets, an account name, a typed input"
+        return replace(finding, level="notice", message=f"{finding.message} ({why})")
+    if reach == TRUSTED_TEXT and finding.level == "error":
+        why = "an input or variable is only as trusted as whoever sets it: pass it through `env:` to be safe"
+        return replace(finding, level="warning", message=f"{finding.message} ({why})")
+    return finding
 
 
 def is_safe_relative(path: str) -> bool:
@@ -273,10 +343,11 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "no error output"
 
 
-#: zizmor rules reported one level lower than zizmor rates them: hash-pinning every action is good
-#: hygiene, but most repositories pin to tags, and failing every PR that touches a `uses:` line on it
-#: would teach people to ignore the check. `review.ignore` or `fail_on: warning` tune it further.
-DOWNGRADED_RULES = frozenset({"unpinned-uses"})
+#: zizmor rules reported one level lower than zizmor rates them: they ask for hygiene (hash-pinning every action or
+#: container image, the least permissions a token needs) rather than point at a flaw an attacker can use. Most
+#: repositories pin to tags and grant workflow-wide permissions; failing every PR that touches those lines would teach
+#: people to ignore the check. `review.ignore` or `fail_on: warning` tune it further.
+DOWNGRADED_RULES = frozenset({"unpinned-uses", "unpinned-images", "excessive-permissions", "github-app"})
 
 
 def zizmor_level(determinations: Mapping[str, Any], rule: str = "") -> Level:
