@@ -105,10 +105,11 @@ def test_missing_timeout_is_one_notice_per_file_naming_each_job() -> None:
                 uses: ./.github/workflows/reusable.yml
         """
     [finding] = review(text, rule="speed/missing-timeout")
-    assert (finding.line, finding.level) == (2, "notice")
+    assert (finding.line, finding.column, finding.level) == (3, 5, "notice")
     assert "2 jobs without `timeout-minutes`" in finding.message
     assert "`build`: 60 (no run history yet); `lint`: 60" in finding.message
     assert "timed" not in finding.message and "call" not in finding.message
+    assert "    build:\n        timeout-minutes: 60\n        runs-on:" in apply_fix(text, finding)
 
 
 def test_missing_timeout_uses_run_history() -> None:

@@ -10,8 +10,9 @@ Rules (all on workflow files):
   without ``cancel-in-progress``), so superseded pushes keep running. The suggested group names the file, so it
   cannot be the caller's group when the workflow is also ``workflow_call``-ed (that would deadlock).
 - ``speed/missing-timeout``: jobs without ``timeout-minutes`` run up to GitHub's 6-hour default when
-  they hang; one notice per file names them all. The suggested value is 3× the job's median duration from run
-  history (at least 10 minutes, rounded up to 5), or 60 minutes when there is no history.
+  they hang; one notice per file, at the first such job (with the fix for it), names them all. The suggested
+  value is 3× the job's median duration from run history (at least 10 minutes, rounded up to 5), or 60 minutes
+  when there is no history.
 - ``speed/full-history-checkout``: ``fetch-depth: 0`` in a job where nothing hints at needing history
   (git describe/log/tag/diff, setuptools-scm, semantic-release, changelogs, changed-files, ...); not for
   checkouts of another repository (what reads their history is out of sight).
@@ -365,26 +366,39 @@ class Workflow:
         return Fix(line, line, f"{block}\n\n{self.lines[line - 1]}", snippet=block)
 
     def missing_timeout(self) -> list[Finding]:
-        """One notice per file, on ``jobs:``, naming every job without ``timeout-minutes`` and a value for each."""
-        suggestions = []
+        """One notice per file, at the first job without ``timeout-minutes`` (with the fix for it), naming every
+        such job and a value for each."""
+        missing = []
         for job_id, job in self.jobs:
             if "uses" in job or "timeout-minutes" in job:
                 continue
             seconds = self.job_seconds(job_id, job)
             if seconds is None:
-                suggestions.append(f"`{job_id}`: {DEFAULT_TIMEOUT_MINUTES} (no run history yet)")
+                missing.append((job_id, job, DEFAULT_TIMEOUT_MINUTES, "no run history yet"))
             else:
                 minutes = max(MIN_TIMEOUT_MINUTES, 5 * math.ceil(TIMEOUT_HISTORY_FACTOR * seconds / 60 / 5))
-                usual = format_duration(seconds)
-                suggestions.append(f"`{job_id}`: {minutes} ({TIMEOUT_HISTORY_FACTOR}× its usual {usual})")
-        if not suggestions:
+                missing.append(
+                    (job_id, job, minutes, f"{TIMEOUT_HISTORY_FACTOR}× its usual {format_duration(seconds)}")
+                )
+        if not missing:
             return []
+        suggestions = "; ".join(f"`{job_id}`: {minutes} ({basis})" for job_id, _, minutes, basis in missing)
         message = (
-            f"{plural(len(suggestions), 'job')} without `timeout-minutes` hold a runner for GitHub's default of "
-            f"6 hours when a step hangs; suggested `timeout-minutes`: {'; '.join(suggestions)}"
+            f"{plural(len(missing), 'job')} without `timeout-minutes` hold a runner for GitHub's default of "
+            f"6 hours when a step hangs; suggested `timeout-minutes`: {suggestions}"
         )
-        position = key_position(self.data, "jobs") or (1, 1)
-        return [self.finding(position, "notice", "speed/missing-timeout", message)]
+        job_id, job, minutes, _ = missing[0]
+        fix = self.timeout_fix(job_id, job, minutes)
+        return [self.finding(self.job_key_position(job_id), "notice", "speed/missing-timeout", message, fix)]
+
+    def timeout_fix(self, job_id: str, job: CommentedMap, minutes: int) -> Fix | None:
+        """Insert ``timeout-minutes: N`` as the job's first key, at the indentation of its keys."""
+        key_line = self.job_key_position(job_id)[0]
+        first_key = key_position(job, next(iter(job))) if job else None
+        if first_key is None or first_key[0] == key_line:
+            return None
+        original = self.lines[key_line - 1]
+        return Fix(key_line, key_line, f"{original}\n{' ' * (first_key[1] - 1)}timeout-minutes: {minutes}")
 
     def full_history_checkout(self) -> list[Finding]:
         findings = []
