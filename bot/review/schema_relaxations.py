@@ -27,7 +27,6 @@ from jsonschema import TypeChecker
 
 Schema = dict[str, Any]
 EXPRESSION = re.compile(r"\$\{\{.*\}\}", re.DOTALL)
-FILTER_KEYS = ("branches", "branches-ignore", "tags", "tags-ignore", "paths", "paths-ignore")
 
 
 def holds_expression(value: object) -> bool:
