@@ -1,8 +1,9 @@
 """Work the App does on a schedule rather than on a delivery: each task runs every `every` seconds until stopped.
 
-Today: the check-run watchdog, which completes (neutral, with the reason) every check run the App left
+The check-run watchdog, which completes (neutral, with the reason) every check run the App left
 `in_progress` for longer than `STALE_CHECK_RUN_SECONDS` (a confirming re-run that never came back, say), so
-no check of the App stays pending and blocks a merge. A task that fails is logged and runs again next time.
+no check of the App stays pending and blocks a merge; and retention, which deletes history older than
+`RETENTION_DAYS` from the store. A task that fails is logged and runs again next time.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app.services import Services
 
 log = logging.getLogger(__name__)
 
 STALE_CHECK_RUN_SECONDS = 3 * 3600.0  # a confirming job re-run takes the job's time; GitHub stops jobs at 6 h
 WATCHDOG_EVERY_SECONDS = 300.0
+RETENTION_EVERY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -51,3 +58,11 @@ class Schedule:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+
+
+async def apply_retention(services: Services) -> None:
+    """Delete history older than the retention period, and finished deliveries older than a week."""
+    result = await services.store.apply_retention(now=datetime.now(UTC), history_days=services.settings.retention_days)
+    deleted = {table: count for table, count in result.deleted.items() if count}
+    if deleted:
+        log.info("retention: deleted %s", ", ".join(f"{count} {table}" for table, count in deleted.items()))

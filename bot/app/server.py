@@ -15,10 +15,18 @@ from gidgethub import routing
 from bot.app import metrics
 from bot.app.dispatcher import Dispatcher
 from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, body_signer, read_delivery
-from bot.app.periodic import STALE_CHECK_RUN_SECONDS, WATCHDOG_EVERY_SECONDS, PeriodicTask, Schedule
+from bot.app.periodic import (
+    RETENTION_EVERY_SECONDS,
+    STALE_CHECK_RUN_SECONDS,
+    WATCHDOG_EVERY_SECONDS,
+    PeriodicTask,
+    Schedule,
+    apply_retention,
+)
 from bot.app.services import Services
-from bot.app.settings import Settings
+from bot.app.settings import Settings, retry_policy
 from bot.github.client import GitHubApp, InstallationClient
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +47,14 @@ class AppState:
         self.session: aiohttp.ClientSession | None = None
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
+        self.store: Store | None = None
         self.schedule = Schedule()
 
     async def start(self) -> None:
+        self.store = store = await Store.open(self.settings.store_url(), retry=retry_policy(self.settings))
         self.session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT)
         github = GitHubApp(self.session, self.settings, **self.github_options)
-        services = Services(settings=self.settings, github=github)
+        services = Services(settings=self.settings, github=github, store=store)
         self.services = services
 
         def handler_arguments(delivery: Delivery) -> tuple[InstallationClient | None, Services]:
@@ -65,6 +75,7 @@ class AppState:
                 lambda: services.caches.publisher.complete_stale(STALE_CHECK_RUN_SECONDS),
             )
         )
+        self.schedule.start(PeriodicTask("retention", RETENTION_EVERY_SECONDS, lambda: apply_retention(services)))
         metrics.measure_queue_depth(lambda: dispatcher.pending)
         # What exists now lives as long as the App: keep it out of the collector's way, and collect
         # less often, so full collections do not stall acks (measured: p99 25 ms → 5 ms under load).
@@ -84,6 +95,8 @@ class AppState:
             await self.dispatcher.drain(grace_seconds)
         if self.session is not None:
             await self.session.close()
+        if self.store is not None:
+            await self.store.close()
 
 
 STATE = web.AppKey("state", AppState)

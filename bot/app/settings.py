@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from bot.store import RetryPolicy
 from bot.store.database import database_url
 
 PUBLIC_API_URL = "https://api.github.com"
@@ -225,3 +227,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         backfill_rate_share=share,
         backfill_days=backfill_days,
     )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """When deliveries that failed because GitHub was unavailable are tried again (`DELIVERY_RETRY_HOURS`)."""
+    return RetryPolicy(horizon=timedelta(hours=settings.delivery_retry_hours))

@@ -20,6 +20,7 @@ from bot.report import check_run_name
 
 log = logging.getLogger(__name__)
 
+
 def comparison_check_name(run: RunRecord) -> str:
     return check_run_name(f"CI comparison: {run.workflow_name or run.workflow_path}")
 

@@ -20,7 +20,6 @@ looked up on GitHub before posting (after a restart, or in another instance, the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time

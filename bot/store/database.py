@@ -60,7 +60,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+            engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        else:  # in memory (the command line): one connection kept for the engine's life, which is the database
+            engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine

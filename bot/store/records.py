@@ -152,8 +152,9 @@ class BackfillProgress:
 class StoredRun:
     """A run attempt read back from the store, with the jobs of that attempt.
 
-    `jobs_complete`: the jobs were written from a complete API listing of the attempt, or the run is completed
-    and every job the store holds for it is completed (webhooks alone cannot prove that none is missing).
+    `jobs_complete`: the jobs were written from a complete API listing of the attempt, or the run is completed,
+    every job the store holds for it is completed and at least one ran in this attempt (webhooks alone cannot
+    prove that none is missing).
     """
 
     run: RunRecord

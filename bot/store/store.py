@@ -538,8 +538,12 @@ class Store:
                 )
                 for job in ordered
             )
+            # Without a listing: the run completed, every job held completed, and one of them ran in this very
+            # attempt (before its jobs arrive, a re-run would otherwise show the previous attempt's jobs).
             complete = row.jobs_listed or (
-                row.status == "completed" and bool(ordered) and all(job.status == "completed" for job in ordered)
+                row.status == "completed"
+                and any(job.run_attempt == row.attempt for job in ordered)
+                and all(job.status == "completed" for job in ordered)
             )
             stored.append(StoredRun(_run_record(row, records), complete))
         return stored

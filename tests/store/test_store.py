@@ -163,6 +163,17 @@ async def test_baseline_runs_are_the_newest_completed_runs_at_their_latest_attem
     assert [job.name for job in failed_first[0].run.jobs] == ["build", "test"]
 
 
+async def test_a_rerun_without_jobs_of_its_own_yet_is_not_complete(store: Store):
+    first = lifecycle(120, 1, [(1201, "build", "failure")], created=START)
+    second = lifecycle(120, 2, [(1202, "build", "success")], created=START)
+    await store.ingest(parse(payload) for payload in [*first, *(p for p in second if "workflow_job" not in p)])
+    attempts = await store.run_attempts(REPOSITORY_ID, 120)
+    assert [(stored.run.run_attempt, stored.jobs_complete) for stored in attempts] == [(1, True), (2, False)]
+    await store.ingest(parse(payload) for payload in second if "workflow_job" in payload)
+    [_, rerun] = await store.run_attempts(REPOSITORY_ID, 120)
+    assert rerun.jobs_complete and [job.conclusion for job in rerun.run.jobs] == ["success"]
+
+
 async def test_successful_runs_only(store: Store):
     await store.ingest(parse(payload) for payload in small_history())
     async with store.engine.begin() as connection:  # the re-run's second attempt never happened
