@@ -659,6 +659,8 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(
     )
     await sim.deliver_workflow_run(queued, action="requested")
     await sim.deliver_workflow_run(running, action="in_progress")
+    finished = sim.add_run(sim_world.repo, sim_world.workflow, jobs=[JobSpec("build"), JobSpec("test")])
+    await sim.deliver_workflow_jobs(finished)
     check = sim.add_check_run(sim_world.repo, sim_world.pr.head_sha, "ci-speed", status="in_progress")
     await sim.deliver_check_run(check, "created")
     done = sim.add_check_run(sim_world.repo, sim_world.pr.head_sha, "ci-speed", conclusion="failure")
@@ -674,6 +676,8 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(
     assert kinds == [
         ("workflow_run", "requested"),
         ("workflow_run", "in_progress"),
+        ("workflow_job", "completed"),
+        ("workflow_job", "completed"),
         ("check_run", "created"),
         ("check_run", "completed"),
         ("pull_request", "closed"),
@@ -683,6 +687,7 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(
         ("pull_request", "closed"),
     ]
     assert receiver.events[2].data["workflow_run"]["status"] == "in_progress"
+    assert [e.data["workflow_job"]["name"] for e in receiver.events[3:5]] == ["build", "test"]
     assert receiver.events[-1].data["pull_request"]["merged"] is True
     assert receiver.events[-1].data["pull_request"]["head"]["sha"] == draft_head
     problems = [problem for e in receiver.events for problem in openapi_contract.check_webhook(e.event, e.data)]

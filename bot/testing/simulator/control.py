@@ -467,6 +467,17 @@ class GitHubSimulator:
         payload = PayloadBuilder(self.render).workflow_run(run, action, self._installation(run.repo))
         return await self.deliver("workflow_run", payload)
 
+    async def deliver_workflow_jobs(self, run: WorkflowRun) -> list[Delivery]:
+        """`workflow_job` `completed` for each job that ran in the run's latest attempt, as GitHub sends them when
+        the jobs finish (jobs a partial re-run kept from an earlier attempt were delivered back then)."""
+        builder = PayloadBuilder(self.render)
+        latest, installation = run.latest, self._installation(run.repo)
+        return [
+            await self.deliver("workflow_job", builder.workflow_job(run, job, "completed", installation))
+            for job in latest.jobs
+            if job.run_attempt == latest.number and job.status == "completed"
+        ]
+
     async def deliver_check_run(
         self, check: CheckRun, action: str, sender: str = "octocat", requested_action: str | None = None
     ) -> Delivery:
