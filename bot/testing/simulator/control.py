@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import secrets
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -17,6 +19,7 @@ from bot.testing.simulator.faults import FaultInjector
 from bot.testing.simulator.render import JSONDict, Renderer
 from bot.testing.simulator.state import (
     CheckRun,
+    HookDelivery,
     Installation,
     InstallationToken,
     IssueComment,
@@ -63,8 +66,9 @@ class GitHubSimulator:
         self.webhook_url = webhook_url
         self.state = SimState(app_id=app_id)
         self.faults = FaultInjector(self._expire_tokens, seed=seed)
-        self._context = ApiContext(self.state, self.faults, public_key, contract)
+        self._context = ApiContext(self.state, self.faults, public_key, contract, redeliver=self._redeliver_later)
         self.deliveries: list[Delivery] = []
+        self._redeliveries: set[asyncio.Task[Delivery]] = set()
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -82,6 +86,7 @@ class GitHubSimulator:
         return self.base_url
 
     async def close(self) -> None:
+        await self.settle_redeliveries()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -436,7 +441,7 @@ class GitHubSimulator:
         """Sign and POST `payload` as `event` to the webhook URL (recorded only when there is no URL)."""
         delivery = build_delivery(event, payload, self.webhook_secret, self.app_id)
         self.deliveries.append(delivery)
-        await self._send(delivery)
+        await self._send(delivery, redelivery=False)
         return delivery
 
     async def redeliver(self, delivery: Delivery) -> Delivery:
@@ -445,15 +450,45 @@ class GitHubSimulator:
             delivery.event, copy.deepcopy(delivery.payload), self.webhook_secret, self.app_id, guid=delivery.guid
         )
         self.deliveries.append(again)
-        await self._send(again)
+        await self._send(again, redelivery=True)
         return again
 
-    async def _send(self, delivery: Delivery) -> None:
+    def _redeliver_later(self, record: HookDelivery) -> None:
+        """`POST /app/hook/deliveries/{id}/attempts`: GitHub answers 202 and sends the delivery again soon after."""
+        original = next(d for d in self.deliveries if d.guid == record.guid)
+        task = asyncio.get_running_loop().create_task(self.redeliver(original))
+        self._redeliveries.add(task)
+        task.add_done_callback(self._redeliveries.discard)
+
+    async def settle_redeliveries(self) -> None:
+        """Wait until the redeliveries the App asked for have been sent."""
+        while self._redeliveries:
+            await asyncio.gather(*self._redeliveries)
+
+    async def _send(self, delivery: Delivery, *, redelivery: bool) -> None:
+        started = time.monotonic()
         if self.webhook_url is None:
-            return
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        await send(self._session, self.webhook_url, delivery)
+            status = "failed to connect to host"
+        else:
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+            status = await send(self._session, self.webhook_url, delivery)
+        installation, repository = delivery.payload.get("installation"), delivery.payload.get("repository")
+        record = HookDelivery(
+            id=self.state.ids.next("hook_delivery", 7_000_000_001),
+            guid=delivery.guid,
+            event=delivery.event,
+            action=delivery.action,
+            installation_id=installation.get("id") if isinstance(installation, dict) else None,
+            repository_id=repository.get("id") if isinstance(repository, dict) else None,
+            delivered_at=utcnow(),
+            redelivery=redelivery,
+            duration=time.monotonic() - started,
+            status_code=delivery.status_code or 0,
+            status=status,
+        )
+        self.state.hook_deliveries.append(record)
+        delivery.id = record.id
 
     async def deliver_pull_request(
         self, pr: PullRequest, action: str, before: str | None = None, sender: str | None = None

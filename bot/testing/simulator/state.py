@@ -451,6 +451,23 @@ class IdSequence:
         return next(counter)
 
 
+@dataclass(frozen=True)
+class HookDelivery:
+    """GitHub's record of one delivery to the App's webhook (what `GET /app/hook/deliveries` lists)."""
+
+    id: int
+    guid: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository_id: int | None
+    delivered_at: datetime
+    redelivery: bool
+    duration: float
+    status_code: int  # 0: no answer
+    status: str  # "OK", "Invalid HTTP Response: 503", "failed to connect to host", ...
+
+
 @dataclass
 class SimState:
     """Everything the simulated GitHub knows. Mutated only through the simulator's control API and REST routes."""
@@ -469,6 +486,7 @@ class SimState:
     tokens: dict[str, InstallationToken] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
     issue_numbers: dict[str, int] = field(default_factory=dict)
+    hook_deliveries: list[HookDelivery] = field(default_factory=list)
 
     def user_id(self, login: str) -> int:
         if login not in self.user_ids:
