@@ -7,7 +7,6 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
