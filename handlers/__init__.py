@@ -2,6 +2,13 @@
 
 from gidgethub import routing
 
-from handlers import check_run, pull_request, push, workflow_job, workflow_run
+from handlers import check_run, installation, pull_request, push, workflow_job, workflow_run
 
-router = routing.Router(check_run.router, pull_request.router, push.router, workflow_job.router, workflow_run.router)
+router = routing.Router(
+    check_run.router,
+    installation.router,
+    pull_request.router,
+    push.router,
+    workflow_job.router,
+    workflow_run.router,
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.app.backfills import Backfills
 from bot.app.settings import Settings
 from bot.github import events
 from bot.github.client import GitHubApp
@@ -18,9 +19,16 @@ class Services:
     github: GitHubApp
     store: Store
     caches: GitHubCaches = field(init=False)
+    backfills: Backfills = field(init=False)
 
     def __post_init__(self) -> None:
         self.caches = GitHubCaches(store=self.store, app_id=self.settings.app_id)
+        self.backfills = Backfills(
+            self.github.for_installation,
+            self.store,
+            share=self.settings.backfill_rate_share,
+            days=self.settings.backfill_days,
+        )
 
     def provider(self, gh: Any, repository: events.Repository) -> GitHubProvider:
         """The flows' view of `repository` through the installation's client `gh`."""

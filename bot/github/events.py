@@ -17,7 +17,16 @@ from bot.flows.check_config import Push
 from bot.flows.compare_run import CompletedRun
 from bot.flows.provider import PullRequestRef
 from bot.github.records import run_from_github
-from bot.store import WorkflowJobEvent, WorkflowRunEvent, workflow_job_event, workflow_run_event
+from bot.store import (
+    Installation,
+    WorkflowJobEvent,
+    WorkflowRunEvent,
+    installation_record,
+    repository_record,
+    workflow_job_event,
+    workflow_run_event,
+)
+from bot.store import Repository as StoredRepository
 
 
 class MalformedEvent(ValueError):
@@ -198,3 +207,30 @@ def workflow_job_history(data: Mapping[str, Any]) -> WorkflowJobEvent:
         return workflow_job_event(data)
     except ValueError as error:
         raise MalformedEvent(str(error)) from None
+
+
+@dataclass(frozen=True)
+class RepositoriesAdded:
+    """An installation and the repositories it was just given (None: not listed, all it can see)."""
+
+    installation: Installation
+    repositories: list[StoredRepository] | None
+
+
+def repositories_added(data: Mapping[str, Any]) -> RepositoriesAdded:
+    """`installation` `created` (`repositories`) or `installation_repositories` `added` (`repositories_added`)."""
+    try:
+        installation = installation_record(data.get("installation"))
+        listed = data.get("repositories_added" if "repositories_added" in data else "repositories")
+        if listed is None:
+            return RepositoriesAdded(installation, None)
+        if not isinstance(listed, list):
+            raise MalformedEvent("repositories is not a list")
+        repositories = [
+            repository_record(entry, installation.id, f"repositories[{index}]") for index, entry in enumerate(listed)
+        ]
+    except MalformedEvent:
+        raise
+    except ValueError as error:
+        raise MalformedEvent(str(error)) from None
+    return RepositoriesAdded(installation, repositories)
