@@ -232,3 +232,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def retry_policy(settings: Settings) -> RetryPolicy:
     """When deliveries that failed because GitHub was unavailable are tried again (`DELIVERY_RETRY_HOURS`)."""
     return RetryPolicy(horizon=timedelta(hours=settings.delivery_retry_hours))
+
+
+def store_url_from_environment(env: Mapping[str, str] | None = None) -> str:
+    """The store's URL from `DATABASE_URL` and `DATA_DIR` alone (for commands that only read the store)."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    configured = _database_url(env, problems)
+    if problems:
+        raise SettingsError(problems)
+    return database_url(configured.reveal() if configured else None, Path(env.get("DATA_DIR", "").strip() or "data"))

@@ -1,4 +1,5 @@
-"""The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`."""
+"""The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`,
+`backfill`, `status`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ COMMANDS = {
     "review": "review workflow, action and config files on disk (also the pre-commit hook)",
     "check-config": "check a .github/ci-orchestrator.yml and print its problems with their lines",
     "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
+    "backfill": "fetch recent default-branch runs into the history store, as the App, within a rate budget",
+    "status": "show what the history store holds, each backfill's progress, and unfinished deliveries",
 }
 
 
@@ -66,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.compare import main as compare_main
 
         return compare_main(rest)
+    if command == "backfill":
+        from bot.cli.backfill import main as backfill_main
+
+        return backfill_main(rest)
+    if command == "status":
+        from bot.cli.status import main as status_main
+
+        return status_main(rest)
     try:
         parsed = _parser().parse_args([command, *rest] if command else rest)
     except SystemExit as exit_request:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -305,6 +305,12 @@ class Deliveries:
         )
         async with self._engine.connect() as connection:
             return [DeliveryStatus(*row) for row in (await connection.execute(query)).all()]
+
+    async def counts(self) -> dict[str, int]:
+        """Deliveries per state (queued, running, done, failed)."""
+        query = select(_d.c.state, func.count()).group_by(_d.c.state)
+        async with self._engine.connect() as connection:
+            return {state: count for state, count in (await connection.execute(query)).all()}
 
     async def statuses(self, delivery_ids: Sequence[str]) -> dict[str, DeliveryStatus]:
         """What the store knows of these deliveries (reconciliation with GitHub's delivery list)."""
