@@ -15,8 +15,10 @@ import random
 import re
 import secrets
 import sys
+import tempfile
 import textwrap
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 from aiohttp import web
 
@@ -155,24 +157,26 @@ async def app_on_local_github() -> AsyncIterator[tuple[GitHubSimulator, web.Appl
     private_key, secret = new_app_private_key(), secrets.token_hex(16)
     github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
     api_url = await github.start()
-    settings = Settings(
-        app_id=1,
-        private_key=Secret(private_key),
-        webhook_secret=Secret(secret),
-        github_api_url=api_url,
-        log_level="WARNING",
-    )
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    app_url = f"http://{host}:{port}"
-    github.webhook_url = f"{app_url}/webhooks"
-    try:
-        yield github, app, app_url
-    finally:
-        await runner.cleanup()
+    with tempfile.TemporaryDirectory(prefix="ci-orchestrator-demo-") as data_dir:  # the store, gone afterwards
+        settings = Settings(
+            app_id=1,
+            private_key=Secret(private_key),
+            webhook_secret=Secret(secret),
+            github_api_url=api_url,
+            log_level="WARNING",
+            data_dir=Path(data_dir),
+        )
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        app_url = f"http://{host}:{port}"
+        github.webhook_url = f"{app_url}/webhooks"
+        try:
+            yield github, app, app_url
+        finally:
+            await runner.cleanup()
         await github.close()
 
 
