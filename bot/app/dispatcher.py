@@ -5,6 +5,10 @@ worker takes the next delivery; if another worker is already handling one with t
 (same pull request or commit), the delivery waits in that key's line and the worker moves on, so one
 busy pull request never holds up the others. The worker that finishes a key's delivery handles the
 rest of its line in order.
+
+With a `Journal` (the App always has one), every delivery's end is recorded: done, failed, or to be tried
+again later when GitHub was unavailable (`bot.app.journal`); deliveries claimed from the store come in
+through `submit_claimed`.
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gidgethub import routing, sansio
 
 from bot.app import metrics
 from bot.app.intake import Delivery, LazyPayload, ordering_key
 from bot.app.logs import current_delivery
-from bot.github.client import calls_in_delivery, writes_in_delivery
+from bot.github.client import GitHubUnavailable, calls_in_delivery, writes_in_delivery
+from bot.store import JournalFull
+
+if TYPE_CHECKING:
+    from bot.app.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,9 @@ class RecentDeliveries:
         self._newer.add(delivery_id)
         return True
 
+    def __contains__(self, delivery_id: str) -> bool:
+        return delivery_id in self._newer or delivery_id in self._older
+
     def forget(self, delivery_id: str) -> None:
         self._newer.discard(delivery_id)
         self._older.discard(delivery_id)
@@ -73,8 +84,12 @@ class Dispatcher:
         concurrency: int,
         dedupe_seconds: float,
         max_pending: int = 10_000,
+        journal: Journal | None = None,
     ) -> None:
         self._router = router
+        self._journal = journal
+        self.accepted = 0  # fresh deliveries accepted so far (the journal writes its batches between bursts)
+        self._in_hand: dict[str, Delivery] = {}  # accepted or claimed, not finished: what a stop leaves unfinished
         self._handler_arguments = handler_arguments
         self._concurrency = concurrency
         self._recent = RecentDeliveries(dedupe_seconds)
@@ -97,11 +112,42 @@ class Dispatcher:
             return "full"
         if not self._recent.remember(delivery.delivery_id):
             return "duplicate"
+        self.accepted += 1
+        if self._journal is not None and self._journal.shared:  # recorded first, then claimed by any instance
+            try:
+                self._journal.record(delivery)
+            except JournalFull:
+                self._recent.forget(delivery.delivery_id)
+                return "full"
+            return "accepted"
+        self._queue(delivery)
+        return "accepted"
+
+    def submit_claimed(self, delivery: Delivery) -> None:
+        """Queue a delivery the store handed out (to be tried again, resumed, or recorded first by any instance)."""
+        self._recent.remember(delivery.delivery_id)
+        self._queue(delivery)
+
+    def _queue(self, delivery: Delivery) -> None:
         self.pending += 1
+        self._in_hand[delivery.delivery_id] = delivery
         self._incoming.append(delivery)
         if self._sleeping and not self._waking:
             self._wake_one()
-        return "accepted"
+
+    @property
+    def capacity(self) -> int:
+        """How many more claimed deliveries the workers should be given now."""
+        return 2 * self._concurrency - self.pending
+
+    def remember(self, delivery_ids: list[str]) -> None:
+        """Drop redeliveries of these ids (the store holds them unfinished, and hands them out itself)."""
+        for delivery_id in delivery_ids:
+            self._recent.remember(delivery_id)
+
+    def in_hand(self, delivery_id: str) -> bool:
+        """Accepted lately (in the redelivery window) or being handled: what reconciliation leaves alone."""
+        return delivery_id in self._recent or delivery_id in self._in_hand
 
     def _wake_one(self) -> None:
         # One wake-up at a time: a burst of deliveries that arrives within one turn of the event loop
@@ -142,13 +188,20 @@ class Dispatcher:
                 del self._lines[key]
 
     async def _handle(self, delivery: Delivery) -> None:
-        """Run every handler of the delivery, each isolated from the others' failures; then count it done."""
+        """Run every handler of the delivery, each isolated from the others' failures; then count it done.
+
+        When GitHub was unavailable to a handler (it gave up retrying), the delivery's outcome is "unavailable":
+        the journal keeps it to be handled again later, all its handlers (they publish idempotently)."""
+        outcome, error, stopped = "handled", None, False
         try:
+            if self._journal is not None and self._journal.must_wait(delivery):
+                outcome = "waiting"  # its pull request or commit has deliveries waiting in the store: behind them
+                return
             event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
             callbacks = self._router.fetch(event)
             if not callbacks:
                 log.debug("no handler for %s.%s", delivery.event, delivery.action)
-                metrics.count_delivery(delivery.event, "unhandled")
+                outcome = "unhandled"
                 return
             calls: dict[tuple[str, str, int], int] = {}
             calls_token, log_token = calls_in_delivery.set(calls), current_delivery.set(delivery)
@@ -160,8 +213,12 @@ class Dispatcher:
                     started = time.perf_counter()
                     try:
                         await callback(event, *arguments)
-                    except Exception:
+                    except GitHubUnavailable as unavailable:
+                        outcome, error = "unavailable", f"GitHub unavailable: {unavailable}"
+                        log.warning("delivery %s: %s", delivery.delivery_id, error)
+                    except Exception as failure:
                         failures += 1
+                        error = error or f"{type(failure).__name__}: {failure}"
                         self._report_failure(callback, delivery)
                     metrics.observe_handler(delivery.event, callback, time.perf_counter() - started)
                 if log.isEnabledFor(logging.INFO):
@@ -176,21 +233,35 @@ class Dispatcher:
                 calls_in_delivery.reset(calls_token)
                 writes_in_delivery.reset(writes_token)
                 current_delivery.reset(log_token)
-            if failures:
+            if failures and outcome != "unavailable":
+                outcome = "failed"
                 # Let a manual redelivery try again: nothing it would repeat has fully succeeded.
                 self._recent.forget(delivery.delivery_id)
-            metrics.count_delivery(delivery.event, "failed" if failures else "handled")
-        except Exception:  # outside the handlers (routing, their arguments): the worker must go on
+        except Exception as failure:  # outside the handlers (routing, their arguments): the worker must go on
             log.exception("delivery %s (%s) could not be handled", delivery.delivery_id, delivery.event)
             self._recent.forget(delivery.delivery_id)
-            metrics.count_delivery(delivery.event, "failed")
+            outcome, error = "failed", f"{type(failure).__name__}: {failure}"
+        except asyncio.CancelledError:  # a stop: left unfinished (`drain` reports it)
+            stopped = True
+            raise
         finally:
+            if not stopped:
+                await self._finished(delivery, outcome, error)
             self.pending -= 1
             if not self.pending:
                 for waiter in self._idle_waiters:
                     if not waiter.done():
                         waiter.set_result(None)
                 self._idle_waiters.clear()
+
+    async def _finished(self, delivery: Delivery, outcome: str, error: str | None) -> None:
+        metrics.count_delivery(delivery.event, outcome)
+        try:
+            if self._journal is not None and outcome != "waiting":
+                await self._journal.handled(delivery, outcome, error)
+        except Exception:  # the store is away: a claimed delivery's lease runs out, and it is claimed again
+            log.exception("the end of delivery %s could not be recorded", delivery.delivery_id)
+        self._in_hand.pop(delivery.delivery_id, None)
 
     @staticmethod
     def _report_failure(callback: Callable[..., Awaitable[None]], delivery: Delivery) -> None:
@@ -212,15 +283,14 @@ class Dispatcher:
             self._idle_waiters.append(waiter)
             await waiter
 
-    async def drain(self, grace_seconds: float) -> bool:
-        """Wait up to `grace_seconds` for accepted work to finish, then stop the workers. True when all finished."""
+    async def drain(self, grace_seconds: float) -> list[Delivery]:
+        """Wait up to `grace_seconds` for accepted work to finish, then stop the workers. Returns the deliveries
+        left unfinished (handlers stopped mid-way publish idempotently when they run again)."""
         try:
             await asyncio.wait_for(self.join(), grace_seconds)
         except TimeoutError:
-            log.warning(
-                "shutdown: %d deliveries were not finished after %.0f s and were dropped", self.pending, grace_seconds
-            )
+            log.warning("shutdown: %d deliveries were not finished after %.0f s", self.pending, grace_seconds)
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
-        return self.pending == 0
+        return list(self._in_hand.values())

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
+
+if TYPE_CHECKING:
+    from bot.store import ClaimedDelivery
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
 #: Events GitHub sends to an App without an `installation` object.
@@ -62,20 +66,22 @@ _envelope_decoder = msgspec.json.Decoder(Envelope)
 
 
 class Delivery:
-    """An authentic delivery: its envelope now, its whole payload parsed on first use."""
+    """An authentic delivery: its envelope now, its whole payload parsed on first use. `body` stays, so that a
+    delivery to be handled again can be recorded; `claim` is set on one handed out by the store."""
 
-    __slots__ = ("_body", "_data", "delivery_id", "envelope", "event")
+    __slots__ = ("_data", "body", "claim", "delivery_id", "envelope", "event", "received_at")
 
     def __init__(self, event: str, delivery_id: str, body: bytes, envelope: Envelope | None = None) -> None:
-        self.event, self.delivery_id, self._body = event, delivery_id, body
+        self.event, self.delivery_id, self.body = event, delivery_id, body
         self.envelope = envelope if envelope is not None else _envelope_decoder.decode(body)
         self._data: dict[str, Any] | None = None
+        self.claim: ClaimedDelivery | None = None
+        self.received_at = time.time()
 
     @property
     def data(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = orjson.loads(self._body)
-            self._body = b""
+            self._data = orjson.loads(self.body)
         return self._data
 
     @property

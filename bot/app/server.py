@@ -6,6 +6,8 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -15,6 +17,7 @@ from gidgethub import routing
 from bot.app import metrics
 from bot.app.dispatcher import Dispatcher
 from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, body_signer, read_delivery
+from bot.app.journal import Journal, now_utc, run_reconciliations
 from bot.app.periodic import (
     RETENTION_EVERY_SECONDS,
     STALE_CHECK_RUN_SECONDS,
@@ -26,21 +29,35 @@ from bot.app.periodic import (
 from bot.app.services import Services
 from bot.app.settings import Settings, retry_policy
 from bot.github.client import GitHubApp, InstallationClient
+from bot.github.endpoints import AppAPI
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATHS = ("/webhooks", "/api/github/webhooks")  # ours, and Probot's default
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+RECONCILE_EVERY_SECONDS = 900.0
+JOURNAL_CLOSE_SECONDS = 10.0  # to record what is left, after the grace period
 
 
 class AppState:
     """What the running server holds: the HTTP session, services, dispatcher, and whether it is draining."""
 
-    def __init__(self, settings: Settings, router: routing.Router, github_options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        router: routing.Router,
+        github_options: dict[str, Any],
+        journal_clock: Callable[[], datetime] = now_utc,
+    ) -> None:
         self.settings = settings
         self.router = router
         self.github_options = github_options
+        self.journal_clock = journal_clock
+        self.journal: Journal | None = None
+        self.reconciliations: asyncio.Task[None] | None = None
+        #: After a stop: whether every accepted delivery was finished (else the rest waits in the store).
+        self.finished_all = True
         self.signer = body_signer(settings.webhook_secret.reveal().encode())
         self.ready = False
         self.draining = False
@@ -61,13 +78,27 @@ class AppState:
             installation = delivery.installation_id
             return (github.for_installation(installation) if installation is not None else None), services
 
+        self.journal = journal = Journal(store, clock=self.journal_clock)
         self.dispatcher = dispatcher = Dispatcher(
             self.router,
             handler_arguments,
             concurrency=self.settings.max_concurrent_deliveries,
             dedupe_seconds=self.settings.delivery_dedupe_seconds,
+            journal=journal,
         )
         dispatcher.start()
+        dispatcher.remember(
+            await journal.start(dispatcher.submit_claimed, lambda: dispatcher.capacity, lambda: dispatcher.accepted)
+        )
+        self.reconciliations = asyncio.get_running_loop().create_task(
+            run_reconciliations(
+                journal,
+                AppAPI(github.app_client),
+                dispatcher.in_hand,
+                horizon=timedelta(hours=self.settings.delivery_retry_hours),
+                every=RECONCILE_EVERY_SECONDS,
+            )
+        )
         self.schedule.start(
             PeriodicTask(
                 "check-run watchdog",
@@ -92,10 +123,19 @@ class AppState:
         self.draining = True
         self.ready = False
         await self.schedule.stop()
+        if self.reconciliations is not None:
+            self.reconciliations.cancel()
+            await asyncio.gather(self.reconciliations, return_exceptions=True)
         if self.services is not None:
             await self.services.backfills.stop()
-        if self.dispatcher is not None:
-            await self.dispatcher.drain(grace_seconds)
+        if self.dispatcher is not None and self.journal is not None:
+            unfinished = await self.dispatcher.drain(grace_seconds)
+            left = await self.journal.close(unfinished, timeout=JOURNAL_CLOSE_SECONDS)
+            if left:
+                log.warning(
+                    "shutdown: %d deliveries left unfinished in the store, for the next start: %s", len(left), left
+                )
+            self.finished_all = not left
         if self.session is not None:
             await self.session.close()
         if self.store is not None:
@@ -175,14 +215,21 @@ async def metrics_page(_request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-def create_app(settings: Settings, router: routing.Router | None = None, **github_options: Any) -> web.Application:
-    """The web application. `github_options` (sleep, clock, rng) let tests fake time."""
+def create_app(
+    settings: Settings,
+    router: routing.Router | None = None,
+    *,
+    journal_clock: Callable[[], datetime] = now_utc,
+    **github_options: Any,
+) -> web.Application:
+    """The web application. `github_options` (sleep, clock, rng) and `journal_clock` (when deliveries are tried
+    again) let tests fake time."""
     if router is None:
         from handlers import router as all_handlers
 
         router = all_handlers
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    state = AppState(settings, router, github_options)
+    state = AppState(settings, router, github_options, journal_clock)
     app[STATE] = state
     for path in WEBHOOK_PATHS:
         app.router.add_post(path, receive_webhook)
@@ -201,8 +248,9 @@ def create_app(settings: Settings, router: routing.Router | None = None, **githu
     return app
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT, then drain for the grace period and exit."""
+async def serve(settings: Settings) -> bool:
+    """Run until SIGTERM/SIGINT, then drain for the grace period and stop. True when every accepted delivery was
+    finished; False when some were left in the store (the next instance to start handles them)."""
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -217,3 +265,4 @@ async def serve(settings: Settings) -> None:
     log.info("stopping: finishing in-flight deliveries for up to %.0f s", settings.shutdown_grace_seconds)
     await app[STATE].stop(settings.shutdown_grace_seconds)
     await runner.cleanup()
+    return app[STATE].finished_all

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from bot import __version__
 
 README_SETTINGS = "README.md, section 'Running the App'"
+EXIT_OK = 0
+EXIT_DELIVERIES_LEFT = 75  # EX_TEMPFAIL: stopped with deliveries left in the store, for the next start
 COMMANDS = {
     "serve": "run the App's webhook server (the default command)",
     "demo": "play the App end to end against the built-in local GitHub, no credentials needed",
@@ -50,8 +52,8 @@ def _serve() -> int:
     configure_logging(settings.log_level, settings.log_format)
     from bot.app.server import serve
 
-    asyncio.run(serve(settings))
-    return 0
+    finished_all = asyncio.run(serve(settings))
+    return EXIT_OK if finished_all else EXIT_DELIVERIES_LEFT
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,9 +6,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -26,6 +31,36 @@ _SCHEMES = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
+
+
+T = TypeVar("T")
+
+
+def cancel_safe(cls: type[T]) -> type[T]:
+    """Make every public coroutine method of `cls` run to its end even when its caller is cancelled (a stop cuts a
+    handler short): a transaction cut short in the middle leaves SQLite's file locked (its thread still holds the
+    write lock) until the busy timeout fails whoever comes next. The caller still sees `CancelledError` at once."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(method):
+            continue
+        setattr(cls, name, _shielded(method))
+    return cls
+
+
+def _shielded(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def run_to_the_end(*args: Any, **kwargs: Any) -> Any:
+        task = asyncio.ensure_future(method(*args, **kwargs))
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    return run_to_the_end
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """The result of work whose caller is gone: its error is logged rather than lost."""
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).debug("store call whose caller was cancelled failed", exc_info=task.exception())
 
 
 def advisory_key(name: str) -> int:

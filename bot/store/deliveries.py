@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import schema
+from bot.store.database import cancel_safe
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ _STATUS_COLUMNS = (
 )
 
 
+@cancel_safe
 class Deliveries:
     """The journal's table: record, claim, renew, finish, fail, release and list deliveries."""
 

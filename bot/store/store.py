@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.comparison.model import JobRecord, RunRecord, StepRecord
 from bot.store import schema
-from bot.store.database import create_engine, migrate
+from bot.store.database import cancel_safe, create_engine, migrate
 from bot.store.deliveries import Deliveries, RetryPolicy
 from bot.store.locks import SingleFlight
 from bot.store.records import (
@@ -292,6 +292,7 @@ class RetentionResult:
     deleted: dict[str, int]
 
 
+@cancel_safe
 class Store:
     """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`)
     and a single-flight lock across processes (`single_flight`)."""

@@ -372,3 +372,26 @@ async def test_single_flight_holds_across_processes_on_postgresql(database_url: 
 async def test_naive_timestamps_are_refused(store: Store):
     with pytest.raises(StatementError, match="naive datetime"):
         await store.remember_comment(REPOSITORY_ID, 1, "marker", 1, body="", now=START.replace(tzinfo=None))
+
+
+async def test_a_call_cut_short_by_a_stop_finishes_and_leaves_the_database_usable(store: Store):
+    """A stop cancels handlers mid-transaction; on SQLite that used to leave the file locked for the next caller."""
+    from bot.store import JournalEntry
+
+    entries = [JournalEntry(f"d-{n}", "workflow_run", None, 1, "o/r", None, START, b"x" * 20_000) for n in range(2_000)]
+    for round_number in range(4):
+        call = asyncio.ensure_future(store.deliveries.record(entries[round_number * 500 : (round_number + 1) * 500]))
+        for _ in range(round_number + 1):
+            await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await store.deliveries.record(
+            [JournalEntry(f"after-{round_number}", "ping", None, None, None, None, START, b"")]
+        )
+    for _ in range(200):  # on PostgreSQL the cut-short calls go on in parallel, on connections of their own
+        counts = await store.deliveries.counts()
+        if counts == {"queued": 2_004}:
+            break
+        await asyncio.sleep(0.05)
+    assert counts == {"queued": 2_004}  # the cut-short calls ran to their end
