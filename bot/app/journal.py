@@ -38,13 +38,13 @@ from bot.store import DeliveryJournal, HandledDelivery, JournalEntry, LeaseLost,
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # renewed every poll while the delivery is handled
+LEASE = timedelta(seconds=30)  # renewed every poll while the delivery is handled; then another instance takes over
 POLL_SECONDS = 1.0  # claims are also woken at once when something claimable is written
 QUIET_SECONDS = 0.05  # no delivery accepted for this long: the burst is over, the batch is written
 WRITE_BATCH = 500
 MAX_UNWRITTEN = 200_000  # ~60 MB of small records (no payloads)
 MAX_UNWRITTEN_SECONDS = 60.0
-RECONCILE_SETTLE = timedelta(minutes=1)  # newer deliveries may still be on their way into another instance's store
+RECONCILE_SETTLE = timedelta(seconds=10)  # newer deliveries may still be in another instance's buffer
 MAX_REDELIVERIES = 3  # attempts GitHub lists for a delivery beyond which reconciliation gives up on it
 SINGLE_INSTANCE_OWNER = "the single instance"  # SQLite: at start-up, whatever it held was held by a process now gone
 
@@ -251,6 +251,14 @@ class Journal:
                 except Exception:  # the database is away: kept, and tried again
                     log.exception("%d handled deliveries could not be recorded yet", len(self._unwritten))
                     await asyncio.sleep(self._poll_seconds)
+
+    async def flush(self) -> None:
+        """Write now whatever waits to be written (a stop, and tests that want the store to show everything)."""
+        if self._recorder is not None:
+            while self._recorder.backlog:
+                await asyncio.sleep(0.01)
+            return
+        await self._write()
 
     async def _write(self) -> None:
         """Write what is waiting, a batch per statement (other work runs in between)."""

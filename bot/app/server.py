@@ -78,7 +78,8 @@ class AppState:
             installation = delivery.installation_id
             return (github.for_installation(installation) if installation is not None else None), services
 
-        self.journal = journal = Journal(store, clock=self.journal_clock)
+        lease = timedelta(seconds=self.settings.delivery_lease_seconds)
+        self.journal = journal = Journal(store, clock=self.journal_clock, lease=lease)
         self.dispatcher = dispatcher = Dispatcher(
             self.router,
             handler_arguments,

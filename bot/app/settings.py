@@ -73,6 +73,8 @@ class Settings:
     retention_days: float = 180.0
     #: A delivery whose handling failed because GitHub was unavailable is retried for this long after its receipt.
     delivery_retry_hours: float = 6.0
+    #: A delivery an instance claimed is its own this long without renewal (renewed every second while it works).
+    delivery_lease_seconds: float = 30.0
     #: The share of each installation's hourly rate limit that backfilling history may spend.
     backfill_rate_share: float = 0.2
     #: How far back a backfill fetches the default branch's runs.
@@ -205,6 +207,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     retry_hours = _bounded(
         env, "DELIVERY_RETRY_HOURS", 6.0, problems, low=0, high=MAX_DELIVERY_RETRY_HOURS, unit="hours"
     )
+    lease = _bounded(env, "DELIVERY_LEASE_SECONDS", 30.0, problems, low=2, high=3600, unit="seconds")
     share = _bounded(env, "BACKFILL_RATE_SHARE", 0.2, problems, low=0, high=1, unit="(a share of the hourly limit)")
     backfill_days = _bounded(env, "BACKFILL_DAYS", 30.0, problems, low=0, high=400, unit="days")
     if problems:
@@ -224,6 +227,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
         retention_days=retention,
         delivery_retry_hours=retry_hours,
+        delivery_lease_seconds=lease,
         backfill_rate_share=share,
         backfill_days=backfill_days,
     )
