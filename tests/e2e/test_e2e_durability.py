@@ -276,9 +276,9 @@ async def test_kill_9_mid_burst_then_a_restart_reconciles_and_each_report_is_pos
     if database_url.startswith("postgresql"):  # the dead process's leases run out, and what it received settles
         await asyncio.sleep(RECONCILE_SETTLE.total_seconds() + 0.5)
     second = start_app(github, database_url, tmp_path, "second")
+    github.webhook_url = f"{second.url}/webhooks"  # where GitHub sends the redeliveries the restart asks for
     try:
         await ready(second)
-        github.webhook_url = f"{second.url}/webhooks"
         await until(lambda: all_done(database_url, github), what="every delivery handled")
         assert reports(github, repo, pulls_and_runs) == [(1, 1)] * 8
         assert github.calls[POST_COMMENT] == 8 and github.calls[POST_CHECK_RUN] == 8
