@@ -26,7 +26,7 @@ import os
 import random
 import socket
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -100,6 +100,7 @@ class Journal:
         self._claimed: dict[str, Delivery] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._rng = random.Random()
+        self._recorded: deque[str] = deque(maxlen=MAX_UNWRITTEN)  # several instances: what this one recorded lately
 
     # ---- start and stop ----------------------------------------------------------------------------------------
 
@@ -140,10 +141,13 @@ class Journal:
         self._tasks.clear()
         now = self.clock()
         fresh = [delivery for delivery in unfinished if delivery.claim is None]
-        left = sorted(delivery.delivery_id for delivery in unfinished)
+        left = {delivery.delivery_id for delivery in unfinished}
         lost: list[str] = []
         if self._recorder is not None:
             lost = await self._recorder.close(timeout)  # recorded on receipt: only a full database loses some
+            # What this instance recorded and no instance has finished yet waits in the store as well.
+            statuses = await self.deliveries.statuses(list(self._recorded))
+            left |= {i for i, status in statuses.items() if status.state in ("queued", "running")}
         else:
             for delivery in fresh:
                 self._add(HandledDelivery(journal_entry(delivery, with_payload=True), "queued", 0, now))
@@ -158,7 +162,7 @@ class Journal:
             log.exception("shutdown: the deliveries this instance held could not be given back; their leases run out")
         if lost:
             log.warning("shutdown: not recorded (GitHub's record has them; reconciliation redelivers them): %s", lost)
-        return left
+        return sorted(left | set(lost))
 
     # ---- what the dispatcher tells --------------------------------------------------------------------------------
 
@@ -167,6 +171,7 @@ class Journal:
         Raises `JournalFull` when the database has been unreachable for too long."""
         assert self._recorder is not None, "one instance handles fresh deliveries from memory"
         self._recorder.record(journal_entry(delivery, with_payload=True))
+        self._recorded.append(delivery.delivery_id)
 
     def must_wait(self, delivery: Delivery) -> bool:
         """One instance: a fresh delivery of a pull request or commit that has deliveries waiting in the store joins
