@@ -116,7 +116,7 @@ async def settle(app, clock: Clock) -> None:
         claimed = await state.journal.claim(state.dispatcher.submit_claimed, lambda: state.dispatcher.capacity)
         await state.dispatcher.join()
         unfinished = await state.store.deliveries.unfinished()
-        if not claimed and all(s.state == "queued" and s.next_attempt_at > clock() for s in unfinished):
+        if not claimed and all(s.state == "queued" for s in unfinished):  # due ones may wait behind others
             return
         await asyncio.sleep(0.05)  # the App's own claim loop may be handing something out
 
@@ -137,17 +137,23 @@ async def test_a_burst_survives_a_github_outage_of_several_minutes_and_each_repo
     )
     assert all(s.state == "queued" and "GitHub unavailable" in (s.error or "") for s in waiting)
 
-    for _ in range(8):  # eight minutes without GitHub: each delivery is tried again as its backoff says
+    first_pr, first_run = pulls_and_runs[0]
+    for minute in range(1, 9):  # eight minutes without GitHub: each delivery is tried again as its backoff says
         clock.advance(minutes=1)
         await settle(app, clock)
+        if minute == 4:  # a re-run of the first pull request's run completes: it must wait behind the first attempt
+            await github.rerun(first_run, ci_jobs(build=950.0), started_at=PR_TIME + dt.timedelta(hours=1))
+            await settle(app, clock)
     assert reports(github, repo, pulls_and_runs) == [(0, 0)] * 4
     still = await store.deliveries.unfinished()
-    assert len(still) == 4 and min(s.attempts for s in still) >= 3  # 30 s, 1 min, 2 min, 4 min apart
+    assert len(still) == 5 and min(s.attempts for s in still if s.attempts) >= 3  # 30 s, 1 min, 2 min, 4 min apart
 
     github.faults.clear()  # GitHub is back
-    clock.advance(minutes=10)
+    clock.advance(minutes=30)
     await settle(app, clock)
     assert reports(github, repo, pulls_and_runs) == [(1, 1)] * 4
+    first_comment = [c for c in github.issue_comments(repo, first_pr.number) if "ci-orchestrator" in c.body][0]
+    assert "attempt 2" in first_comment.body  # the re-run was handled after the first attempt, not before
     assert github.calls[POST_COMMENT] == 4 and github.calls[POST_CHECK_RUN] == 4
     assert await store.deliveries.unfinished() == []
     states = await store.deliveries.statuses([d.guid for d in github.deliveries])
