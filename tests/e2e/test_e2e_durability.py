@@ -152,7 +152,7 @@ async def test_a_burst_survives_a_github_outage_of_several_minutes_and_each_repo
     clock.advance(minutes=30)
     await settle(app, clock)
     assert reports(github, repo, pulls_and_runs) == [(1, 1)] * 4
-    first_comment = [c for c in github.issue_comments(repo, first_pr.number) if "ci-orchestrator" in c.body][0]
+    first_comment = next(c for c in github.issue_comments(repo, first_pr.number) if "ci-orchestrator" in c.body)
     assert "attempt 2" in first_comment.body  # the re-run was handled after the first attempt, not before
     assert github.calls[POST_COMMENT] == 4 and github.calls[POST_CHECK_RUN] == 4
     assert await store.deliveries.unfinished() == []
