@@ -258,7 +258,10 @@ class Dispatcher:
         metrics.count_delivery(delivery.event, outcome)
         try:
             if self._journal is not None and outcome != "waiting":
-                await self._journal.handled(delivery, outcome, error)
+                if delivery.claim is None:
+                    self._journal.ended(delivery, outcome, error)
+                else:
+                    await self._journal.handled(delivery, outcome, error)
         except Exception:  # the store is away: a claimed delivery's lease runs out, and it is claimed again
             log.exception("the end of delivery %s could not be recorded", delivery.delivery_id)
         self._in_hand.pop(delivery.delivery_id, None)

@@ -84,6 +84,10 @@ class Delivery:
             self._data = orjson.loads(self.body)
         return self._data
 
+    def drop_payload(self) -> None:
+        """Handled: only the envelope is kept (the journal records the delivery later)."""
+        self.body, self._data = b"", None
+
     @property
     def action(self) -> str | None:
         action = self.envelope.action

@@ -91,7 +91,7 @@ class Journal:
         self.owner = instance_name() if self.shared else SINGLE_INSTANCE_OWNER
         self.clock, self._poll_seconds, self._lease = clock, poll_seconds, lease
         self._recorder = DeliveryJournal(store.deliveries) if self.shared else None
-        self._unwritten: list[HandledDelivery] = []
+        self._unwritten: list[HandledDelivery | tuple[Delivery, datetime]] = []  # (delivery, when): done
         self._unwritten_since = 0.0
         self._urgent = False  # something claimable waits to be written
         self._write_wake = asyncio.Event()
@@ -154,7 +154,7 @@ class Journal:
             try:
                 await asyncio.wait_for(self._write(), timeout)
             except Exception:  # reconciliation finds them at the next start
-                lost = sorted({item.entry.delivery_id for item in self._unwritten})
+                lost = sorted({_row(item).entry.delivery_id for item in self._unwritten})
                 log.exception("shutdown: %d deliveries could not be recorded", len(lost))
         try:
             await self.deliveries.release(self.owner)
@@ -182,22 +182,30 @@ class Journal:
         self._queue(HandledDelivery(journal_entry(delivery, with_payload=True), "queued", 0, self.clock()), key)
         return True
 
+    def ended(self, delivery: Delivery, outcome: str, error: str | None) -> None:
+        """The dispatcher is done with a fresh delivery (one instance: no I/O here): "unavailable" (GitHub could not
+        be reached: kept with its payload, to be tried again later), "failed" (for good), or done."""
+        if outcome == "unavailable":
+            entry = journal_entry(delivery, with_payload=True)
+            now = self.clock()
+            retry_at = self.deliveries.retry.next_attempt(entry.received_at, 1, now, self._rng)
+            if retry_at is not None:
+                self._queue(HandledDelivery(entry, "queued", 1, retry_at, error), entry.ordering_key)
+                log.warning("delivery %s will be tried again at %s: %s", delivery.delivery_id, retry_at, error)
+                return
+        if outcome in ("failed", "unavailable"):
+            now = self.clock()
+            self._add(HandledDelivery(journal_entry(delivery, with_payload=False), "failed", 1, now, error, now))
+            return
+        # Done, the common case: only what the record needs is kept, turned into a row when written.
+        delivery.drop_payload()
+        self._add((delivery, self.clock()))
+
     async def handled(self, delivery: Delivery, outcome: str, error: str | None) -> None:
-        """The dispatcher is done with a delivery: "unavailable" (GitHub could not be reached: try again later),
-        "failed" (for good), or any other outcome (done)."""
+        """The dispatcher is done with a delivery the store handed out: done, failed for good, or "unavailable"
+        (tried again later, while within the retry horizon)."""
         now = self.clock()
         key = ordering_key(delivery)
-        if delivery.claim is None:
-            entry = journal_entry(delivery, with_payload=outcome == "unavailable")
-            if outcome == "unavailable":
-                retry_at = self.deliveries.retry.next_attempt(entry.received_at, 1, now, self._rng)
-                if retry_at is not None:
-                    self._queue(HandledDelivery(entry, "queued", 1, retry_at, error), key)
-                    log.warning("delivery %s will be tried again at %s: %s", delivery.delivery_id, retry_at, error)
-                    return
-            state = "done" if outcome not in ("failed", "unavailable") else "failed"
-            self._add(HandledDelivery(entry, state, 1, now, error, finished_at=now))
-            return
         self._claimed.pop(delivery.delivery_id, None)
         finished = True
         try:
@@ -234,7 +242,7 @@ class Journal:
         self._add(item)
         self._write_wake.set()
 
-    def _add(self, item: HandledDelivery) -> None:
+    def _add(self, item: HandledDelivery | tuple[Delivery, datetime]) -> None:
         if not self._unwritten:
             self._unwritten_since = time.monotonic()
         self._unwritten.append(item)
@@ -270,7 +278,7 @@ class Journal:
         self._urgent = False
         while self._unwritten:
             batch = self._unwritten[:WRITE_BATCH]
-            await self.deliveries.record_handled(batch)
+            await self.deliveries.record_handled([_row(item) for item in batch])
             del self._unwritten[: len(batch)]
             self._claim_wake.set()
         self._unwritten_since = time.monotonic()
@@ -314,6 +322,13 @@ class Journal:
     def wake(self) -> None:
         """Claim now rather than at the next poll (tests that move the clock)."""
         self._claim_wake.set()
+
+
+def _row(item: HandledDelivery | tuple[Delivery, datetime]) -> HandledDelivery:
+    if isinstance(item, HandledDelivery):
+        return item
+    delivery, finished = item
+    return HandledDelivery(journal_entry(delivery, with_payload=False), "done", 1, finished, finished_at=finished)
 
 
 @dataclass(frozen=True)
