@@ -2,6 +2,6 @@
 
 from gidgethub import routing
 
-from handlers import check_run, pull_request, push, workflow_run
+from handlers import check_run, installation, pull_request, push, workflow_run
 
-router = routing.Router(check_run.router, pull_request.router, push.router, workflow_run.router)
+router = routing.Router(check_run.router, installation.router, pull_request.router, push.router, workflow_run.router)

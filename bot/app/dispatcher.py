@@ -21,12 +21,21 @@ from gidgethub import routing, sansio
 from bot.app import metrics
 from bot.app.intake import Delivery, LazyPayload, ordering_key
 from bot.app.logs import current_delivery
-from bot.github.client import calls_in_delivery
+from bot.github.client import Refused, calls_in_delivery
+from bot.github.events import MalformedEvent
 
 log = logging.getLogger(__name__)
 
 #: Makes the arguments a handler receives after the event (the installation's client, the App's services).
 HandlerArguments = Callable[[Delivery], tuple[Any, ...]]
+
+
+#: The outcomes of a delivery's handling, from best to worst: a delivery is counted under the worst of its handlers'.
+OUTCOMES = ("unhandled", "handled", "malformed", "refused", "failed")
+
+
+def _worse(outcome: str, other: str) -> str:
+    return max(outcome, other, key=OUTCOMES.index)
 
 
 class RecentDeliveries:
@@ -142,42 +151,44 @@ class Dispatcher:
                 del self._lines[key]
 
     async def _handle(self, delivery: Delivery) -> None:
-        """Run every handler of the delivery, each isolated from the others' failures; then count it done."""
+        """Run every handler of the delivery, each isolated from the others' failures; then count it done.
+
+        A malformed payload (`MalformedEvent`) and GitHub refusing a repository the App lost (`Refused`)
+        are each one plain line: neither is the App's fault, and neither deserves a traceback.
+        """
         try:
             event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
-            callbacks = self._router.fetch(event)
-            if not callbacks:
-                log.debug("no handler for %s.%s", delivery.event, delivery.action)
-                metrics.count_delivery(delivery.event, "unhandled")
-                return
             calls: dict[tuple[str, str, int], int] = {}
             calls_token, log_token = calls_in_delivery.set(calls), current_delivery.set(delivery)
-            failures = 0
+            outcome = "handled"
             try:
-                arguments = self._handler_arguments(delivery)
+                callbacks = self._router.fetch(event)
+                if not callbacks:
+                    log.debug("no handler for %s.%s", delivery.event, delivery.action)
+                    outcome = "unhandled"
+                arguments = self._handler_arguments(delivery) if callbacks else ()
                 for callback in callbacks:
                     started = time.perf_counter()
-                    try:
-                        await callback(event, *arguments)
-                    except Exception:
-                        failures += 1
-                        self._report_failure(callback, delivery)
+                    outcome = _worse(outcome, await self._run(callback, event, arguments, delivery))
                     metrics.observe_handler(delivery.event, callback, time.perf_counter() - started)
-                if log.isEnabledFor(logging.INFO):
+                if callbacks and log.isEnabledFor(logging.INFO):
                     log.info(
                         "handled %s.%s with %d GitHub calls%s",
                         delivery.event,
                         delivery.action,
                         sum(calls.values()),
-                        f", {failures} handler(s) failed" if failures else "",
+                        ", a handler failed" if outcome == "failed" else "",
                     )
+            except MalformedEvent as problem:  # the router read a field of a payload that is not valid JSON
+                log.warning("ignored: %s", problem)
+                outcome = "malformed"
             finally:
                 calls_in_delivery.reset(calls_token)
                 current_delivery.reset(log_token)
-            if failures:
+            if outcome in ("failed", "refused"):
                 # Let a manual redelivery try again: nothing it would repeat has fully succeeded.
                 self._recent.forget(delivery.delivery_id)
-            metrics.count_delivery(delivery.event, "failed" if failures else "handled")
+            metrics.count_delivery(delivery.event, outcome)
         except Exception:  # outside the handlers (routing, their arguments): the worker must go on
             log.exception("delivery %s (%s) could not be handled", delivery.delivery_id, delivery.event)
             self._recent.forget(delivery.delivery_id)
@@ -191,17 +202,35 @@ class Dispatcher:
                 self._idle_waiters.clear()
 
     @staticmethod
-    def _report_failure(callback: Callable[..., Awaitable[None]], delivery: Delivery) -> None:
-        name = f"{callback.__module__}.{callback.__qualname__}"
-        log.exception(
-            "handler %s failed on delivery %s (%s.%s, %s)",
-            name,
-            delivery.delivery_id,
-            delivery.event,
-            delivery.action,
-            delivery.repository or "no repository",
-        )
-        metrics.HANDLER_ERRORS.labels(event=delivery.event, handler=name).inc()
+    async def _run(
+        callback: Callable[..., Awaitable[None]], event: sansio.Event, arguments: tuple[Any, ...], delivery: Delivery
+    ) -> str:
+        """Run one handler; its outcome: "handled", "malformed", "refused" or "failed"."""
+        try:
+            await callback(event, *arguments)
+        except MalformedEvent as problem:
+            log.warning("ignored: %s", problem)
+            return "malformed"
+        except Refused as refusal:
+            log.warning(
+                "GitHub refused %s with %d: the repository or installation is gone, or the App may not see it",
+                refusal.request,
+                refusal.status_code,
+            )
+            return "refused"
+        except Exception:
+            name = f"{callback.__module__}.{callback.__qualname__}"
+            log.exception(
+                "handler %s failed on delivery %s (%s.%s, %s)",
+                name,
+                delivery.delivery_id,
+                delivery.event,
+                delivery.action,
+                delivery.repository or "no repository",
+            )
+            metrics.HANDLER_ERRORS.labels(event=delivery.event, handler=name).inc()
+            return "failed"
+        return "handled"
 
     async def join(self) -> None:
         """Wait until every accepted delivery has been handled."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,3 +23,18 @@ class Services:
     def provider(self, gh: Any, repo: str) -> GitHubProvider:
         """The flows' view of `repo` through the installation's client `gh`."""
         return GitHubProvider(gh, repo, self.caches)
+
+    def forget_installation(self, installation_id: int, repositories: Iterable[str]) -> None:
+        """The App was uninstalled or suspended: drop the installation's token and client, and what it keeps
+        of `repositories` (GitHub lists them only when the installation had selected repositories)."""
+        self.github.forget_installation(installation_id)
+        self.forget_repositories(repositories)
+
+    def forget_repositories(self, repositories: Iterable[str]) -> None:
+        """The App lost access to these repositories: drop their configs, baseline runs and pull-request samples."""
+        lost = set(repositories)
+        for repo in lost:
+            self.caches.configs.invalidate(repo)
+            self.caches.baselines.forget_repository(repo)
+        for key in [key for key in self.caches.pr_runs if key[0] in lost]:
+            self.caches.pr_runs.pop(key, None)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import functools
 import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -22,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import cachetools
+import gidgethub
 import jwt
 from gidgethub import aiohttp as gh_aiohttp
 
@@ -38,6 +37,8 @@ BACKOFF_CAP_SECONDS = 30.0
 SECONDARY_LIMIT_MIN_WAIT = 60.0
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
 CONCURRENT_REQUESTS_PER_INSTALLATION = 8
+#: GitHub's answers when a repository or installation is gone, or the App may not (or no longer) see it.
+REFUSED_STATUSES = frozenset({403, 404, 410})
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,20 @@ calls_in_delivery: ContextVar[dict[tuple[str, str, int], int] | None] = ContextV
 
 class GitHubUnavailable(Exception):
     """GitHub could not be reached or kept refusing within the time budget; the message says why."""
+
+
+class Refused(gidgethub.BadRequest):
+    """GitHub answered 403 (not a rate limit), 404 or 410: what was asked for is gone, or the App may not see it
+    (a deleted repository, an uninstalled App, a missing permission). `request` says what, as "METHOD route"."""
+
+    def __init__(self, error: gidgethub.BadRequest, request: str) -> None:
+        super().__init__(error.status_code, *error.args, headers=error.headers)
+        self.request = request
+
+
+#: The URL template of the request being made: its label in metrics and logs, never the URL filled in with
+#: names from pull requests.
+_route: ContextVar[str] = ContextVar("route", default="other")
 
 
 @dataclass(frozen=True)
@@ -119,24 +134,6 @@ def next_attempt(
     return Done()
 
 
-_ROUTE_PARTS = [
-    (re.compile(r"^/repos/[^/]+/[^/]+"), "/repos/{owner}/{repo}"),
-    (re.compile(r"/contents/.*$"), "/contents/{path}"),
-    (re.compile(r"/[0-9a-f]{40}(?=/|$)"), "/{sha}"),
-    (re.compile(r"/\d+(?=/|$)"), "/{id}"),
-]
-
-
-def route_of(url: str) -> str:
-    """A low-cardinality route label for a request URL (for metrics and call counts)."""
-    path = url.split("://", 1)[-1]
-    path = "/" + path.split("/", 1)[1] if "/" in path else "/"
-    path = path.split("?", 1)[0]
-    for pattern, replacement in _ROUTE_PARTS:
-        path = pattern.sub(replacement, path)
-    return path
-
-
 class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
     """gidgethub's aiohttp client plus retries, rate-limit waits, API version and call counting."""
 
@@ -156,6 +153,23 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
+        self._page_routes: cachetools.LRUCache[str, str] = cachetools.LRUCache(maxsize=256)
+
+    async def _make_request(self, method: str, url: str, url_vars: Any, *args: Any, **kwargs: Any) -> Any:
+        # A template names its route; an absolute URL is a next page, named by the template of the first.
+        route = self._page_routes.pop(url, "other") if "://" in url else url.split("{?", 1)[0]
+        token = _route.set(route)
+        try:
+            data, more, status = await super()._make_request(method, url, url_vars, *args, **kwargs)
+        except gidgethub.BadRequest as error:
+            if type(error) is gidgethub.BadRequest and error.status_code in REFUSED_STATUSES:
+                raise Refused(error, f"{method} {route}") from None
+            raise
+        finally:
+            _route.reset(token)
+        if more is not None:
+            self._page_routes[more] = route
+        return data, more, status
 
     @abc.abstractmethod
     async def _authorization(self) -> str:
@@ -170,7 +184,7 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
         try:
             return await super()._request(method, url, headers, body)
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
-            log.warning("GitHub request failed: %s %s: %s", method, route_of(url), type(error).__name__)
+            log.warning("GitHub request failed: %s %s: %s", method, _route.get(), type(error).__name__)
             return None, {}, b""
 
     async def _request(
@@ -178,7 +192,7 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
     ) -> tuple[int, Mapping[str, str], bytes]:
         headers = dict(headers)
         headers["x-github-api-version"] = API_VERSION
-        route = route_of(url)
+        route = _route.get()
         started = self._clock()
         attempt = 0
         token_refreshed = False
@@ -294,6 +308,9 @@ class InstallationTokens:
         if cached is not None and cached.token == token:
             del self._cache[installation_id]
 
+    def forget(self, installation_id: int) -> None:
+        self._cache.pop(installation_id, None)
+
 
 class InstallationClient(_ResilientGitHubAPI):
     """What handlers use: calls as one installation, with its own ETag cache and request limits."""
@@ -359,8 +376,18 @@ class GitHubApp:
         }
         self.app_client = AppClient(session, settings, **self._options)
         self.tokens = InstallationTokens(self.app_client.mint_installation_token)
-        #: The client of one installation; the 1,024 most recently used are kept, with their ETag caches.
-        self.for_installation: Callable[[int], InstallationClient] = functools.lru_cache(maxsize=1024)(self._new_client)
+        self._clients: cachetools.LRUCache[int, InstallationClient] = cachetools.LRUCache(maxsize=1024)
 
-    def _new_client(self, installation_id: int) -> InstallationClient:
-        return InstallationClient(self._session, installation_id, self.tokens, **self._options)
+    def for_installation(self, installation_id: int) -> InstallationClient:
+        """The client of one installation; the 1,024 most recently used are kept, with their ETag caches."""
+        client = self._clients.get(installation_id)
+        if client is None:
+            client = self._clients[installation_id] = InstallationClient(
+                self._session, installation_id, self.tokens, **self._options
+            )
+        return client
+
+    def forget_installation(self, installation_id: int) -> None:
+        """The installation was deleted or suspended: drop its token, and its client with its ETag cache."""
+        self._clients.pop(installation_id, None)
+        self.tokens.forget(installation_id)

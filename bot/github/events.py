@@ -181,3 +181,30 @@ def check_run_event(data: Mapping[str, Any]) -> CheckRunEvent:
         head_sha=_field(check, "head_sha", str, "check_run"),
         pull_numbers=tuple(dict.fromkeys(numbers)),
     )
+
+
+@dataclass(frozen=True)
+class LostAccess:
+    """Repositories the App may no longer see; `installation_id` too when the whole installation went."""
+
+    installation_id: int
+    repositories: tuple[str, ...]
+
+
+def _repository_names(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    listed: list[Any] = _optional(data, key, list, "delivery") or []
+    return tuple(
+        _field(_mapping(entry, f"{key}[{i}]"), "full_name", str, f"{key}[{i}]") for i, entry in enumerate(listed)
+    )
+
+
+def installation_lost(data: Mapping[str, Any]) -> LostAccess:
+    """An `installation` `deleted` or `suspend` delivery: the installation and the repositories it listed."""
+    installation = _mapping(data.get("installation"), "installation")
+    return LostAccess(_field(installation, "id", int, "installation"), _repository_names(data, "repositories"))
+
+
+def repositories_removed(data: Mapping[str, Any]) -> LostAccess:
+    """An `installation_repositories` `removed` delivery: the repositories taken from the installation."""
+    installation = _mapping(data.get("installation"), "installation")
+    return LostAccess(_field(installation, "id", int, "installation"), _repository_names(data, "repositories_removed"))

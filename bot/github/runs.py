@@ -64,6 +64,13 @@ class BaselineCache:
         for key in [key for key in self._lists if key[0] == repo and key[2] == branch]:
             self._lists.pop(key, None)
 
+    def forget_repository(self, repo: str) -> None:
+        """The App lost access to `repo`: drop its run lists, run attempts and jobs."""
+        caches: tuple[cachetools.Cache[Any, Any], ...] = (self._lists, self._jobs, self._attempts)
+        for cache in caches:
+            for key in [key for key in cache if key[0] == repo]:
+                cache.pop(key, None)
+
     async def runs(
         self,
         gh,
