@@ -212,11 +212,7 @@ class Dispatcher:
             log.warning("ignored: %s", problem)
             return "malformed"
         except Refused as refusal:
-            log.warning(
-                "GitHub refused %s with %d: the repository or installation is gone, or the App may not see it",
-                refusal.request,
-                refusal.status_code,
-            )
+            log.warning("GitHub refused %s: %d %s", refusal.request, refusal.status_code, refusal.reason)
             return "refused"
         except Exception:
             name = f"{callback.__module__}.{callback.__qualname__}"

@@ -37,8 +37,9 @@ BACKOFF_CAP_SECONDS = 30.0
 SECONDARY_LIMIT_MIN_WAIT = 60.0
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
 CONCURRENT_REQUESTS_PER_INSTALLATION = 8
-#: GitHub's answers when a repository or installation is gone, or the App may not (or no longer) see it.
-REFUSED_STATUSES = frozenset({403, 404, 410})
+#: GitHub's answers when what a request names is gone, or the App may not (or no longer) see it, or GitHub does
+#: not take it (422: an unknown commit, say): the request is not repeated, and the refusal is one line in the log.
+REFUSED_STATUSES = frozenset({403, 404, 410, 422})
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,15 @@ class GitHubUnavailable(Exception):
 
 
 class Refused(gidgethub.BadRequest):
-    """GitHub answered 403 (not a rate limit), 404 or 410: what was asked for is gone, or the App may not see it
-    (a deleted repository, an uninstalled App, a missing permission). `request` says what, as "METHOD route"."""
+    """GitHub answered 403 (not a rate limit), 404, 410 or 422: what was asked for is gone, or the App may not
+    see it (a deleted repository, an uninstalled App, a missing permission), or GitHub does not take it.
+
+    `request` says what was refused ("METHOD route template") and `reason` GitHub's message."""
 
     def __init__(self, error: gidgethub.BadRequest, request: str) -> None:
         super().__init__(error.status_code, *error.args, headers=error.headers)
         self.request = request
+        self.reason = error.args[-1] if error.args and isinstance(error.args[-1], str) else error.status_code.phrase
 
 
 #: The URL template of the request being made: its label in metrics and logs, never the URL filled in with
@@ -162,7 +166,7 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
         try:
             data, more, status = await super()._make_request(method, url, url_vars, *args, **kwargs)
         except gidgethub.BadRequest as error:
-            if type(error) is gidgethub.BadRequest and error.status_code in REFUSED_STATUSES:
+            if error.status_code in REFUSED_STATUSES and not isinstance(error, gidgethub.RateLimitExceeded):
                 raise Refused(error, f"{method} {route}") from None
             raise
         finally:
