@@ -91,6 +91,12 @@ class ConnectionLog(logging.LoggerAdapter):
         else:
             super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
+    def debug(self, msg: object, *args: object, exc_info: Any = None, **kwargs: Any) -> None:
+        if isinstance(exc_info, CLIENT_FAULTS):  # e.g. TLS or another protocol sent to the HTTP port
+            super().debug("%s: %s: %s", str(msg) % args, type(exc_info).__name__, exc_info, **kwargs)
+        else:
+            super().debug(msg, *args, exc_info=exc_info, **kwargs)
+
 
 def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler()

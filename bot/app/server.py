@@ -248,10 +248,22 @@ def create_app(settings: Settings, router: routing.Router | None = None, **githu
     return app
 
 
+def make_runner(app: web.Application) -> web.AppRunner:
+    """The runner `serve` uses: no access log, no signal handling of its own, and at most `CLOSE_SECONDS` for
+    connections to finish once the work has drained."""
+    return web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=CLOSE_SECONDS)
+
+
+async def shut_down(runner: web.AppRunner, grace_seconds: float) -> None:
+    """Refuse new deliveries and stop reading bodies, let in-flight work finish for up to `grace_seconds`, then
+    close every connection, slow and idle ones included: done within the grace period plus `CLOSE_SECONDS`."""
+    await runner.app[STATE].stop(grace_seconds)
+    await runner.cleanup()
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then drain for the grace period and exit."""
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=CLOSE_SECONDS)
+    runner = make_runner(create_app(settings))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
@@ -262,5 +274,4 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping: finishing in-flight deliveries for up to %.0f s", settings.shutdown_grace_seconds)
-    await app[STATE].stop(settings.shutdown_grace_seconds)
-    await runner.cleanup()
+    await shut_down(runner, settings.shutdown_grace_seconds)
