@@ -251,7 +251,8 @@ async def run(args: argparse.Namespace) -> int:
     shutdown_ok = took <= bound and app.returncode is not None
     print(
         f"memory growth {grew_mib:.1f} MiB <= budget {budget_mib} MiB + open connections {connections_mib:.1f} MiB"
-        f" + {SENDING_BUFFER_MIB:g} MiB x {args.bodies} senders = {allowed_mib:.1f} MiB: {'PASS' if memory_ok else 'MISS'}"
+        f" + {SENDING_BUFFER_MIB:g} MiB x {args.bodies} senders = {allowed_mib:.1f} MiB:"
+        f" {'PASS' if memory_ok else 'MISS'}"
     )
     print(f"shutdown {took:.2f} s <= grace + close + slack {bound:.1f} s: {'PASS' if shutdown_ok else 'MISS'}")
     tracebacks = output.count("Traceback")
