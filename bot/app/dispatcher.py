@@ -169,7 +169,9 @@ class Dispatcher:
                 arguments = self._handler_arguments(delivery) if callbacks else ()
                 for callback in callbacks:
                     started = time.perf_counter()
-                    outcome = _worse(outcome, await self._run(callback, event, arguments, delivery))
+                    result = await self._run(callback, event, arguments, delivery)
+                    if result != "handled":
+                        outcome = _worse(outcome, result)
                     metrics.observe_handler(delivery.event, callback, time.perf_counter() - started)
                 if callbacks and log.isEnabledFor(logging.INFO):
                     log.info(
