@@ -7,7 +7,6 @@ idle timeout, a body within the body timeout, and bodies not yet verified share 
 from __future__ import annotations
 
 import asyncio
-import gc
 import hmac
 import logging
 import math
@@ -67,11 +66,6 @@ class AppState:
         )
         dispatcher.start()
         metrics.measure_queue_depth(lambda: dispatcher.pending)
-        # What exists now lives as long as the App: keep it out of the collector's way, and collect
-        # less often, so full collections do not stall acks (measured: p99 25 ms → 5 ms under load).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 20, 20)
         self.ready = True
 
     async def stop(self, grace_seconds: float) -> None:

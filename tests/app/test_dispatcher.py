@@ -1,4 +1,4 @@
-"""The dispatcher without HTTP: the redelivery window, routing by event and action, wake-ups, metrics."""
+"""The dispatcher without HTTP: the redelivery window, routing by event and action, the workers, outcomes, metrics."""
 
 from __future__ import annotations
 
