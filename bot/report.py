@@ -12,8 +12,7 @@ messages of external tools) is untrusted: it goes through `escape_markdown` in m
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
@@ -29,9 +28,12 @@ COMMENT_MAX_CHARACTERS = 65_536
 NAME_MAX_CHARACTERS = 200  # a name quoted in a report
 CUT_NOTE = "\n… (cut to fit GitHub's size limit)\n"
 
-# Control characters, line/paragraph separators and bidirectional overrides.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+# Control characters, line/paragraph separators, bidirectional marks, overrides and isolates.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u0085\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+_INVISIBLE_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]()#!|~])")
+# What GitHub links in text even when escaped: issue and pull request references.
+_REFERENCE = re.compile(r"(#|\bGH-)(?=\d)", re.IGNORECASE)
 _ZERO_WIDTH_SPACE = "\u200b"
 
 
@@ -41,21 +43,48 @@ def plain_text(text: str, limit: int = NAME_MAX_CHARACTERS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def plain_lines(text: str) -> str:
+    """Text shown as plain text on several lines (annotation messages): NUL, controls and bidi marks removed."""
+    return _INVISIBLE_IN_TEXT.sub("", text)
+
+
 @lru_cache(maxsize=8192)
 def escape_markdown(text: str, limit: int = NAME_MAX_CHARACTERS) -> str:
-    """Untrusted text made inert in GitHub markdown, inside or outside a table cell.
+    """Untrusted text made inert in GitHub markdown, inside or outside a table cell: THE escaping of the App.
 
-    One line; HTML special characters as entities; markdown punctuation (including `|`) backslash-
-    escaped; a zero-width space after `@` (no mentions) and inside `://` and `www.` (no autolinks).
+    One line (control characters, bidi marks and NUL gone); HTML special characters as entities;
+    markdown punctuation (including `|`) backslash-escaped; a zero-width space after `@` (no mentions),
+    after `#` and `GH-` before a number (no issue references), and inside `://` and `www.` (no autolinks).
     """
     text = plain_text(text, limit)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    text = _REFERENCE.sub(lambda match: match[1] + _ZERO_WIDTH_SPACE, text)
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
     return (
         text.replace("@", "@" + _ZERO_WIDTH_SPACE)
         .replace("://", ":" + _ZERO_WIDTH_SPACE + "//")
         .replace("www.", "www" + _ZERO_WIDTH_SPACE + ".")
     )
+
+
+def code_span(text: str, limit: int = NAME_MAX_CHARACTERS) -> str:
+    """Untrusted text shown verbatim in a code span (inert: no markdown, HTML, mentions or references in it).
+
+    One line; the fence is longer than any run of backticks inside; `|` is escaped so that a table cell
+    is not split (GitHub removes that backslash).
+    """
+    text = plain_text(text, limit).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def code_block(text: str, info: str = "") -> str:
+    """Untrusted text as a fenced block whose fence no line of the text can close."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}{info}\n{plain_lines(text)}\n{fence}"
 
 
 def fits_bytes(text: str, limit: int = CHECK_OUTPUT_MAX_BYTES) -> bool:
@@ -98,9 +127,11 @@ class Annotation:
         object.__setattr__(self, "start_line", max(1, self.start_line))
         object.__setattr__(self, "end_line", max(self.start_line, self.end_line))
         object.__setattr__(self, "title", plain_text(self.title, CHECK_TITLE_MAX_CHARACTERS))
-        object.__setattr__(self, "message", fit_bytes(self.message, ANNOTATION_MESSAGE_MAX_BYTES))
+        object.__setattr__(self, "message", fit_bytes(plain_lines(self.message), ANNOTATION_MESSAGE_MAX_BYTES))
         if self.raw_details is not None:
-            object.__setattr__(self, "raw_details", fit_bytes(self.raw_details, ANNOTATION_MESSAGE_MAX_BYTES))
+            object.__setattr__(
+                self, "raw_details", fit_bytes(plain_lines(self.raw_details), ANNOTATION_MESSAGE_MAX_BYTES)
+            )
         if self.start_column is not None and self.start_line != self.end_line:
             object.__setattr__(self, "start_column", None)  # GitHub takes columns on one-line annotations only
             object.__setattr__(self, "end_column", None)
@@ -113,9 +144,11 @@ class Annotation:
 
 @dataclass(frozen=True)
 class Report:
-    """What one capability has to say about one commit: a check run's conclusion and output."""
+    """What one capability has to say about one commit: a check run's conclusion and output.
 
-    conclusion: Conclusion
+    A report without a conclusion is one still in progress (e.g. waiting for a confirming re-run)."""
+
+    conclusion: Conclusion | None
     title: str
     summary: str
     text: str = ""
@@ -126,9 +159,6 @@ class Report:
         object.__setattr__(self, "summary", fit_bytes(self.summary))
         object.__setattr__(self, "text", fit_bytes(self.text))
         object.__setattr__(self, "annotations", tuple(self.annotations))
-
-    def with_annotations(self, annotations: Sequence[Annotation]) -> Report:
-        return replace(self, annotations=tuple(annotations))
 
 
 def check_run_name(name: str) -> str:

@@ -1,4 +1,4 @@
-"""`workflow_run` completed: compare a pull request's run with its base branch (base-branch runs refresh baselines)."""
+"""`workflow_run`: compare a pull request's completed run with its base branch; note runs that start."""
 
 from __future__ import annotations
 
@@ -17,3 +17,10 @@ router = routing.Router()
 async def compare_with_baseline(event: sansio.Event, gh: Any, services: Services) -> None:
     repo = events.repository(event.data)
     await compare_completed_run(services.provider(gh, repo.full_name), events.completed_run(event.data))
+
+
+@router.register("workflow_run", action="requested")
+@router.register("workflow_run", action="in_progress")
+async def note_started_run(event: sansio.Event, gh: Any, services: Services) -> None:
+    repo = events.repository(event.data)
+    services.provider(gh, repo.full_name).note_workflow_run(events.completed_run(event.data).run)

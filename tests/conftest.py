@@ -13,6 +13,8 @@ from helpers import WEBHOOK_SECRET, make_settings, private_key_pem
 from bot.app.server import STATE, create_app
 from bot.testing.simulator import GitHubSimulator
 
+pytest_plugins = ["databases"]  # database_url, store: each store test on SQLite and on PostgreSQL
+
 
 @pytest.fixture(scope="session")
 def openapi_contract() -> OpenAPIContract:

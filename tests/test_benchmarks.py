@@ -32,3 +32,12 @@ def test_intake_benchmark_runs_and_every_target_answers_2xx():
     for title in ("App (no-op handler)", "bare aiohttp", "bare, read_nowait"):
         assert title in result.stdout
     assert "non-2xx answers + socket errors, all targets: 0 (must be 0) PASS" in result.stdout
+
+
+def test_store_benchmark_runs_end_to_end_on_sqlite():
+    bench_store = BENCH_INTAKE.parent / "bench_store.py"
+    command = [sys.executable, str(bench_store), "--jobs", "30", "--deliveries", "50", "--databases", "sqlite"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for measurement in ("ingest: batches of 100 events", "size of the history per 100k jobs", "journal: 19 KB"):
+        assert measurement in result.stdout

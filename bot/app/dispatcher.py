@@ -21,7 +21,7 @@ from gidgethub import routing, sansio
 from bot.app import metrics
 from bot.app.intake import Delivery, LazyPayload, ordering_key
 from bot.app.logs import current_delivery
-from bot.github.client import Refused, calls_in_delivery
+from bot.github.client import Refused, calls_in_delivery, writes_in_delivery
 from bot.github.events import MalformedEvent
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ class Dispatcher:
             event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
             calls: dict[tuple[str, str, int], int] = {}
             calls_token, log_token = calls_in_delivery.set(calls), current_delivery.set(delivery)
+            writes_token = writes_in_delivery.set([0])
             outcome = "handled"
             try:
                 callbacks = self._router.fetch(event)
@@ -163,6 +164,7 @@ class Dispatcher:
                 outcome = "malformed"
             finally:
                 calls_in_delivery.reset(calls_token)
+                writes_in_delivery.reset(writes_token)
                 current_delivery.reset(log_token)
             if outcome in ("failed", "refused"):
                 # Let a manual redelivery try again: nothing it would repeat has fully succeeded.

@@ -21,6 +21,7 @@ from bot.app import metrics
 from bot.app.dispatcher import Dispatcher
 from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, UnverifiedBytes, body_signer, read_delivery
 from bot.app.logs import CLIENT_FAULTS, ConnectionLog
+from bot.app.periodic import STALE_CHECK_RUN_SECONDS, WATCHDOG_EVERY_SECONDS, PeriodicTask, Schedule
 from bot.app.services import Services
 from bot.app.settings import Settings
 from bot.github.client import GitHubApp, InstallationClient
@@ -47,6 +48,7 @@ class AppState:
         self.session: aiohttp.ClientSession | None = None
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
+        self.schedule = Schedule()
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT)
@@ -65,6 +67,13 @@ class AppState:
             dedupe_seconds=self.settings.delivery_dedupe_seconds,
         )
         dispatcher.start()
+        self.schedule.start(
+            PeriodicTask(
+                "check-run watchdog",
+                WATCHDOG_EVERY_SECONDS,
+                lambda: services.caches.publisher.complete_stale(STALE_CHECK_RUN_SECONDS),
+            )
+        )
         metrics.measure_queue_depth(lambda: dispatcher.pending)
         self.ready = True
 
@@ -78,6 +87,7 @@ class AppState:
         now = asyncio.get_running_loop().time()
         for deadline in self.reading:
             deadline.reschedule(now)
+        await self.schedule.stop()
         if self.dispatcher is not None:
             await self.dispatcher.drain(grace_seconds)
         if self.session is not None:

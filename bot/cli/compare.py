@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +18,7 @@ import gidgethub
 
 from bot.cli.github_access import NoToken, api_url, github_token
 from bot.flows.compare_run import CompletedRun, compare_completed_run
-from bot.flows.provider import PullRequestRef
+from bot.flows.provider import CommentRenderer, PullRequestRef
 from bot.github.client import GitHubUnavailable, TokenClient
 from bot.github.endpoints import RepoAPI
 from bot.github.provider import GitHubCaches, GitHubProvider
@@ -38,9 +39,11 @@ class PrintingProvider(GitHubProvider):
         for annotation in report.annotations:
             print(f"{annotation.path}:{annotation.start_line}: {annotation.level}: {annotation.title}")
 
-    async def publish_comment(self, number: int, marker: str, body: str, *, create: bool) -> str:
+    async def publish_comment(
+        self, number: int, markers: Sequence[str], render: CommentRenderer, *, create: bool
+    ) -> str:
         print(f"── comment on #{number}{'' if create else ' (only if one exists already: nothing new to say)'}")
-        print(body.removeprefix(marker).lstrip())
+        print(re.sub(r"<!-- ci-orchestrator:[^>]*-->\n?", "", render(None, None)).strip())
         return "printed"
 
 

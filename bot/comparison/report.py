@@ -364,8 +364,8 @@ def _body(cmp: RunComparison, detail: _Detail, *, table: bool, details: bool) ->
     return lines
 
 
-def render_comment(cmp: RunComparison, *, marker: str) -> str:
-    """The PR comment (GitHub markdown, ≤ 65,536 characters), starting with the hidden `marker`."""
+def render_comment(cmp: RunComparison, *, marker: str, limit: int = COMMENT_MAX_CHARACTERS) -> str:
+    """The PR comment (GitHub markdown, ≤ `limit` characters), starting with the hidden `marker`."""
 
     def render(detail: _Detail) -> str:
         lines = [
@@ -381,7 +381,7 @@ def render_comment(cmp: RunComparison, *, marker: str) -> str:
         return "\n".join(lines)
 
     def fits(text: str) -> bool:
-        return len(text) <= COMMENT_MAX_CHARACTERS
+        return len(text) <= limit
 
     return _fit(render, fits, lambda text, note: _cut_lines(text, note, fits))
 

@@ -58,6 +58,7 @@ WORKFLOW_RUN_EVENTS = frozenset(
     }
 )
 COMMENT_MODES = ("on-change", "always", "never")
+COMMENT_PER = ("pull-request", "workflow")  # one comment per pull request (sections), or one per workflow
 STEP_PATTERN_KEYS = ("uses", "run")
 SHARED_ACTION_KEYS = ("uses", "replaces", "with", "description")
 ACTION_REFERENCE = re.compile(r"\./\S+|[\w.-]+/[\w.-]+(/[^@\s]+)?@[^@\s]+")
@@ -77,6 +78,7 @@ class ComparisonConfig:
     alpha: float = 0.05
     new_failure_pass_rate: float = 0.9
     comment: str = "on-change"
+    comment_per: str = "pull-request"
     fail_on: str = "never"
     workflows: tuple[str, ...] = ()
     ignore_jobs: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from bot.comparison.report import FAIL_ON_CHOICES as COMPARISON_FAIL_ON
 from bot.config.schema import (
     ACTION_REFERENCE,
     COMMENT_MODES,
+    COMMENT_PER,
     SHARED_ACTION_KEYS,
     STEP_PATTERN_KEYS,
     WORKFLOW_RUN_EVENTS,
@@ -271,6 +272,7 @@ COMPARISON_SETTINGS: dict[str, _Check] = {
     "alpha": _number(above=0, below=0.5),
     "new_failure_pass_rate": _number(above=0, at_most=1),
     "comment": _choice(COMMENT_MODES),
+    "comment_per": _choice(COMMENT_PER),
     "fail_on": _choice(COMPARISON_FAIL_ON),
     "workflows": _string_list(what="workflow file names or globs"),
     "ignore_jobs": _string_list(what="job name globs"),

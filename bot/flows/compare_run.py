@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.comparison import ComparisonStatus, RunComparison, RunRecord, compare_run, render_check_run, render_comment
+from bot.comparison.pr_comment import PULL_REQUEST_MARKER, compose, section_limit, with_section, workflow_marker
 from bot.comparison.selection import is_baseline_run, is_compared_workflow, without_ignored_jobs, worth_a_comment
 from bot.config.options import comparison_options
 from bot.config.schema import ComparisonConfig
@@ -20,10 +21,6 @@ from bot.report import check_run_name
 log = logging.getLogger(__name__)
 
 PR_SAMPLES_KEPT = 4  # earlier pushes of a pull request kept as extra samples
-
-
-def comment_marker(workflow_id: int | None) -> str:
-    return f"<!-- ci-orchestrator:comparison workflow={workflow_id} -->"
 
 
 def comparison_check_name(run: RunRecord) -> str:
@@ -48,6 +45,7 @@ async def compare_completed_run(provider: CIProvider, completed: CompletedRun) -
     the configuration leaves out).
     """
     run = completed.run
+    provider.note_workflow_run(run)
     config = (await provider.config()).config.comparison
     branches = {completed.default_branch, *config.baseline_branches}
     if is_baseline_run(
@@ -97,10 +95,7 @@ async def _compare_for_pull_request(
         provider.keep_pr_samples(pull.number, current.workflow_id, [*remembered, current][-PR_SAMPLES_KEPT:])
 
     if config.comment != "never":
-        marker = comment_marker(current.workflow_id)
-        create = config.comment == "always" or worth_a_comment(cmp)
-        outcome = await provider.publish_comment(pull.number, marker, render_comment(cmp, marker=marker), create=create)
-        log.info("comparison comment on #%s: %s", pull.number, outcome)
+        await _publish_comment(provider, pull, current, cmp, config)
     flagged = cmp.has_regression or bool(cmp.new_failures)
     workflow_text = await _workflow_text(provider, current) if flagged else None
     report = render_check_run(cmp, fail_on=config.fail_on, workflow_text=workflow_text)
@@ -108,6 +103,26 @@ async def _compare_for_pull_request(
         current.head_sha, comparison_check_name(current), report, details_url=current.html_url
     )
     return cmp
+
+
+async def _publish_comment(
+    provider: CIProvider, pull: PullRequestRef, run: RunRecord, cmp: RunComparison, config: ComparisonConfig
+) -> None:
+    """One comment per pull request with this workflow's section (or one per workflow, where configured or posted)."""
+    per_workflow = workflow_marker(run.workflow_id)
+    markers = [per_workflow] if config.comment_per == "workflow" else [per_workflow, PULL_REQUEST_MARKER]
+    waiting = {wid: name for wid, name in provider.running_workflows(run.head_sha).items() if wid != run.workflow_id}
+
+    def render(marker: str | None, body: str | None) -> str:
+        if marker == per_workflow or markers == [per_workflow]:
+            return render_comment(cmp, marker=per_workflow)
+        count = len(with_section(body, run.workflow_id or 0, "", waiting))
+        section = render_comment(cmp, marker="", limit=section_limit(count)).strip()
+        return compose(with_section(body, run.workflow_id or 0, section, waiting))
+
+    create = config.comment == "always" or worth_a_comment(cmp)
+    outcome = await provider.publish_comment(pull.number, markers, render, create=create)
+    log.info("comparison comment on #%s: %s", pull.number, outcome)
 
 
 async def _workflow_text(provider: CIProvider, run: RunRecord) -> str | None:

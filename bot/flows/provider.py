@@ -7,7 +7,7 @@ installation client) and for the command line (a token).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -15,6 +15,9 @@ from typing import Protocol
 from bot.comparison.model import RunRecord
 from bot.config.schema import LoadedConfig
 from bot.report import Report
+
+CommentRenderer = Callable[[str | None, str | None], str]
+"""Gets the marker and body of an existing comment (None, None when there is none); returns the new body."""
 
 
 class UnreadableFile(ValueError):
@@ -110,8 +113,22 @@ class CIProvider(Protocol):
         """Create or update the check run `name` on a commit so that it shows `report`."""
         ...
 
-    async def publish_comment(self, number: int, marker: str, body: str, *, create: bool) -> str:
-        """Edit the pull request comment carrying `marker`, or post it when `create`."""
+    async def publish_comment(
+        self, number: int, markers: Sequence[str], render: CommentRenderer, *, create: bool
+    ) -> str:
+        """Edit the first existing comment carrying one of `markers`, or post one with the last marker when `create`.
+
+        `render(marker, body)` gets the marker and body of the existing comment (both None when there is
+        none) and returns the new body. Returns "created", "updated", "unchanged" or "skipped".
+        """
+        ...
+
+    def note_workflow_run(self, run: RunRecord) -> None:
+        """A run was requested, started or completed: what `running_workflows` answers."""
+        ...
+
+    def running_workflows(self, head_sha: str) -> dict[int, str]:
+        """The workflows (id → name) with a run on this commit that has not completed yet, as far as known."""
         ...
 
     async def changed_files(self, number: int) -> list[ChangedFile]:

@@ -51,7 +51,7 @@ async def review_pull_request(provider: CIProvider, pull: PullRequestRef, *, rer
         try:
             text = await provider.file_text(entry.path, pull.head_sha)
         except UnreadableFile as error:
-            unreadable.append(f"`{entry.path}` was not reviewed: {error}")
+            unreadable.append(f"{entry.path} was not reviewed: {error}")
             continue
         if text is not None:
             files.append(SourceFile(entry.path, text))

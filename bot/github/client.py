@@ -31,6 +31,14 @@ API_VERSION = "2022-11-28"
 USER_AGENT = "ci-orchestrator"
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 RETRIABLE_STATUSES = frozenset({500, 502, 503, 504})
+MAX_WRITES_PER_DELIVERY = 60  # a comment, a few check runs with their annotation batches, a review: far below
+# POSTs that may be sent twice without harm: a second token, a reaction GitHub already has (answered 200).
+REPEATABLE_POSTS = frozenset(
+    {
+        "/app/installations/{installation_id}/access_tokens",
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+    }
+)  # URL templates as the calls name them (see `_route`)
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
@@ -45,6 +53,18 @@ log = logging.getLogger(__name__)
 
 #: GitHub calls made while handling the current delivery, keyed by (method, route, status).
 calls_in_delivery: ContextVar[dict[tuple[str, str, int], int] | None] = ContextVar("calls_in_delivery", default=None)
+
+
+class WriteOutcomeUnknown(Exception):
+    """A write that is not safe to repeat was sent, but its answer was lost (connection reset, 5xx from a proxy).
+
+    GitHub may or may not have performed it: the caller looks (by marker, by `external_id`) before sending
+    it again, so a lost answer never doubles a comment or a check run.
+    """
+
+
+class WriteCapReached(Exception):
+    """One delivery asked for more writes than `MAX_WRITES_PER_DELIVERY`; the rest are refused."""
 
 
 class GitHubUnavailable(Exception):
@@ -182,14 +202,23 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
     async def _unauthorized(self) -> None:
         """The credentials were rejected; subclasses drop what they cached."""
 
+    async def pause(self, seconds: float) -> None:
+        """Wait as this client waits between retries (tests fake it)."""
+        await self._sleep(seconds)
+
     async def _send_once(
         self, method: str, url: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int | None, Mapping[str, str], bytes]:
+    ) -> tuple[int | None, Mapping[str, str], bytes, bool]:
+        """The answer (status None: none came) and whether the request may have reached GitHub."""
         try:
-            return await super()._request(method, url, headers, body)
+            status, response_headers, response_body = await super()._request(method, url, headers, body)
+        except aiohttp.ClientConnectorError as error:  # never connected: nothing was sent
+            log.warning("GitHub request failed: %s %s: %s", method, _route.get(), type(error).__name__)
+            return None, {}, b"", False
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             log.warning("GitHub request failed: %s %s: %s", method, _route.get(), type(error).__name__)
-            return None, {}, b""
+            return None, {}, b"", True
+        return status, response_headers, response_body, True
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
@@ -197,14 +226,20 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
         headers = dict(headers)
         headers["x-github-api-version"] = API_VERSION
         route = _route.get()
+        unsafe_to_repeat = method == "POST" and route not in REPEATABLE_POSTS
+        if method in WRITE_METHODS:
+            _count_write(method, route)
         started = self._clock()
         attempt = 0
         token_refreshed = False
         while True:
             attempt += 1
             headers["authorization"] = await self._authorization()
-            status, response_headers, response_body = await self._send_once(method, url, headers, body)
+            status, response_headers, response_body, reached = await self._send_once(method, url, headers, body)
             _count_call(method, route, status)
+            if unsafe_to_repeat and reached and (status is None or status in RETRIABLE_STATUSES):
+                what = "no answer came" if status is None else f"GitHub answered {status}"
+                raise WriteOutcomeUnknown(f"{method} {route}: {what}; it may or may not have been performed")
             if status is not None and "x-ratelimit-remaining" in response_headers:
                 metrics.RATE_LIMIT_REMAINING.set(float(response_headers["x-ratelimit-remaining"]))
             decision = next_attempt(
@@ -228,6 +263,24 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
                 continue
             log.info("retrying %s %s in %.1f s: %s", method, route, decision.delay, decision.reason)
             await self._sleep(decision.delay)
+
+
+#: Writes asked for while handling the current delivery (see `MAX_WRITES_PER_DELIVERY`).
+writes_in_delivery: ContextVar[list[int] | None] = ContextVar("writes_in_delivery", default=None)
+
+
+def _count_write(method: str, route: str) -> None:
+    """Count a write of the current delivery; refuse it past the cap (logged once per delivery)."""
+    writes = writes_in_delivery.get()
+    if writes is None:
+        return
+    writes[0] += 1
+    if writes[0] == MAX_WRITES_PER_DELIVERY + 1:
+        log.warning(
+            "this delivery asked for more than %d writes to GitHub: the rest are refused", MAX_WRITES_PER_DELIVERY
+        )
+    if writes[0] > MAX_WRITES_PER_DELIVERY:
+        raise WriteCapReached(f"{method} {route}: more than {MAX_WRITES_PER_DELIVERY} writes in one delivery")
 
 
 def _count_call(method: str, route: str, status: int | None) -> None:
@@ -286,7 +339,6 @@ class InstallationTokens:
             maxsize=maxsize, ttu=lambda _key, value, _now: value.refresh_at, timer=time.time
         )
         self._minting: dict[int, asyncio.Future[_CachedToken]] = {}
-        self.mints = 0
 
     async def get(self, installation_id: int) -> str:
         cached = self._cache.get(installation_id)
@@ -300,7 +352,6 @@ class InstallationTokens:
         return (await asyncio.shield(pending)).token
 
     async def _mint_and_store(self, installation_id: int) -> _CachedToken:
-        self.mints += 1
         token, expires_at = await self._mint(installation_id)
         entry = _CachedToken(token, expires_at - TOKEN_REFRESH_MARGIN_SECONDS)
         self._cache[installation_id] = entry

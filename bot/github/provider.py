@@ -14,10 +14,10 @@ import gidgethub
 
 from bot.comparison.model import RunRecord
 from bot.config.schema import LoadedConfig
-from bot.flows.provider import ChangedFile, HistoryUnavailable, PullRequestRef
+from bot.flows.provider import ChangedFile, CommentRenderer, HistoryUnavailable, PullRequestRef
 from bot.github.contents import ConfigCache, read_contents, read_text
 from bot.github.endpoints import RepoAPI
-from bot.github.publish import Publisher
+from bot.github.publish import PostedComment, Publisher
 from bot.github.records import job_from_github
 from bot.github.runs import BaselineCache
 from bot.report import Report
@@ -39,6 +39,11 @@ class GitHubCaches:
     publisher: Publisher = field(init=False)
     #: Recent successful runs of each (repository, pull request, workflow): extra samples for later comparisons.
     pr_runs: cachetools.LRUCache[tuple[str, int, int], list[RunRecord]] = field(
+        default_factory=lambda: cachetools.LRUCache(20_000)
+    )
+
+    #: Workflows with a run not completed yet, per (repository, head SHA): id → name.
+    running: cachetools.LRUCache[tuple[str, str], dict[int, str]] = field(
         default_factory=lambda: cachetools.LRUCache(20_000)
     )
 
@@ -149,8 +154,27 @@ class GitHubProvider:
             self.gh, self.repo, head_sha, name, report, details_url=details_url, replace=replace
         )
 
-    async def publish_comment(self, number: int, marker: str, body: str, *, create: bool) -> str:
-        return await self.caches.publisher.upsert_comment(self.gh, self.repo, number, marker, body, create=create)
+    async def publish_comment(
+        self, number: int, markers: Sequence[str], render: CommentRenderer, *, create: bool
+    ) -> str:
+        def render_posted(existing: PostedComment | None) -> str:
+            return render(existing.marker, existing.body) if existing is not None else render(None, None)
+
+        return await self.caches.publisher.upsert_comment(
+            self.gh, self.repo, number, markers, render_posted, create=create
+        )
+
+    def note_workflow_run(self, run: RunRecord) -> None:
+        key = (self.repo, run.head_sha)
+        running = self.caches.running.get(key) or {}
+        if run.status == "completed":
+            running.pop(run.workflow_id or 0, None)
+        else:
+            running[run.workflow_id or 0] = run.workflow_name or run.workflow_path
+        self.caches.running[key] = running
+
+    def running_workflows(self, head_sha: str) -> dict[int, str]:
+        return dict(self.caches.running.get((self.repo, head_sha)) or {})
 
     async def changed_files(self, number: int) -> list[ChangedFile]:
         return [changed_file(entry) async for entry in self.api.pull_files(number)]

@@ -9,7 +9,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from bot.report import Annotation, AnnotationLevel, Conclusion, Report, fit_bytes
+from bot.report import (
+    Annotation,
+    AnnotationLevel,
+    Conclusion,
+    Report,
+    code_block,
+    code_span,
+    escape_markdown,
+    fit_bytes,
+)
 from bot.review.diff import AllLines
 from bot.review.model import FAIL_ON_CHOICES, LEVELS, Finding, ReviewResult
 
@@ -103,10 +112,10 @@ def render_summary(result: ReviewResult, annotated: Sequence[Finding], outside: 
         for finding in annotated:
             per_file.setdefault(finding.path, Counter())[finding.level] += 1
         for path, counts in sorted(per_file.items()):
-            lines.append(f"| `{path}` | {counts['error']} | {counts['warning']} | {counts['notice']} |")
+            lines.append(f"| {code_span(path)} | {counts['error']} | {counts['warning']} | {counts['notice']} |")
         lines.append("")
         rules = Counter(finding.rule for finding in annotated)
-        lines.append("Rules: " + ", ".join(f"`{rule}` ×{count}" for rule, count in rules.most_common()))
+        lines.append("Rules: " + ", ".join(f"{code_span(rule)} ×{count}" for rule, count in rules.most_common()))
     else:
         lines.append("No findings on the changed lines.")
     lines.append("")
@@ -115,14 +124,16 @@ def render_summary(result: ReviewResult, annotated: Sequence[Finding], outside: 
             f"{plural(outside, 'finding')} outside the changed lines {'was' if outside == 1 else 'were'} not annotated."
         )
         lines.append("")
-    ran = ", ".join(f"`{name}`" for name in result.analyzers_ran) or "none"
+    ran = ", ".join(code_span(name) for name in result.analyzers_ran) or "none"
     lines.append(f"Analyzers: {ran}.")
     if result.tool_versions:
-        versions = ", ".join(f"{tool} {version}" for tool, version in sorted(result.tool_versions.items()))
+        versions = ", ".join(
+            escape_markdown(f"{tool} {version}") for tool, version in sorted(result.tool_versions.items())
+        )
         lines.append(f"Tools: {versions}.")
     if result.errors:
         lines += ["", "### Problems while reviewing", ""]
-        lines += [f"- {error}" for error in result.errors]
+        lines += [f"- {escape_markdown(error, 2_000)}" for error in result.errors]
     return fit_bytes("\n".join(lines) + "\n")
 
 
@@ -148,9 +159,10 @@ def suggestion_comments(
         if key in seen:
             continue
         seen.add(key)
+        marker = SUGGESTION_MARKER.format(rule=re.sub(r"[^\w./-]", "_", finding.rule))
         body = (
-            f"{SUGGESTION_MARKER.format(rule=finding.rule)}\n**{finding.rule}**: {finding.message}\n\n"
-            f"```suggestion\n{fix.replacement}\n```"
+            f"{marker}\n**{escape_markdown(finding.rule)}**: {escape_markdown(finding.message, 2_000)}\n\n"
+            f"{code_block(fix.replacement, 'suggestion')}"
         )
         comment: dict[str, Any] = {"path": finding.path, "line": fix.end_line, "side": "RIGHT", "body": body}
         if fix.start_line != fix.end_line:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
+from bot.comparison.pr_comment import sections_of
 from bot.github.publish import Publisher
 from bot.report import Report
 from bot.testing.simulator import JobSpec, StepSpec
@@ -65,6 +66,11 @@ class Project:
         comments = self.comments()
         assert len(comments) == 1, [c.body[:200] for c in comments]
         return comments[0]
+
+    def checks(self, name=CHECK_NAME, sha=None):
+        """Every check run of that name on the commit, oldest first (GitHub shows the newest)."""
+        runs = [c for c in self.github.check_runs_for(self.repo, sha or self.pr.head_sha) if c.name == name]
+        return sorted(runs, key=lambda c: c.id)
 
     def check(self, name=CHECK_NAME, sha=None):
         checks = [c for c in self.github.check_runs_for(self.repo, sha or self.pr.head_sha) if c.name == name]
@@ -150,20 +156,23 @@ async def test_job_already_failing_on_base_is_not_a_new_failure(world):
     assert "failing on main too" in check.output["summary"] and check.annotations == []
 
 
-async def test_flaky_job_updates_the_same_comment_and_check_run(project):
+async def test_flaky_job_edits_the_comment_and_posts_a_check_run_that_agrees_with_itself(project):
     run = await project.pr_run(ci_jobs(test_conclusion="failure"))
     comment, check = project.the_comment(), project.check()
     assert "new failure in test" in comment.body
+    assert annotations_of(check) == [(CI_PATH, TEST_LINE, "failure", "New failure: test")]
 
     await project.github.rerun(run, ci_jobs(), started_at=PR_TIME + dt.timedelta(hours=1))
     await project.world.settle()
-    assert project.the_comment().id == comment.id and project.check().id == check.id
+    assert project.the_comment().id == comment.id
     body = project.the_comment().body
     assert "flaky: test" in body and "🔁 flaky" in body and "new failure" not in body
     assert "attempt 2" in body
-    assert "flaky" in project.check().output["title"]
-    # GitHub appends annotations and cannot delete them: attempt 1's stays, and nothing is added for attempt 2.
-    assert annotations_of(project.check()) == [(CI_PATH, TEST_LINE, "failure", "New failure: test")]
+    # GitHub cannot take an annotation back: a new check run of the same name (the one GitHub shows) tells the
+    # new story, and no check run says "flaky" next to a "New failure" annotation.
+    old, newest = project.checks()
+    assert old.id == check.id and newest.id > old.id
+    assert "flaky" in newest.output["title"] and annotations_of(newest) == []
 
 
 async def test_fork_pull_request_is_found_by_head_sha(project):
@@ -225,24 +234,29 @@ async def test_concurrent_publishers_share_one_comment_and_a_restarted_one_finds
     """Below the dispatcher's ordering: the Publisher itself serialises work on one marker."""
     services = project.world.state.services
     gh = services.github.for_installation(project.repo.installation_id)
-    full_name, marker = project.repo.full_name, "<!-- ci-orchestrator:comparison workflow=1 -->"
+    full_name, marker = project.repo.full_name, "<!-- ci-orchestrator:comparison pull-request -->"
+
+    def appending(line: str):
+        def render(existing):
+            return (existing.body if existing else marker) + f"\n{line}"
+
+        return render
+
+    publisher = services.caches.publisher
     outcomes = await asyncio.gather(
         *(
-            services.caches.publisher.upsert_comment(
-                gh, full_name, project.pr.number, marker, f"{marker}\nbody {i}", create=True
-            )
+            publisher.upsert_comment(gh, full_name, project.pr.number, [marker], appending(f"line {i}"), create=True)
             for i in range(3)
         )
     )
     assert sorted(outcomes) == ["created", "updated", "updated"]
+    assert [c.body for c in project.comments()] == [f"{marker}\nline 0\nline 1\nline 2"]  # no edit was lost
     restarted = Publisher(project.github.app_id)
-    assert (
-        await restarted.upsert_comment(
-            gh, full_name, project.pr.number, marker, f"{marker}\nafter restart", create=True
-        )
-        == "updated"
+    outcome = await restarted.upsert_comment(
+        gh, full_name, project.pr.number, [marker], appending("after restart"), create=True
     )
-    assert [c.body for c in project.comments()] == [f"{marker}\nafter restart"]
+    assert outcome == "updated"
+    assert [c.body for c in project.comments()] == [f"{marker}\nline 0\nline 1\nline 2\nafter restart"]
 
     first = await services.caches.publisher.upsert_check_run(
         gh, full_name, project.pr.head_sha, CHECK_NAME, Report("neutral", "title", "summary")
@@ -283,7 +297,7 @@ async def test_warm_pull_request_events_cost_four_github_calls(project):
     assert "attempt 2" in project.the_comment().body and "samples from this PR: 3" in project.the_comment().body
 
 
-async def test_two_workflows_on_one_pull_request_get_two_comments(world):
+async def test_two_workflows_on_one_pull_request_share_one_comment_with_a_section_each(world):
     github = world.github
     installation = github.add_installation("octo-org")
     repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n"})
@@ -301,12 +315,11 @@ async def test_two_workflows_on_one_pull_request_get_two_comments(world):
     await project.pr_run(ci_jobs(build=600))
     await project.pr_run([JobSpec("lint", duration=180, steps=[StepSpec("make lint", 175)])], workflow=lint)
     await project.pr_run(ci_jobs(build=610), created_at=PR_TIME + dt.timedelta(minutes=5))
-    comments = project.comments()
-    assert len(comments) == 2
-    by_workflow = {("CI comparison: CI" in c.body, "CI comparison: Lint" in c.body): c.body for c in comments}
-    assert set(by_workflow) == {(True, False), (False, True)}
-    assert "lint" in by_workflow[(False, True)] and "build" not in by_workflow[(False, True)]
-    assert "10m10s" in by_workflow[(True, False)]  # the CI comment carries the latest CI run
+    sections = sections_of(project.the_comment().body)
+    assert list(sections) == [ci.id, lint.id]
+    assert "CI comparison: CI" in sections[ci.id] and "CI comparison: Lint" in sections[lint.id]
+    assert "lint" in sections[lint.id] and "build" not in sections[lint.id]
+    assert "10m10s" in sections[ci.id]  # the CI section carries the latest CI run
     assert project.check("CI comparison: Lint").annotations[0].start_line == 4
     assert project.check("CI comparison: CI").conclusion == "neutral"
 
@@ -330,8 +343,9 @@ async def test_cancelled_run_is_reported_not_compared(project):
     await project.world.settle()
     body = project.the_comment().body
     assert "Run was cancelled: nothing compared" in body and "slower" not in body
-    check = project.check()
+    check = project.checks()[-1]  # the first said "slower" with an annotation: a new one tells the new story
     assert check.conclusion == "neutral" and check.output["title"] == "Run was cancelled: nothing compared"
+    assert check.annotations == []
 
 
 def matrix_jobs(pythons, *, slow: str | None = None) -> list[JobSpec]:

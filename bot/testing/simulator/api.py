@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import jwt
 from aiohttp import web
 
-from bot.testing.simulator.faults import ConnectionReset, FaultInjector
+from bot.testing.simulator.faults import ConnectionReset, FaultInjector, LostAnswer
 from bot.testing.simulator.render import JSONDict, Renderer
 from bot.testing.simulator.state import (
     CONCLUSIONS,
@@ -224,13 +224,29 @@ class RestApi:
             )
         if self.context.faults.latency:
             await asyncio.sleep(self.context.faults.latency)
-        fault = self.context.faults.next_fault()
+        fault = self.context.faults.next_fault(request.method)
+        if isinstance(fault, LostAnswer):
+            performed = await self._serve(request, handler, parse_error)
+            if fault.status is not None:
+                gateway = {"message": "Bad Gateway", "documentation_url": "https://docs.github.com/rest"}
+                return self._respond(request, Reply(fault.status, gateway, {}), injected=True)
+            if request.transport is not None:
+                request.transport.close()
+            return performed
         if isinstance(fault, ConnectionReset):
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=500)
         if fault is not None:
             return self._respond(request, Reply(fault.status, fault.body, dict(fault.headers)), injected=True)
+        return await self._serve(request, handler, parse_error)
+
+    async def _serve(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        parse_error: ApiError | None,
+    ) -> web.StreamResponse:
         try:
             if parse_error is not None:
                 raise parse_error

@@ -234,6 +234,15 @@ class GitHubSimulator:
         self.state.runs[run.id] = run
         return run
 
+    def complete_run(self, run: WorkflowRun, jobs: list[JobSpec] | None = None) -> WorkflowRun:
+        """Finish a run added `in_progress` (or `queued`): its latest attempt gets these jobs, completed."""
+        latest = run.latest
+        specs = jobs or [JobSpec("build")]
+        run.attempts[-1] = self._attempt(
+            run.id, latest.number, latest.run_started_at, specs, None, None, latest.triggering_actor
+        )
+        return run
+
     def _attempt(
         self,
         run_id: int,

@@ -31,7 +31,18 @@ class ConnectionReset:
     """The next request's connection is closed without an answer."""
 
 
-Fault = QueuedError | ConnectionReset
+@dataclass(frozen=True)
+class LostAnswer:
+    """The next request with this method is performed, then its answer is lost.
+
+    `status` None resets the connection; otherwise a proxy's error (e.g. 502) replaces GitHub's answer.
+    """
+
+    method: str
+    status: int | None = None
+
+
+Fault = QueuedError | ConnectionReset | LostAnswer
 
 
 class FaultInjector:
@@ -61,6 +72,11 @@ class FaultInjector:
         """The next `count` requests have their connection closed without an answer."""
         for _ in range(count):
             self._queue.append(ConnectionReset())
+
+    def queue_lost_answers(self, method: str = "POST", count: int = 1, status: int | None = None) -> None:
+        """The next `count` requests with `method` are performed, then answered by a reset or by `status`."""
+        for _ in range(count):
+            self._queue.append(LostAnswer(method, status))
 
     def queue_rate_limit(
         self,
@@ -114,10 +130,12 @@ class FaultInjector:
         self._queue.clear()
         self.latency = self.server_error_rate = self.connection_reset_rate = 0.0
 
-    def next_fault(self) -> Fault | None:
-        """The fault for the request being served now, if any."""
-        if self._queue:
-            return self._queue.popleft()
+    def next_fault(self, method: str) -> Fault | None:
+        """The fault for the request being served now, if any (a lost answer waits for a request of its method)."""
+        for fault in self._queue:
+            if not isinstance(fault, LostAnswer) or fault.method == method:
+                self._queue.remove(fault)
+                return fault
         if self.connection_reset_rate and self.random.random() < self.connection_reset_rate:
             return ConnectionReset()
         if self.server_error_rate and self.random.random() < self.server_error_rate:

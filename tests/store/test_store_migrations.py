@@ -1,0 +1,93 @@
+"""The store's schema comes from its migrations, on SQLite and PostgreSQL: from an empty database, from the previous
+revision with data in it, again at every start-up, and from several instances starting at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from store_events import REPOSITORY_ID, START, WORKFLOW_ID, parse, small_history
+
+from bot.store import JournalEntry, Store, database_url
+from bot.store.database import create_engine, migrate, schema_revision
+from bot.store.schema import metadata
+
+
+async def differences_from_schema(engine: AsyncEngine) -> list:
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)
+        )
+
+
+async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
+    engine = create_engine(database_url)
+    try:
+        assert await schema_revision(engine) is None
+        await migrate(engine)
+        assert await schema_revision(engine) == "0002"
+        assert await differences_from_schema(engine) == []
+        await migrate(engine)  # every start-up migrates: nothing left to do
+        assert await schema_revision(engine) == "0002"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_at_the_previous_revision_keeps_its_history(database_url: str):
+    engine = create_engine(database_url)
+    await migrate(engine, "0001")
+    await Store(engine).ingest(parse(payload) for payload in small_history())
+    await engine.dispose()
+
+    store = await Store.open(database_url)
+    try:
+        baseline = await store.baseline_runs(REPOSITORY_ID, WORKFLOW_ID, ["main"])
+        assert [(stored.run.id, stored.run.run_attempt) for stored in baseline] == [(100, 2), (101, 1)]
+        assert await differences_from_schema(store.engine) == []
+        await store.deliveries.record(
+            [JournalEntry("d-1", "ping", None, None, None, None, START, b"{}")]
+        )  # the new revision's table works
+        assert [s.delivery_id for s in await store.deliveries.unfinished()] == ["d-1"]
+    finally:
+        await store.close()
+
+
+async def test_instances_starting_together_migrate_once(database_url: str):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several instances need PostgreSQL")
+    stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
+    try:
+        assert {await schema_revision(store.engine) for store in stores} == {"0002"}
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path):
+    store = await Store.open(database_url(None, tmp_path / "data"))
+    try:
+        async with store.engine.connect() as connection:
+            assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await store.close()
+    assert (tmp_path / "data" / "ci-orchestrator.sqlite3").is_file()
+
+
+def test_database_url_from_the_environment(tmp_path: Path):
+    assert database_url(None, tmp_path) == f"sqlite+aiosqlite:///{tmp_path.resolve()}/ci-orchestrator.sqlite3"
+    assert database_url("  ", tmp_path).startswith("sqlite+aiosqlite:///")
+    assert database_url("postgres://u:p@db/ci", tmp_path) == "postgresql+asyncpg://u:p@db/ci"
+    assert database_url("postgresql://u:p@db/ci", tmp_path) == "postgresql+asyncpg://u:p@db/ci"
+    assert database_url("postgresql+asyncpg://db/ci", tmp_path) == "postgresql+asyncpg://db/ci"
+    assert database_url("sqlite:////var/lib/ci.db", tmp_path) == "sqlite+aiosqlite:////var/lib/ci.db"
+    with pytest.raises(ValueError, match="unsupported scheme 'mysql'") as raised:
+        database_url("mysql://user:secret@db/ci", tmp_path)
+    assert "secret" not in str(raised.value)
+    with pytest.raises(ValueError, match="unsupported scheme"):
+        database_url("just-a-path.db", tmp_path)
