@@ -36,6 +36,7 @@ from bot.store.records import (
     WorkflowRunEvent,
     step_progress,
 )
+from bot.store.sessions import SessionStore
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HISTORY_DAYS = 180
@@ -280,12 +281,13 @@ class RetentionResult:
 
 
 class Store:
-    """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`)
-    and a single-flight lock across processes (`single_flight`)."""
+    """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`),
+    on-demand test sessions (`sessions`) and a single-flight lock across processes (`single_flight`)."""
 
     def __init__(self, engine: AsyncEngine, *, retry: RetryPolicy | None = None) -> None:
         self.engine = engine
         self.deliveries = Deliveries(engine, retry or RetryPolicy())
+        self.sessions = SessionStore(engine)
         self._single_flight = SingleFlight(engine)
         self._known = KnownRows()
 
