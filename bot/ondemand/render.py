@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from bot.comparison.workflow_lines import job_line, workflow_jobs
+from bot.config.schema import ConfigProblem
+from bot.config.testing_suites import TESTING_CONFIG_PATH
 from bot.ondemand.matrix import leg_label
 from bot.ondemand.session import Leg, SuiteSession, leg_met, session_conclusion
 from bot.report import Annotation, Report, code_block, code_span, escape_markdown
@@ -195,3 +197,25 @@ def render_refusal(marker_id: str, message: str, details: str = "") -> str:
     if details:
         lines += ["", code_block(details, "text")]
     return "\n".join(lines)
+
+
+def render_problems(suite: str, problems: Sequence[ConfigProblem]) -> Report:
+    """The check run of a push suite that was not run because its configuration has problems, each at its line."""
+    lines = [
+        f"Suite {code_span(suite)} was not run: {code_span(TESTING_CONFIG_PATH)} has problems. Nothing was dispatched.",
+        "",
+        "| line | problem |",
+        "| ---: | --- |",
+    ]
+    lines += [f"| {p.line or '–'} | {escape_markdown(p.message, 500)} |" for p in problems]
+    annotations = [
+        Annotation(TESTING_CONFIG_PATH, p.line, p.line, "failure", p.message, title=f"Suite {suite} not run")
+        for p in problems
+        if p.line
+    ]
+    return Report(
+        "failure",
+        f"Not run: {len(problems)} configuration problem(s)",
+        "\n".join(lines),
+        annotations=tuple(annotations),
+    )

@@ -199,6 +199,7 @@ class SuiteSession:
     suite: str
     workflow: str  # file name in .github/workflows
     ref: str  # the branch or tag dispatched
+    default_branch: str  # whose earlier sessions are the legs' history
     head_sha: str  # the commit the check run is on
     trigger: Trigger
     requested_by: str

@@ -246,6 +246,7 @@ test_sessions = Table(
     Column("suite", Text, nullable=False),
     Column("workflow", Text, nullable=False),
     Column("ref", Text, nullable=False),
+    Column("default_branch", Text, nullable=False),
     Column("head_sha", Text, nullable=False),
     Column("trigger", Text, nullable=False),  # comment, push, button, cli
     Column("requested_by", Text, nullable=False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.ondemand.session import Expectation, Leg, RunObservation, SuiteSession
 from bot.store import schema
+from bot.store.locks import SingleFlight
 
 _SESSION_FIELDS = [f.name for f in fields(SuiteSession) if f.name != "expect"]
 _LEG_FIELDS = [f.name for f in fields(Leg) if f.name not in ("number", "inputs")]
@@ -68,8 +70,13 @@ def _observation(data: dict[str, Any]) -> RunObservation:
 class SessionStore:
     """Test sessions, their legs and runs, claimed commands and dispatch budgets."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, single_flight: SingleFlight) -> None:
         self.engine = engine
+        self._single_flight = single_flight
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Work on `key` (a session, a repository's push sessions) one holder at a time, in every process."""
+        return self._single_flight.hold(f"test sessions: {key}")
 
     async def claim_command(self, repository_id: int, comment_id: int, *, now: datetime) -> bool:
         """True for the first claim of a comment's command; False when it was claimed before (a redelivery, an
@@ -203,10 +210,6 @@ class SessionStore:
                 )
             ).scalar()
         return None if kept is None else _observation(kept)
-
-    async def is_followed(self, repository_id: int, run_id: int) -> bool:
-        """Whether the run is one the App dispatched (a leg has it) or has seen being dispatched."""
-        return bool(await self.sessions_of_run(run_id)) or await self.run_observation(repository_id, run_id) is not None
 
     async def sessions_of_run(self, run_id: int) -> list[str]:
         legs = schema.test_legs

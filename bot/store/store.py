@@ -287,8 +287,8 @@ class Store:
     def __init__(self, engine: AsyncEngine, *, retry: RetryPolicy | None = None) -> None:
         self.engine = engine
         self.deliveries = Deliveries(engine, retry or RetryPolicy())
-        self.sessions = SessionStore(engine)
         self._single_flight = SingleFlight(engine)
+        self.sessions = SessionStore(engine, self._single_flight)
         self._known = KnownRows()
 
     @classmethod

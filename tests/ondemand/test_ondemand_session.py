@@ -30,6 +30,7 @@ def session(**changes) -> SuiteSession:
         suite="python-matrix",
         workflow="ci.yml",
         ref="feature",
+        default_branch="main",
         head_sha="a" * 40,
         trigger="comment",
         requested_by="mona",

@@ -21,6 +21,7 @@ def new_session(session_id: str = "s1", **changes) -> SuiteSession:
         suite="python-matrix",
         workflow="ci.yml",
         ref="main",
+        default_branch="main",
         head_sha="a" * 40,
         trigger="comment",
         requested_by="mona",

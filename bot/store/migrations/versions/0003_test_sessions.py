@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("suite", sa.Text(), nullable=False),
         sa.Column("workflow", sa.Text(), nullable=False),
         sa.Column("ref", sa.Text(), nullable=False),
+        sa.Column("default_branch", sa.Text(), nullable=False),
         sa.Column("head_sha", sa.Text(), nullable=False),
         sa.Column("trigger", sa.Text(), nullable=False),
         sa.Column("requested_by", sa.Text(), nullable=False),
