@@ -487,9 +487,11 @@ async def follow_run(place: Place, seen: RunSeen, now: datetime) -> list[str]:
         if found is not None:
             await _attach_run(place, found[0], found[1], seen.run_id, now)
     session_ids = await records.sessions_of_run(seen.run_id)
-    if not session_ids and not seen.dispatched:
-        return []  # not a run the App dispatched
+    if not session_ids and not seen.dispatched and seen.observation.failing_job is None:
+        return []  # not a run the App dispatched (a failed job is kept: its run's leg may not know it yet)
     merged = await records.observe_run(place.repository_id, seen.run_id, seen.observation, now=now)
+    if not session_ids:  # a dispatch answered meanwhile reads the observation, or is read here
+        session_ids = await records.sessions_of_run(seen.run_id)
     for session_id in session_ids:
         async with records.hold(session_id):
             loaded = await records.get(session_id)
