@@ -189,6 +189,7 @@ async def test_configuration_problems_are_replied_with_their_lines(project):
         ".github/ci-testing.yml, line 5: suites.python-matrix expands to 6 legs, more than the limit of 4" in reply.body
     )
     assert project.dispatched_inputs() == [] and project.reactions(comment) == ["eyes", "confused"]
+    project.github.commit(project.repo, "main", {".github/ci-testing.yml": SUITES})
     await project.comment('/ci test python-matrix --matrix \'{"python": ["3.12"]}\'')
     assert "declares no workflow_dispatch input 'python'; did you mean 'python-version'?" in project.replies()[-1].body
     await project.comment("/ci test --matix x")
