@@ -161,17 +161,19 @@ def _problem_lines(problems: Sequence[ConfigProblem]) -> str:
 
 
 async def resolve_suite(
-    place: Place,
+    provider: OnDemandProvider,
     target: str | None,
     *,
     matrix: str | None,
     ref: str | None,
     head_branch: str,
     config_ref: str,
+    correlation_input: str = DispatchPolicy.correlation_input,
+    timeout_minutes: int | None = None,
 ) -> tuple[Suite, str, str | None] | Refusal:
     """The suite to run (a suite of the file, or a workflow named directly), the ref to dispatch, and the workflow's
     text; or why not (every configuration problem with its line, before anything is dispatched)."""
-    config, problems = await load_suites(place.provider, config_ref)
+    config, problems = await load_suites(provider, config_ref)
     if target is None and len(config.suites) == 1:
         target = next(iter(config.suites))
     if target is None:
@@ -196,6 +198,8 @@ async def resolve_suite(
         if isinstance(override, Refusal):
             return override
         suite = replace(suite, matrix=override, include=(), exclude=())
+    if timeout_minutes is not None:
+        suite = replace(suite, timeout_minutes=timeout_minutes)
     legs = expand(suite.matrix, suite.include, suite.exclude, suite.inputs) or [()]
     if len(legs) > config.max_legs:
         where = f"{TESTING_CONFIG_PATH}, line {suite.position('matrix')[0]}: " if suite.line else ""
@@ -204,12 +208,12 @@ async def resolve_suite(
             f"{where}the matrix expands to {len(legs)} legs, more than the limit of {config.max_legs} (max_legs)",
         )
     dispatch_ref = ref or (head_branch if suite.ref == REF_PR_HEAD else suite.ref)
-    workflow_text = await place.provider.file_text(f"{WORKFLOWS_DIR}/{suite.workflow}", dispatch_ref)
+    workflow_text = await provider.file_text(f"{WORKFLOWS_DIR}/{suite.workflow}", dispatch_ref)
     known: list[str] = []
     if workflow_text is None:
-        known = [path.rsplit("/", 1)[-1] for path in await place.provider.workflow_files(dispatch_ref)]
+        known = [path.rsplit("/", 1)[-1] for path in await provider.workflow_files(dispatch_ref)]
     found = check_suite_against_workflow(
-        suite, workflow_text, known_workflows=known, ref=dispatch_ref, correlation_input=place.policy.correlation_input
+        suite, workflow_text, known_workflows=known, ref=dispatch_ref, correlation_input=correlation_input
     )
     if found:
         return Refusal(
@@ -413,12 +417,13 @@ async def test_command(place: Place, context: CommandContext, command: Command) 
         )
         return False
     resolved = await resolve_suite(
-        place,
+        place.provider,
         arguments.target,
         matrix=arguments.matrix,
         ref=arguments.ref,
         head_branch=head.head_branch,
         config_ref=place.default_branch,
+        correlation_input=place.policy.correlation_input,
     )
     if isinstance(resolved, Refusal):
         await context.reply(resolved.message, resolved.details)

@@ -128,6 +128,13 @@ class RepoAPI:
         page = await self.gh.getitem(url, url_vars=url_vars)
         return list(page.get("workflow_runs") or [])
 
+    async def dispatched_runs(self, workflow: str, per_page: int = 50) -> list[JSON]:
+        """The newest `workflow_dispatch` runs of a workflow (one page), to find a run by the token in its name."""
+        url = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?event,per_page}"
+        url_vars = self._vars(workflow_id=workflow, event="workflow_dispatch", per_page=str(per_page))
+        page = await self.gh.getitem(url, url_vars=url_vars)
+        return list(page.get("workflow_runs") or [])
+
     async def run(self, run_id: int) -> JSON:
         """A workflow run (its latest attempt)."""
         return await self.gh.getitem(
