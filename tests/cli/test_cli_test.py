@@ -155,3 +155,27 @@ def test_the_repository_comes_from_the_git_remote():
     assert test_command.repository_from_remote("git@github.com:octo-org/app.git") == "octo-org/app"
     assert test_command.repository_from_remote("https://github.com/octo-org/app") == "octo-org/app"
     assert test_command.repository_from_remote("/some/local/path") is None
+
+
+def test_the_gh_extension_runs_the_same_command_with_ghs_token(tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    for name, body in {"gh": "echo gho_from_gh\n", "ci-orchestrator": 'echo "$GH_TOKEN $*"\n'}.items():
+        (fake_bin / name).write_text("#!/bin/sh\n" + body)
+        (fake_bin / name).chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if key not in ("GITHUB_TOKEN", "GH_TOKEN", "GH_HOST")}
+    env["PATH"] = f"{fake_bin}:/usr/bin:/bin"
+    script = Path(__file__).resolve().parents[2] / "gh-ci"
+    answer = subprocess.run(
+        [str(script), "test", "python-matrix", "--repo", "o/r"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert answer.returncode == 0 and answer.stdout == "gho_from_gh test python-matrix --repo o/r\n"
