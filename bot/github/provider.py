@@ -220,7 +220,10 @@ class GitHubProvider:
 
     async def permission(self, username: str) -> str:
         answer = await self.api.collaborator_permission(username)
-        return str(answer.get("role_name") or answer.get("permission") or "none")
+        role = answer.get("role_name")
+        if role in ("admin", "maintain", "write", "triage", "read", "none"):
+            return str(role)
+        return str(answer.get("permission") or "none")  # a custom role: its base permission
 
     async def react(self, comment_id: int, content: str) -> None:
         await self.api.add_reaction(comment_id, content)

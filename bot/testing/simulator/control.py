@@ -6,6 +6,7 @@ import asyncio
 import copy
 import secrets
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -312,13 +313,15 @@ class GitHubSimulator:
             await asyncio.gather(*list(self._playbacks))
 
     async def _play(self, run: WorkflowRun, script: DispatchScript | None) -> None:
-        """As GitHub does: `requested`; each job queued; the run in progress; each job in progress and completed;
-        the run completed. A cancelled run stops playing."""
         await asyncio.sleep(0)  # the dispatch is answered first
         await self.deliver_workflow_run(run, "requested")
         specs = script(dict(run.inputs)) if script is not None else None
-        if specs is None:
-            return
+        if specs is not None:
+            await self.play_run(run, specs)
+
+    async def play_run(self, run: WorkflowRun, specs: Sequence[JobSpec]) -> None:
+        """Play a queued run with these jobs, as GitHub does: each job queued; the run in progress; each job in
+        progress and completed; the run completed. A run cancelled meanwhile stops playing."""
         started = utcnow()
         final = self._attempt(run.id, 1, started, list(specs), None, None, run.latest.triggering_actor)
         waiting = [
@@ -340,10 +343,8 @@ class GitHubSimulator:
                 run.attempts[-1] = RunAttempt(1, started, "in_progress", None, started, jobs, final.triggering_actor)
                 await self.deliver_workflow_run(run, run_action)
             for job in jobs:
-                await self.deliver(
-                    "workflow_job",
-                    PayloadBuilder(self.render).workflow_job(run, job, action, self._installation(run.repo)),
-                )
+                payload = PayloadBuilder(self.render).workflow_job(run, job, action, self._installation(run.repo))
+                await self.deliver("workflow_job", payload)
         run.attempts[-1] = final
         await self.deliver_workflow_run(run, "completed")
 
