@@ -58,7 +58,7 @@ from bot.report import plain_text
 
 log = logging.getLogger(__name__)
 
-TOKEN_PATTERN = re.compile(r"\bci-[0-9a-f]{16}-\d+\b")
+TOKEN_PATTERN = re.compile(r"\bci-[0-9a-f]{16}-\d+-\d+\b")  # ci-<session>-<leg>-<dispatch>
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ async def resolve_suite(
 
 def new_legs(session_id: str, combinations: Sequence[Combination], correlate: bool) -> list[Leg]:
     return [
-        Leg(number, combination, token=f"ci-{session_id}-{number}" if correlate else "")
+        Leg(number, combination, token=f"ci-{session_id}-{number}-1" if correlate else "")
         for number, combination in enumerate(combinations, start=1)
     ]
 
@@ -544,7 +544,12 @@ async def rerun_failed(place: Place, session_id: str, now: datetime) -> SuiteSes
         failed = {leg.number for leg in failed_legs(legs, session.expect) if leg.state != "cancelled"}
         if not failed:
             return Refusal("No leg of the last test session failed: nothing to re-run.")
-        legs = [leg.redispatched(leg.token) if leg.number in failed else leg for leg in legs]
+        legs = [
+            leg.redispatched(f"ci-{session.id}-{leg.number}-{leg.dispatches + 1}" if leg.token else "")
+            if leg.number in failed
+            else leg
+            for leg in legs
+        ]
         timeout = session.deadline - session.created_at
         session = replace(
             session,

@@ -229,3 +229,19 @@ async def test_a_push_runs_its_suite_and_a_newer_push_cancels_legs_not_started(p
     assert older.conclusion == "cancelled" and older.output["summary"].count("Superseded by a newer push") >= 6
     (newer,) = project.checks(second)
     assert newer.conclusion == "success" and len(project.dispatched_inputs()) == 12
+
+
+async def test_without_run_details_runs_are_known_by_the_token_in_their_name(project):
+    github = project.github
+    github.state.run_details = False  # as GitHub Enterprise Server before return_run_details
+    with_token = CI.replace(
+        "run-name: CI ${{ inputs.python-version }} on ${{ inputs.os }}",
+        "run-name: CI ${{ inputs.ci_orchestrator_leg }}",
+    ).replace("    inputs:\n", "    inputs:\n      ci_orchestrator_leg: {description: set by CI Orchestrator}\n")
+    await github.synchronize(project.pr, {CI_PATH: with_token})
+    await project.comment("/ci test python-matrix")
+    tokens = [r.json["inputs"]["ci_orchestrator_leg"] for r in github.requests if (r.method, r.route) == DISPATCH]
+    assert len(set(tokens)) == 6
+    (check,) = project.checks()
+    assert check.conclusion == "failure" and check.output["summary"].count("[run](") == 6
+    assert "| 4 | 3.12, macos-latest | ❌ failure |" in check.output["summary"]
