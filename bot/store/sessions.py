@@ -282,10 +282,8 @@ class SessionStore:
         """Retention: sessions created before `cutoff` (with their legs), their runs' observations, old commands."""
         sessions = schema.test_sessions
         async with self.engine.begin() as connection:
+            # Their legs go with them (ON DELETE CASCADE).
             deleted = (await connection.execute(delete(sessions).where(sessions.c.created_at < cutoff))).rowcount
-            await connection.execute(
-                delete(schema.test_legs).where(schema.test_legs.c.session_id.not_in(select(sessions.c.id)))
-            )
             await connection.execute(delete(schema.test_runs).where(schema.test_runs.c.updated_at < cutoff))
             await connection.execute(delete(schema.test_commands).where(schema.test_commands.c.received_at < cutoff))
         return int(deleted)

@@ -678,8 +678,8 @@ class Store:
     async def apply_retention(
         self, *, now: datetime, history_days: float = HISTORY_DAYS, delivery_days: float = DELIVERY_DAYS
     ) -> RetentionResult:
-        """Delete history older than `history_days` (runs by creation, jobs with their steps, PR samples, posted ids)
-        and finished deliveries received more than `delivery_days` ago. For a periodic task."""
+        """Delete history older than `history_days` (runs by creation, jobs with their steps, PR samples, posted ids,
+        test sessions) and finished deliveries received more than `delivery_days` ago. For a periodic task."""
         cutoff = now - timedelta(days=history_days)
         deliveries_cutoff = now - timedelta(days=delivery_days)
         runs, prs = schema.runs, schema.run_pull_requests
@@ -700,6 +700,7 @@ class Store:
         async with self.engine.begin() as connection:
             for table, statement in statements.items():
                 deleted[table] = (await connection.execute(statement)).rowcount
+        deleted["test_sessions"] = await self.sessions.delete_older_than(cutoff)
         return RetentionResult(deleted)
 
     async def counts(self) -> dict[str, int]:

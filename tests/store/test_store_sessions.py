@@ -98,3 +98,4 @@ async def test_due_sessions_and_history(store):
     history = await sessions.leg_history(7, "python-matrix", "main", before=T0)
     assert sorted(history["python=3.11"]) == [240.0, 300.0, 360.0]
     assert await sessions.delete_older_than(T0 - timedelta(hours=36)) == 2
+    assert (await store.counts())["test_legs"] == 2  # the deleted sessions' legs went with them
