@@ -104,7 +104,7 @@ class CommandRouter:
             command = self.commands.parse(comment.body)
         except UsageError as error:
             await context.reply(
-                f"@{escape_markdown(comment.author)}, I could not read that command.",
+                f"{escape_markdown(comment.author)}, I could not read that command.",
                 f"{error.message}\n\n{error.usage}",
             )
             await provider.react(comment.comment_id, "confused")
@@ -114,7 +114,7 @@ class CommandRouter:
             permission = await provider.permission(comment.author)
             if permission not in WRITE_PERMISSIONS:
                 await context.reply(
-                    f"Sorry @{escape_markdown(comment.author)}, `/ci {command.spec.name}` needs write access to this "
+                    f"Sorry {escape_markdown(comment.author)}, `/ci {command.spec.name}` needs write access to this "
                     f"repository, and yours is `{escape_markdown(permission)}`. Ask a maintainer to run it."
                 )
                 await provider.react(comment.comment_id, "confused")

@@ -96,7 +96,7 @@ def _counts(legs: Sequence[Leg], session: SuiteSession) -> tuple[int, int, int]:
 def _where(session: SuiteSession) -> str:
     return (
         f"suite {code_span(session.suite)}: workflow {code_span(session.workflow)} on {code_span(session.ref)} "
-        f"({code_span(session.head_sha[:7])}), {session.trigger} by @{escape_markdown(session.requested_by)}"
+        f"({code_span(session.head_sha[:7])}), {session.trigger} by {escape_markdown(session.requested_by)}"
     )
 
 

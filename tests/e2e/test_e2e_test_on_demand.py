@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -245,3 +246,34 @@ async def test_without_run_details_runs_are_known_by_the_token_in_their_name(pro
     (check,) = project.checks()
     assert check.conclusion == "failure" and check.output["summary"].count("[run](") == 6
     assert "| 4 | 3.12, macos-latest | ❌ failure |" in check.output["summary"]
+
+
+async def test_hostile_inputs_branches_and_step_names_stay_inert(project):
+    from test_e2e_hostile_text import BIDI_AND_NUL, HOSTILE, MARKUP, outside_code
+
+    github = project.github
+    values = [text for name, text in HOSTILE.items() if name not in ("newline", "nul")]
+    everything = " ".join(values)
+    github.script_dispatches(
+        project.workflow,
+        lambda inputs: [
+            JobSpec("test", duration=60, conclusion="failure", steps=[StepSpec("step " + everything, 60, "failure")])
+        ],
+    )
+    branch = "feature-@admins-#7"
+    github.commit(project.repo, branch, {"src/app.py": "y = 1\n"})
+    project.pr = await github.open_pull_request(project.repo, branch, title="hostile", deliver=False)
+    matrix = json.dumps({"python-version": values, "os": "ubuntu-latest"})
+    await project.comment(f"/ci test ci.yml --matrix '{matrix}'")
+    (check,) = [c for c in github.check_runs_for(project.repo, project.pr.head_sha) if c.name == "test suite: ci.yml"]
+    (reply,) = project.replies()
+    assert check.conclusion == "failure" and len(check.annotations) == len(values)
+    surfaces = {"reply": reply.body, "summary": check.output["summary"]}
+    for where, text in surfaces.items():
+        visible = outside_code(text)
+        assert "evil" in text, where
+        for kind, pattern in MARKUP.items():
+            assert not pattern.search(visible), f"{kind} in {where}: {visible[:1500]!r}"
+        assert not BIDI_AND_NUL.search(text), where
+    for annotation in check.annotations:
+        assert not BIDI_AND_NUL.search(annotation.title + annotation.message)
