@@ -243,8 +243,10 @@ async def start_session(
     comment_id: int | None = None,
     combinations: Sequence[Combination] | None = None,
     waiting: bool = False,
+    dispatch_now: bool = True,
 ) -> SuiteSession:
-    """Record a session with its legs, post its check run (and the reply to the command), dispatch its legs."""
+    """Record a session with its legs, post its check run (and the reply to the command), dispatch its legs (or,
+    with `dispatch_now` False, leave them to the scheduled check)."""
     session_id = secrets.token_hex(8)
     declared = dispatch_trigger(workflow_text or "")
     correlate = declared is not None and place.policy.correlation_input in (declared.inputs or {})
@@ -278,9 +280,14 @@ async def start_session(
     await place.records.create(session, legs)
     async with place.records.hold(session.id):
         session, legs = await _publish(place, session, legs, now, reply=pull_request is not None and trigger != "push")
-        if not waiting:
-            session, legs = await _dispatch_pending(place, session, legs, now)
-            session, legs = await _publish_if_due(place, session, legs, now)
+        if waiting:
+            return session
+        if not dispatch_now:
+            session = replace(session, resume_at=now)
+            await place.records.save(session)
+            return session
+        session, legs = await _dispatch_pending(place, session, legs, now)
+        session, legs = await _publish_if_due(place, session, legs, now)
     return session
 
 
@@ -621,7 +628,8 @@ async def cancel_session(
 
 async def start_push_suites(place: Place, *, branch: str, after: str, pusher: str, now: datetime) -> list[SuiteSession]:
     """Suites with `on: [push]` run after each push to the default branch. A newer push cancels the older
-    sessions' legs that have not started; at most `push_concurrency` push sessions dispatch at once."""
+    sessions' legs that have not started; at most `push_concurrency` push sessions dispatch at once. Their legs
+    are dispatched by the scheduled check, which keeps the push's own handling to a few writes."""
     if branch != place.default_branch:
         return []
     config, problems = await load_suites(place.provider, after)
@@ -663,6 +671,7 @@ async def start_push_suites(place: Place, *, branch: str, after: str, pusher: st
                     requested_by=pusher,
                     now=now,
                     waiting=waiting,
+                    dispatch_now=False,  # the scheduled check dispatches: a push may start several suites
                 )
             )
     return started

@@ -219,13 +219,19 @@ async def test_a_push_runs_its_suite_and_a_newer_push_cancels_legs_not_started(p
     github = project.github
     github.commit(project.repo, "main", {".github/ci-testing.yml": SUITES + "    on: [push]\n"})
     github.script_dispatches(project.workflow, lambda inputs: None)  # the first push's runs wait for runners
+    services = project.world.state.services
     first = await github.push(project.repo, "main", {"src/app.py": "x = 2\n"}, message="First")
+    await project.settle()
+    assert project.dispatched_inputs() == []  # the push's handling only starts the session and its check run
+    await check_test_sessions(services, datetime.now(UTC))  # the scheduled check dispatches
     await project.settle()
     assert len(project.dispatched_inputs()) == 6
     github.script_dispatches(project.workflow, jobs_for(set()))
     second = await github.push(project.repo, "main", {"src/app.py": "x = 3\n"}, message="Second")
     await project.settle()
     assert github.calls[CANCEL] == 6
+    await check_test_sessions(services, datetime.now(UTC))
+    await project.settle()
     (older,) = project.checks(first)
     assert older.conclusion == "cancelled" and older.output["summary"].count("Superseded by a newer push") >= 6
     (newer,) = project.checks(second)

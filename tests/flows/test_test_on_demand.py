@@ -197,7 +197,9 @@ async def test_push_sessions_wait_for_a_slot_and_start_when_one_frees(place):
         + "  t:\n    workflow: ci.yml\n    matrix: {n: [a]}\n    on: [push]\n"
     )
     first, second = await test_on_demand.start_push_suites(place, branch="main", after="b" * 40, pusher="mona", now=T0)
-    assert (first.state, second.state) == ("running", "waiting") and len(provider.dispatched) == 2
+    assert (first.state, second.state) == ("running", "waiting") and provider.dispatched == []
+    await sweep(place, T0)  # the scheduled check dispatches push sessions
+    assert len(provider.dispatched) == 2
     for run_id in (1001, 1002):
         seen = RunSeen(run_id, RunObservation("completed", "success", started_at=T0, completed_at=T0), dispatched=True)
         await test_on_demand.follow_run(place, seen, T0)
