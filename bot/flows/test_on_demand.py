@@ -382,7 +382,6 @@ async def _publish(
     actions: Sequence[dict[str, str]] = ()
     if finished:
         actions = CHECK_ACTIONS if failed_legs(legs, session.expect) else CHECK_ACTIONS[1:]
-    check_url = None
     if session.check_run_id is None:
         check_run_id, check_url = await provider.start_check_run(
             session.head_sha,
@@ -391,13 +390,12 @@ async def _publish(
             external_id=f"ci-orchestrator:test:{session.id}",
             actions=actions,
         )
-        session = replace(session, check_run_id=check_run_id)
+        session = replace(session, check_run_id=check_run_id, check_url=check_url or None)
     else:
         await provider.update_check_run(session.check_run_id, report, actions=actions)
     session = replace(session, published_at=now, dirty=False)
     if reply and session.pull_request is not None and (session.reply_id is not None or session.comment_id):
-        url = check_url or f"https://github.com/{session.repository}/runs/{session.check_run_id}"
-        body = render_reply(session, legs, url)
+        body = render_reply(session, legs, session.check_url)
         if session.reply_id is None:
             marker = REPLY_MARKER.format(id=session.id)
             session = replace(session, reply_id=await provider.post_reply(session.pull_request, body, marker))

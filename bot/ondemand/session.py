@@ -212,6 +212,7 @@ class SuiteSession:
     comment_id: int | None = None  # the command's comment
     reply_id: int | None = None  # the App's reply to it
     check_run_id: int | None = None
+    check_url: str | None = None  # the check run's page
     cancelled: bool = False  # by `/ci cancel` or a newer push
     note: str = ""  # why it was cancelled
     resume_at: datetime | None = None  # dispatching paused (rate limit, budget) until then

@@ -259,6 +259,7 @@ test_sessions = Table(
     Column("comment_id", BigInteger),
     Column("reply_id", BigInteger),
     Column("check_run_id", BigInteger),
+    Column("check_url", Text),
     Column("cancelled", Boolean, nullable=False, server_default=text("false")),
     Column("note", Text, nullable=False, server_default=text("''")),
     Column("resume_at", UTCDateTime),

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("comment_id", sa.BigInteger()),
         sa.Column("reply_id", sa.BigInteger()),
         sa.Column("check_run_id", sa.BigInteger()),
+        sa.Column("check_url", sa.Text()),
         sa.Column("cancelled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("note", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("resume_at", TIMESTAMP),
