@@ -3,7 +3,8 @@
 A comment `/ci test` starts a session of N legs (a matrix of two inputs); the legs' runs are then played one
 after the other, `--spacing` seconds apart, each sending its `workflow_run` and `workflow_job` deliveries as
 GitHub does. Every REST call the App makes is counted by route. Targets (issue #14): dispatches and writes
-≤ 2 per leg, plus at most one check-run edit per 5 s of activity (the time from the first dispatch to the last
+≤ 2 per leg (from 6 legs on: a session's ~6 fixed writes are shared by its legs), plus at most one check-run
+edit per 5 s of activity (the time from the first dispatch to the last
 leg's completion); no polling (no GET of runs or jobs).
 
     python benchmarks/bench_ondemand.py [--legs 6,24] [--spacing 0.5]
