@@ -18,10 +18,11 @@ class Services:
     github: GitHubApp
     caches: GitHubCaches = field(init=False)
     store: Store | None = None  # on-demand test sessions need it
-    testing: DispatchPolicy = field(default_factory=DispatchPolicy)
+    testing: DispatchPolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.caches = GitHubCaches(app_id=self.settings.app_id)
+        self.testing = DispatchPolicy(budget_per_hour=self.settings.testing_dispatches_per_hour)
 
     def provider(self, gh: Any, repo: str) -> GitHubProvider:
         """The flows' view of `repo` through the installation's client `gh`."""
