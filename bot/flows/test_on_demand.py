@@ -23,6 +23,7 @@ from bot.config.schema import ConfigProblem
 from bot.config.testing_suites import (
     REF_PR_HEAD,
     TESTING_CONFIG_PATH,
+    WORKFLOW_FILE,
     WORKFLOWS_DIR,
     Suite,
     TestingConfig,
@@ -54,7 +55,7 @@ from bot.ondemand.session import (
     timed_out,
     typical_durations,
 )
-from bot.report import plain_text
+from bot.report import code_span, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -183,15 +184,16 @@ async def resolve_suite(
         suite = config.suites[target]
     elif problems and suite_problems(problems, target):
         return Refusal(
-            f"Suite `{plain_text(target, 64)}` was not run: {TESTING_CONFIG_PATH} has problems.",
+            f"Suite {code_span(target, 64)} was not run: {TESTING_CONFIG_PATH} has problems.",
             _problem_lines(suite_problems(problems, target)),
         )
-    elif target.endswith((".yml", ".yaml")):
-        suite = Suite(name=target, workflow=target.removeprefix(WORKFLOWS_DIR + "/"))
+    elif WORKFLOW_FILE.fullmatch(target.removeprefix(WORKFLOWS_DIR + "/")):
+        suite = Suite(name=target.removeprefix(WORKFLOWS_DIR + "/"), workflow=target.removeprefix(WORKFLOWS_DIR + "/"))
     else:
         names = ", ".join(config.suites) or "none"
         return Refusal(
-            f"There is no suite `{plain_text(target, 64)}` in {TESTING_CONFIG_PATH}.", f"the suites are: {names}"
+            f"There is no suite {code_span(target, 64)} in {TESTING_CONFIG_PATH} (nor a workflow file of that name).",
+            f"the suites are: {names}",
         )
     if matrix is not None:
         override = matrix_override(matrix)
@@ -204,7 +206,7 @@ async def resolve_suite(
     if len(legs) > config.max_legs:
         where = f"{TESTING_CONFIG_PATH}, line {suite.position('matrix')[0]}: " if suite.line else ""
         return Refusal(
-            f"Suite `{plain_text(suite.name, 64)}` was not run: too many legs.",
+            f"Suite {code_span(suite.name, 64)} was not run: too many legs.",
             f"{where}the matrix expands to {len(legs)} legs, more than the limit of {config.max_legs} (max_legs)",
         )
     dispatch_ref = ref or (head_branch if suite.ref == REF_PR_HEAD else suite.ref)
@@ -217,7 +219,7 @@ async def resolve_suite(
     )
     if found:
         return Refusal(
-            f"Suite `{plain_text(suite.name, 64)}` was not run: its configuration has problems.", _problem_lines(found)
+            f"Suite {code_span(suite.name, 64)} was not run: its configuration has problems.", _problem_lines(found)
         )
     return suite, dispatch_ref, workflow_text
 
