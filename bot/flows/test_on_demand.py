@@ -711,13 +711,17 @@ async def _sweep_one(place: Place, session_id: str, now: datetime) -> None:
             if len(active) >= config.push_concurrency:
                 return
             async with place.records.hold(session_id):
+                loaded = await place.records.get(session_id)  # a newer push may have cancelled it meanwhile
+                if loaded is None or loaded[0].state != "waiting":
+                    return
                 session, legs = loaded
                 session = replace(
                     session, state="running", note="", deadline=now + (session.deadline - session.created_at)
                 )
                 await place.records.save(session)
                 session, legs = await _dispatch_pending(place, session, legs, now)
-                await _publish(place, session, legs, now, reply=False)
+                if session.state != "completed":
+                    await _publish(place, session, legs, now, reply=False)
         return
     async with place.records.hold(session_id):
         loaded = await place.records.get(session_id)
