@@ -88,6 +88,8 @@ class SessionRecords(Protocol):
 
     async def by_check_run(self, check_run_id: int) -> str | None: ...
 
+    async def started_for(self, repository_id: int, head_sha: str, trigger: str) -> set[str]: ...
+
     async def push_sessions(self, repository_id: int) -> list[SuiteSession]: ...
 
     async def due(self, now: datetime, *, batch_after: timedelta) -> list[str]: ...
@@ -638,7 +640,13 @@ async def start_push_suites(place: Place, *, branch: str, after: str, pusher: st
         return []
     started = []
     async with place.records.hold(f"push {place.repository_id}"):
+        done = await place.records.started_for(place.repository_id, after, "push")
+        suites = [suite for suite in suites if suite.name not in done]
+        if not suites:
+            return []  # a redelivered push
         for older in await place.records.push_sessions(place.repository_id):
+            if older.head_sha == after:
+                continue
             if not older.cancelled:
                 await cancel_session(
                     place, older.id, now, reason=f"Superseded by a newer push ({after[:7]}).", only_not_started=True

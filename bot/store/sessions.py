@@ -132,6 +132,15 @@ class SessionStore:
         async with self.engine.connect() as connection:
             return [_session(row) for row in (await connection.execute(query)).all()]
 
+    async def started_for(self, repository_id: int, head_sha: str, trigger: str) -> set[str]:
+        """The suites that already have a session of this trigger on this commit (a redelivered push starts none)."""
+        sessions = schema.test_sessions
+        query = select(sessions.c.suite).where(
+            sessions.c.repository_id == repository_id, sessions.c.head_sha == head_sha, sessions.c.trigger == trigger
+        )
+        async with self.engine.connect() as connection:
+            return {row.suite for row in (await connection.execute(query)).all()}
+
     async def by_check_run(self, check_run_id: int) -> str | None:
         sessions = schema.test_sessions
         async with self.engine.connect() as connection:

@@ -207,3 +207,5 @@ async def test_push_sessions_wait_for_a_slot_and_start_when_one_frees(place):
     await sweep(place, T0 + timedelta(seconds=1))
     assert (await place.records.get(second.id))[0].state == "running" and len(provider.dispatched) == 3
     assert await test_on_demand.start_push_suites(place, branch="topic", after="c" * 40, pusher="x", now=T0) == []
+    again = await test_on_demand.start_push_suites(place, branch="main", after="b" * 40, pusher="mona", now=T0)
+    assert again == [] and (await place.records.get(first.id))[0].cancelled is False  # a redelivered push

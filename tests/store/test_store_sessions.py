@@ -49,6 +49,8 @@ async def test_sessions_and_legs_round_trip(store):
     assert await sessions.by_check_run(42) == "s1" and await sessions.sessions_of_run(99) == ["s1"]
     assert await sessions.leg_with_token("t2") == ("s1", 2)
     assert [s.id for s in await sessions.of_pull_request(7, 5)] == ["s1"]
+    assert await sessions.started_for(7, "a" * 40, "comment") == {"python-matrix"}
+    assert await sessions.started_for(7, "a" * 40, "push") == set()
     assert await sessions.get("nope") is None
 
 
