@@ -157,6 +157,16 @@ class RepoAPI:
         url = "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
         await self.gh.post(url, url_vars=self._vars(run_id=str(run_id)), data={})
 
+    async def rerun_job(self, job_id: int) -> None:
+        """Re-run one job (and the jobs that need it): a new attempt of its run. Needs `actions: write`."""
+        url = "/repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
+        await self.gh.post(url, url_vars=self._vars(job_id=str(job_id)), data={})
+
+    async def rerun_run(self, run_id: int) -> None:
+        """Re-run a whole workflow run: a new attempt. Needs `actions: write`."""
+        url = "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun"
+        await self.gh.post(url, url_vars=self._vars(run_id=str(run_id)), data={})
+
     async def attempt_jobs(self, run_id: int, attempt: int) -> list[JSON]:
         """The jobs (with steps) of one attempt of a run."""
         url = "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}/jobs{?per_page}"

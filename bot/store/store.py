@@ -502,6 +502,7 @@ class Store:
                     steps=tuple(steps_of[job.id]),
                     run_attempt=job.run_attempt,
                     html_url=job.html_url,
+                    id=job.id,
                 )
                 for job in ordered
             )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.app.scheduled import check_test_sessions
+from bot.app.periodic import check_test_sessions
 from bot.store import Store, database_url
 from bot.testing.simulator import JobSpec, StepSpec
 
