@@ -799,3 +799,37 @@ async def test_workflow_dispatch_checks_inputs_plays_runs_and_cancels(
             assert response.status == expected and (await response.json())["content"] == "eyes"
     assert [r.content for r in sim.state.reactions[comment.id]] == ["eyes"]
     assert sim.contract_violations == []
+
+
+async def test_re_running_one_job_or_a_whole_run_plays_a_new_attempt(
+    sim: GitHubSimulator, sim_world: World, receiver: Receiver, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
+    repo = sim_world.repo
+    workflow = sim.add_workflow(repo, ".github/workflows/ci.yml", "CI", content="on: push\n")
+    run = sim.add_run(repo, workflow, jobs=[JobSpec("build", duration=300), JobSpec("test", duration=200)])
+    build, test = run.latest.jobs
+    token = await mint_token(sim, http, app_key, sim_world.installation)
+    sim.script_rerun(run, [JobSpec("build", duration=900)])
+    async with http.post(
+        f"{sim.base_url}/repos/octo-org/app/actions/jobs/{build.id}/rerun", headers=auth(token), json={}
+    ) as response:
+        assert response.status == 201 and await response.json() == {}
+    await sim.played()
+    second = run.latest
+    assert second.number == 2 and [job.name for job in second.jobs] == ["test", "build"]
+    rerun_build = next(job for job in second.jobs if job.name == "build")
+    assert rerun_build.run_attempt == 2 and (rerun_build.completed_at - rerun_build.started_at).total_seconds() == 900
+    assert next(job for job in second.jobs if job.name == "test").id == test.id  # kept from attempt 1
+    delivered = receiver.events[-1].data
+    assert receiver.events[-1].event == "workflow_run" and delivered["workflow_run"]["run_attempt"] == 2
+
+    async with http.post(
+        f"{sim.base_url}/repos/octo-org/app/actions/runs/{run.id}/rerun", headers=auth(token), json={}
+    ) as response:
+        assert response.status == 201
+    await sim.played()
+    assert run.latest.number == 3 and all(job.run_attempt == 3 for job in run.latest.jobs)
+    async with http.post(
+        f"{sim.base_url}/repos/octo-org/app/actions/jobs/99999/rerun", headers=auth(token), json={}
+    ) as response:
+        assert response.status == 404

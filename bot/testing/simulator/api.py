@@ -123,6 +123,8 @@ class ApiContext:
     #: Called after a dispatched run was created, and after a run was cancelled (the simulator plays them).
     on_dispatch: Callable[[WorkflowRun], None] | None = None
     on_cancel: Callable[[WorkflowRun], None] | None = None
+    #: Called after a re-run was asked for: the run, and the names of the jobs to re-run (None: all of them).
+    on_rerun: Callable[[WorkflowRun, set[str] | None], None] | None = None
 
 
 Handler = Callable[[web.Request], Awaitable[Reply]]
@@ -190,6 +192,8 @@ class RestApi:
             ("GET", repo + "/actions/workflows/{workflow_id}/runs", self.list_workflow_runs),
             ("POST", repo + "/actions/workflows/{workflow_id}/dispatches", self.dispatch_workflow),
             ("POST", repo + "/actions/runs/{run_id}/cancel", self.cancel_run),
+            ("POST", repo + "/actions/runs/{run_id}/rerun", self.rerun_run),
+            ("POST", repo + "/actions/jobs/{job_id}/rerun", self.rerun_job),
             ("POST", repo + "/issues/comments/{comment_id}/reactions", self.create_reaction),
             ("GET", repo + "/actions/runs", self.list_runs),
             ("GET", repo + "/actions/runs/{run_id}", self.get_run),
@@ -568,6 +572,33 @@ class RestApi:
         if self.context.on_cancel is not None:
             self.context.on_cancel(run)
         return Reply(202, {})
+
+    async def rerun_run(self, request: web.Request) -> Reply:
+        run = self._run(request)
+        if run.latest.status != "completed":
+            raise ApiError(403, "This workflow run is not completed yet, so it cannot be re-run.")
+        if self.context.on_rerun is not None:
+            self.context.on_rerun(run, None)
+        return Reply(201, {})
+
+    async def rerun_job(self, request: web.Request) -> Reply:
+        repo = self._repo(request)
+        job_id = _int(request.match_info["job_id"])
+        found = [
+            (run, job)
+            for run in self.state.runs.values()
+            if run.repo is repo
+            for job in run.latest.jobs
+            if job.id == job_id
+        ]
+        if not found:
+            raise not_found()
+        run, job = found[0]
+        if run.latest.status != "completed":
+            raise ApiError(403, "This job could not be re-run: its workflow run is not completed yet.")
+        if self.context.on_rerun is not None:
+            self.context.on_rerun(run, {job.name})
+        return Reply(201, {})
 
     async def create_reaction(self, request: web.Request) -> Reply:
         repo = self._repo(request)

@@ -68,8 +68,15 @@ class GitHubSimulator:
         self.state = SimState(app_id=app_id)
         self.faults = FaultInjector(self._expire_tokens, seed=seed)
         self._context = ApiContext(
-            self.state, self.faults, public_key, contract, on_dispatch=self._play_dispatch, on_cancel=self._cancel
+            self.state,
+            self.faults,
+            public_key,
+            contract,
+            on_dispatch=self._play_dispatch,
+            on_cancel=self._cancel,
+            on_rerun=self._play_rerun,
         )
+        self._rerun_scripts: dict[int, list[list[JobSpec]]] = {}
         self._playbacks: set[asyncio.Task[None]] = set()
         self.deliveries: list[Delivery] = []
         self.base_url = ""
@@ -307,6 +314,11 @@ class GitHubSimulator:
         self._playbacks.add(task)
         task.add_done_callback(self._playbacks.discard)
 
+    @property
+    def playing(self) -> bool:
+        """Whether runs are still being played (their deliveries not all sent yet)."""
+        return bool(self._playbacks)
+
     async def played(self) -> None:
         """Wait until every dispatched run has sent the deliveries of what it played so far."""
         while self._playbacks:
@@ -347,6 +359,24 @@ class GitHubSimulator:
                 await self.deliver("workflow_job", payload)
         run.attempts[-1] = final
         await self.deliver_workflow_run(run, "completed")
+
+    def script_rerun(self, run: WorkflowRun, jobs: list[JobSpec]) -> None:
+        """How the next re-run of `run` asked through the API plays: its re-run jobs get these specs.
+
+        Without a script, re-run jobs take as long as they took before and pass."""
+        self._rerun_scripts.setdefault(run.id, []).append(jobs)
+
+    def _play_rerun(self, run: WorkflowRun, names: set[str] | None) -> None:
+        scripted = self._rerun_scripts.get(run.id)
+        specs = scripted.pop(0) if scripted else [_spec_of(job) for job in run.latest.jobs]
+        chosen = [spec for spec in specs if names is None or spec.name in names]
+        task = asyncio.get_running_loop().create_task(self._rerun_later(run, chosen, partial=names is not None))
+        self._playbacks.add(task)
+        task.add_done_callback(self._playbacks.discard)
+
+    async def _rerun_later(self, run: WorkflowRun, jobs: list[JobSpec], *, partial: bool) -> None:
+        await asyncio.sleep(0)  # the re-run request is answered first
+        await self.rerun(run, jobs=jobs, partial=partial)
 
     def _cancel(self, run: WorkflowRun) -> None:
         latest = run.latest
@@ -605,3 +635,10 @@ def new_app_private_key() -> str:
 
 def _bytes(pem: str | bytes) -> bytes:
     return pem.encode() if isinstance(pem, str) else pem
+
+
+def _spec_of(job: Job) -> JobSpec:
+    """A job played again as it ran: same queue time and duration, passing."""
+    duration = (job.completed_at - job.started_at).total_seconds() if job.completed_at and job.started_at else 60.0
+    queue = (job.started_at - job.created_at).total_seconds() if job.started_at else 5.0
+    return JobSpec(job.name, duration=duration, queue=queue, labels=tuple(job.labels))
