@@ -2,7 +2,10 @@
 
 Today: the check-run watchdog, which completes (neutral, with the reason) every check run the App left
 `in_progress` for longer than `STALE_CHECK_RUN_SECONDS` (a confirming re-run that never came back, say), so
-no check of the App stays pending and blocks a merge. A task that fails is logged and runs again next time.
+no check of the App stays pending and blocks a merge; and the check of on-demand test sessions every few
+seconds (timeouts, batched check-run edits, paused dispatching, push sessions waiting for a slot), whose state
+is in the store, so whichever instance runs it finishes what another started. A task that fails is logged and
+runs again next time.
 """
 
 from __future__ import annotations
@@ -12,11 +15,17 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.app.services import Services
+from bot.flows.test_on_demand import Place, sweep
+from bot.ondemand.session import SuiteSession
 
 log = logging.getLogger(__name__)
 
 STALE_CHECK_RUN_SECONDS = 3 * 3600.0  # a confirming job re-run takes the job's time; GitHub stops jobs at 6 h
 WATCHDOG_EVERY_SECONDS = 300.0
+TEST_SESSIONS_EVERY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -51,3 +60,27 @@ class Schedule:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+
+
+async def check_test_sessions(services: Services, now: datetime) -> list[str]:
+    """One check of the on-demand test sessions that need attention; the ids of those it looked at."""
+    store = services.store
+    if store is None:
+        return []
+
+    def place_of(session: SuiteSession) -> Place:
+        if session.installation_id is None:
+            raise ValueError(f"test session {session.id} names no installation")
+        gh = services.github.for_installation(session.installation_id)
+        provider = services.provider(gh, session.repository)
+        return Place(
+            provider,
+            store.sessions,
+            session.repository_id,
+            session.installation_id,
+            session.default_branch,
+            services.testing,
+        )
+
+    batch_after = timedelta(seconds=services.testing.publish_every_seconds)
+    return await sweep(store.sessions, place_of, now, batch_after=batch_after)

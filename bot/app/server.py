@@ -11,6 +11,7 @@ import hmac
 import logging
 import math
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -21,7 +22,14 @@ from bot.app import metrics
 from bot.app.dispatcher import Dispatcher
 from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, UnverifiedBytes, body_signer, read_delivery
 from bot.app.logs import CLIENT_FAULTS, ConnectionLog
-from bot.app.periodic import STALE_CHECK_RUN_SECONDS, WATCHDOG_EVERY_SECONDS, PeriodicTask, Schedule
+from bot.app.periodic import (
+    STALE_CHECK_RUN_SECONDS,
+    TEST_SESSIONS_EVERY_SECONDS,
+    WATCHDOG_EVERY_SECONDS,
+    PeriodicTask,
+    Schedule,
+    check_test_sessions,
+)
 from bot.app.services import Services
 from bot.app.settings import Settings
 from bot.github.client import GitHubApp, InstallationClient
@@ -72,6 +80,11 @@ class AppState:
                 "check-run watchdog",
                 WATCHDOG_EVERY_SECONDS,
                 lambda: services.caches.publisher.complete_stale(STALE_CHECK_RUN_SECONDS),
+            )
+        )
+        self.schedule.start(
+            PeriodicTask(
+                "test sessions", TEST_SESSIONS_EVERY_SECONDS, lambda: check_test_sessions(services, datetime.now(UTC))
             )
         )
         metrics.measure_queue_depth(lambda: dispatcher.pending)

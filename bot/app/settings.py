@@ -69,6 +69,7 @@ class Settings:
     body_timeout_seconds: float = 10.0
     #: Bytes of request bodies held before their signature is checked, all requests together; beyond it, 503.
     unverified_body_bytes: int = 64 * MIB
+    testing_dispatches_per_hour: int = 300  # per installation: the share of its rate limit for test sessions
 
     def signing_key(self) -> RSAPrivateKey:
         key = load_pem_private_key(self.private_key.reveal().encode(), password=None)
@@ -165,6 +166,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     idle_timeout = _float(env, "IDLE_TIMEOUT_SECONDS", 75.0, problems, positive=True)
     body_timeout = _float(env, "BODY_TIMEOUT_SECONDS", 10.0, problems, positive=True)
     unverified_mib = _int(env, "UNVERIFIED_BODIES_MIB", 64, problems, low=MIN_UNVERIFIED_BODIES_MIB, high=65536)
+    dispatches = _int(env, "TESTING_DISPATCHES_PER_HOUR", 300, problems, low=1, high=5000)
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -181,4 +183,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         idle_timeout_seconds=idle_timeout,
         body_timeout_seconds=body_timeout,
         unverified_body_bytes=unverified_mib * MIB,
+        testing_dispatches_per_hour=dispatches,
     )

@@ -1,4 +1,5 @@
-"""The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`."""
+"""The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`,
+`test`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ COMMANDS = {
     "review": "review workflow, action and config files on disk (also the pre-commit hook)",
     "check-config": "check a .github/ci-orchestrator.yml and print its problems with their lines",
     "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
+    "test": "dispatch a test suite's matrix (or a workflow) and follow its legs to the end, with your token",
 }
 
 
@@ -66,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.compare import main as compare_main
 
         return compare_main(rest)
+    if command == "test":
+        from bot.cli.test import main as test_main
+
+        return test_main(rest)
     try:
         parsed = _parser().parse_args([command, *rest] if command else rest)
     except SystemExit as exit_request:

@@ -53,7 +53,16 @@ READ_KEYS = {
     "repositories_removed", "head_repository", "owner", "login", "conclusion", "status", "event", "head_branch",
     "workflow_run", "check_run", "pull_request", "repository",
 }  # fmt: skip
-EVENTS = ["check_run", "installation", "installation_repositories", "pull_request", "push", "workflow_run"]
+EVENTS = [
+    "check_run",
+    "installation",
+    "installation_repositories",
+    "issue_comment",
+    "pull_request",
+    "push",
+    "workflow_job",
+    "workflow_run",
+]
 
 
 class RememberedContract:
