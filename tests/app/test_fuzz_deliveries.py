@@ -26,12 +26,32 @@ import pytest
 from contract import OpenAPIContract
 from helpers import CI_WORKFLOW, FIXTURES, add_baseline, ci_jobs, signed_headers
 
+from bot.store import Store, database_url
 from bot.testing.simulator.webhooks import PayloadBuilder
 
 SEED = 20261125
 DELIVERIES = 2500
 CONCURRENCY = 8
 REVIEW_CHECK = "workflow review"
+DISPATCHABLE = """name: Matrix
+on:
+  workflow_dispatch:
+    inputs:
+      python-version:
+        required: true
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    steps:
+      - run: pytest
+"""
+SUITES = """suites:
+  python-matrix:
+    workflow: matrix.yml
+    matrix:
+      python-version: ["3.12", "3.13"]
+"""
 
 _MARK = "\u0000fuzz-raw\u0000"  # a string value replaced by raw JSON text after serialising
 _MARKED = json.dumps(_MARK).encode()
@@ -120,8 +140,10 @@ async def simulated_seeds(github) -> tuple[list[tuple[str, dict[str, Any]]], int
     """Deliveries of a project the simulator knows in full, so that the flows go all the way to their writes;
     with the installation id and the repository JSON."""
     installation = github.add_installation("octo-org")
-    repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n"})
+    repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n", ".github/ci-testing.yml": SUITES})
     workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=CI_WORKFLOW)
+    github.add_workflow(repo, ".github/workflows/matrix.yml", "Matrix", content=DISPATCHABLE)
+    github.set_collaborator(repo, "mona", "write")
     add_baseline(github, repo, workflow, 8)
     changed = CI_WORKFLOW.replace("timeout-minutes: 30\n", "", 1) + "  lint:\n    runs-on: ubuntu-latest\n"
     github.commit(repo, "feature", {".github/workflows/ci.yml": changed, ".github/ci-orchestrator.yml": "x: [\n"})
@@ -132,8 +154,14 @@ async def simulated_seeds(github) -> tuple[list[tuple[str, dict[str, Any]]], int
     check = github.add_check_run(repo, pr.head_sha, REVIEW_CHECK)
     build = PayloadBuilder(github.render)
     main_sha = repo.branches["main"]
+    url, github.webhook_url = github.webhook_url, None  # comments recorded, not delivered
+    commands = [
+        await github.add_issue_comment(pr, text, user="mona") for text in ("/ci test python-matrix", "/ci help")
+    ]
+    github.webhook_url = url
     return (
         [
+            *(("issue_comment", build.issue_comment(comment, pr, installation)) for comment in commands),
             ("pull_request", build.pull_request(pr, "opened", installation, "octocat")),
             ("pull_request", build.pull_request(pr, "synchronize", installation, "octocat", before=main_sha)),
             ("workflow_run", build.workflow_run(run, "completed", installation)),
@@ -201,8 +229,17 @@ def mutated(
     return event, body, "; ".join(done)
 
 
-async def test_mutated_signed_deliveries_get_no_5xx_no_traceback_and_no_invalid_request(world, caplog):
+@pytest.fixture
+async def store(tmp_path):
+    """A store (SQLite) for the App, so that comment commands and test sessions are handled too."""
+    opened = await Store.open(database_url(None, tmp_path))
+    yield opened
+    await opened.close()
+
+
+async def test_mutated_signed_deliveries_get_no_5xx_no_traceback_and_no_invalid_request(world, store, caplog):
     caplog.set_level(logging.INFO)
+    world.state.services.store = store
     rng = random.Random(SEED)
     simulated, installation_id, repository = await simulated_seeds(world.github)
     seeds = []
