@@ -93,6 +93,13 @@ def _name(data: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _login(data: Mapping[str, Any], key: str, where: str) -> str:
+    value: str = _field(data, key, str, where)
+    if not _LOGIN.fullmatch(value):
+        raise MalformedEvent(f"{where}.{key} is not a GitHub login")
+    return value
+
+
 def _optional_name(data: Mapping[str, Any], key: str, where: str) -> str | None:
     return None if data.get(key) is None else _name(data, key, where)
 
@@ -134,7 +141,7 @@ def repository(data: Mapping[str, Any]) -> Repository:
 def installation_id(data: Mapping[str, Any]) -> int | None:
     """The id of the installation a delivery is for (None when it names none)."""
     value = _object_or_empty(data.get("installation")).get("id")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID else None
 
 
 def pull_request_ref(pull: Any, where: str = "pull_request") -> PullRequestRef:
@@ -292,14 +299,14 @@ def comment_command(data: Mapping[str, Any]) -> CommentCommand:
     issue = _mapping(data.get("issue"), "issue")
     comment = _mapping(data.get("comment"), "comment")
     user = _mapping(comment.get("user"), "comment.user")
-    login = _field(user, "login", str, "comment.user")
+    login = _login(user, "login", "comment.user")
     return CommentCommand(
         repository_id=repo.id,
         installation_id=installation_id(data),
         default_branch=repo.default_branch,
-        number=_field(issue, "number", int, "issue"),
+        number=_id(issue, "number", "issue"),
         is_pull_request=isinstance(issue.get("pull_request"), Mapping),
-        comment_id=_field(comment, "id", int, "comment"),
+        comment_id=_id(comment, "id", "comment"),
         body=_optional(comment, "body", str, "comment") or "",
         author=login,
         author_is_bot=user.get("type") == "Bot" or login.endswith("[bot]"),
@@ -310,10 +317,10 @@ def dispatched_run_seen(data: Mapping[str, Any]) -> RunSeen:
     """What a `workflow_run` delivery says about its run, for on-demand test sessions."""
     run = _mapping(data.get("workflow_run"), "workflow_run")
     status = _optional(run, "status", str, "workflow_run")
-    started = parse_timestamp(run.get("run_started_at"))
-    completed = parse_timestamp(run.get("updated_at")) if status == "completed" else None
+    started = _timestamp(run, "run_started_at", "workflow_run")
+    completed = _timestamp(run, "updated_at", "workflow_run") if status == "completed" else None
     return RunSeen(
-        run_id=_field(run, "id", int, "workflow_run"),
+        run_id=_id(run, "id", "workflow_run"),
         observation=RunObservation(
             status=status,
             conclusion=_optional(run, "conclusion", str, "workflow_run"),
@@ -335,9 +342,9 @@ def job_run_seen(data: Mapping[str, Any]) -> RunSeen:
     failed = status == "completed" and conclusion in ("failure", "timed_out")
     steps = [step for step in _list_or_empty(job.get("steps")) if isinstance(step, Mapping)]
     failing_step = next((str(s.get("name")) for s in steps if s.get("conclusion") in ("failure", "timed_out")), None)
-    started = parse_timestamp(job.get("started_at")) if status in ("in_progress", "completed") else None
+    started = _timestamp(job, "started_at", "workflow_job") if status in ("in_progress", "completed") else None
     return RunSeen(
-        run_id=_field(job, "run_id", int, "workflow_job"),
+        run_id=_id(job, "run_id", "workflow_job"),
         observation=RunObservation(
             status="in_progress" if status in ("in_progress", "completed") else "queued",
             attempt=_optional(job, "run_attempt", int, "workflow_job") or 1,
@@ -367,8 +374,8 @@ def requested_action(data: Mapping[str, Any]) -> RequestedAction:
     app_id = _object_or_empty(check.get("app")).get("id")
     return RequestedAction(
         repository=repository(data),
-        check_run_id=_field(check, "id", int, "check_run"),
+        check_run_id=_id(check, "id", "check_run"),
         app_id=app_id if isinstance(app_id, int) and not isinstance(app_id, bool) else None,
         identifier=_field(action, "identifier", str, "requested_action"),
-        sender=_field(sender, "login", str, "sender"),
+        sender=_login(sender, "login", "sender"),
     )
