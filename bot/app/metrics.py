@@ -24,14 +24,14 @@ REJECTED_REQUESTS = Counter(
     "ci_orchestrator_rejected_requests", "Webhook requests refused before acceptance, by answer status", ["status"]
 )
 
-#: GitHub's webhook event names (its OpenAPI description's `x-webhooks`): the only values of the `event` label.
+#: GitHub's webhook event names (the `X-GitHub-Event` values its docs list): the only values of the `event` label.
 # fmt: off
 GITHUB_EVENTS = frozenset({
     "branch_protection_configuration", "branch_protection_rule", "check_run", "check_suite", "code_scanning_alert",
-    "commit_comment", "create", "custom_property", "custom-property-values", "delete", "dependabot_alert",
+    "commit_comment", "create", "custom_property", "custom_property_values", "delete", "dependabot_alert",
     "deploy_key", "deployment", "deployment_protection_rule", "deployment_review", "deployment_status", "discussion",
     "discussion_comment", "fork", "github_app_authorization", "gollum", "installation", "installation_repositories",
-    "installation_target", "issue_comment", "issue-dependencies", "issues", "label", "marketplace_purchase", "member",
+    "installation_target", "issue_comment", "issue_dependencies", "issues", "label", "marketplace_purchase", "member",
     "membership", "merge_group", "meta", "milestone", "org_block", "organization", "package", "page_build",
     "personal_access_token_request", "ping", "project", "project_card", "project_column", "projects_v2",
     "projects_v2_item", "projects_v2_status_update", "public", "pull_request", "pull_request_review",
@@ -39,7 +39,7 @@ GITHUB_EVENTS = frozenset({
     "repository_advisory", "repository_dispatch", "repository_import", "repository_ruleset",
     "repository_vulnerability_alert", "secret_scanning_alert", "secret_scanning_alert_location",
     "secret_scanning_scan", "security_advisory", "security_and_analysis", "sponsorship", "star", "status",
-    "sub-issues", "team", "team_add", "watch", "workflow_dispatch", "workflow_job", "workflow_run",
+    "sub_issues", "team", "team_add", "watch", "workflow_dispatch", "workflow_job", "workflow_run",
 })
 # fmt: on
 
