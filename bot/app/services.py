@@ -36,13 +36,17 @@ class Services:
         self.forget_repositories(repositories)
 
     def forget_repositories(self, repositories: Iterable[str]) -> None:
-        """The App lost access to these repositories: drop their configs, baseline runs and pull-request samples."""
+        """The App lost access to these repositories: drop their configs, baseline runs, pull-request samples and
+        what it remembers of its comments and check runs there."""
         lost = set(repositories)
         for repo in lost:
             self.caches.configs.invalidate(repo)
             self.caches.baselines.forget_repository(repo)
+            self.caches.publisher.forget_repository(repo)
         for key in [key for key in self.caches.pr_runs if key[0] in lost]:
             self.caches.pr_runs.pop(key, None)
+        for running in [key for key in self.caches.running if key[0] in lost]:
+            self.caches.running.pop(running, None)
 
     def testing_place(
         self, gh: Any, repo: str, repository_id: int, installation_id: int | None, default_branch: str
