@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import http.client
@@ -66,6 +67,8 @@ class LoadResult:
     socket_errors: int
     p50_ms: float
     p99_ms: float
+    server_cpu_us: float = 0.0  # the server's CPU time (user + system) per request
+    gc_pauses: dict[str, dict[str, float]] | None = None  # the App's garbage collections once serving
 
     @property
     def requests_per_second(self) -> float:
@@ -85,6 +88,7 @@ class Summary:
     requests: int
     non_2xx: int
     socket_errors: int
+    server_cpu_us: float
 
 
 @dataclass(frozen=True)
@@ -162,12 +166,13 @@ def summarize(runs: Sequence[LoadResult]) -> Summary:
         requests=sum(run.requests for run in runs),
         non_2xx=sum(run.non_2xx for run in runs),
         socket_errors=sum(run.socket_errors for run in runs),
+        server_cpu_us=statistics.median(run.server_cpu_us for run in runs),
     )
 
 
 def render_table(summaries: dict[str, Summary]) -> str:
     header = (
-        f"{'target':<20} {'req/s':>7} {'(min-max)':>13} {'p50 ms':>7} {'p99 ms':>7}"
+        f"{'target':<20} {'req/s':>7} {'(min-max)':>13} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10}"
         f" {'non-2xx':>7} {'sock err':>8} {'requests':>9}"
     )
     rows = [header, "-" * len(header)]
@@ -175,7 +180,7 @@ def render_table(summaries: dict[str, Summary]) -> str:
         spread = f"({summary.slowest_round:.0f}-{summary.fastest_round:.0f})"
         rows.append(
             f"{TARGET_TITLES[name]:<20} {summary.requests_per_second:>7.0f} {spread:>13} "
-            f"{summary.p50_ms:>7.2f} {summary.p99_ms:>7.2f}"
+            f"{summary.p50_ms:>7.2f} {summary.p99_ms:>7.2f} {summary.server_cpu_us:>10.1f}"
             f" {summary.non_2xx:>7d} {summary.socket_errors:>8d} {summary.requests:>9d}"
         )
     return "\n".join(rows)
@@ -256,7 +261,11 @@ def machine_description() -> str:
 
 
 def make_target(name: str, port: int, private_key_pem: str, pin: bool) -> Target:
-    base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
+    base_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONPATH": str(BENCHMARKS.parent),  # this checkout's `bot`, not whichever one is installed
+    }
     secrets_env = {**base_env, "WEBHOOK_SECRET": WEBHOOK_SECRET, "PRIVATE_KEY": private_key_pem}
     pin_prefix = ["taskset", "-c", SERVER_CPU] if pin else []
     servers = str(BENCHMARKS / "intake_servers.py")
@@ -318,9 +327,16 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (`/proc/<pid>/stat`, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def running(target: Target, log_dir: Path) -> Iterator[Path]:
-    """Start the target in its own session (so it can be stopped as a group), yield its log file, always stop it."""
+def running(target: Target, log_dir: Path) -> Iterator[tuple[Path, int]]:
+    """Start the target in its own session (so it can be stopped as a group), yield its log file and process id,
+    always stop it."""
     log_path = log_dir / f"{target.name}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
@@ -333,7 +349,7 @@ def running(target: Target, log_dir: Path) -> Iterator[Path]:
         )
     try:
         wait_until_listening(process, target.port, log_path)
-        yield log_path
+        yield log_path, process.pid
     finally:
         stop_process(process)
 
@@ -460,10 +476,36 @@ def measure(target: Target, plan: LoadPlan, log_dir: Path) -> LoadResult:
             return run_wrk(target.port, seconds, plan.connections, plan.body_path, plan.signature, prefix, plan.pin)
         return asyncio.run(run_aiohttp_load(target.port, seconds, plan.connections, plan.body, plan.signature, prefix))
 
-    with running(target, log_dir) as log_path:
+    with running(target, log_dir) as (log_path, pid):
         check_target(target, plan.body, plan.signature, log_path)
         load("warmup", plan.warmup_seconds)
-        return load("measure", plan.measured_seconds)
+        cpu_before = cpu_seconds(pid)
+        result = load("measure", plan.measured_seconds)
+        cpu_us = (cpu_seconds(pid) - cpu_before) * 1e6 / max(result.requests, 1)
+    return dataclasses.replace(result, server_cpu_us=cpu_us, gc_pauses=gc_pauses_in(log_path.read_text()))
+
+
+def gc_pauses_in(log: str) -> dict[str, dict[str, float]] | None:
+    """The `GC_PAUSES {...}` line the App's benchmark server prints when it stops (intake_servers.py)."""
+    for line in log.splitlines():
+        if line.startswith("GC_PAUSES "):
+            pauses: dict[str, dict[str, float]] = json.loads(line.removeprefix("GC_PAUSES "))
+            return pauses
+    return None
+
+
+def gc_line(runs: Sequence[LoadResult]) -> str | None:
+    """The App's garbage collections once serving, over all rounds (warm-ups included): count and pauses."""
+    recorded = [run.gc_pauses for run in runs if run.gc_pauses]
+    if not recorded:
+        return None
+    parts = []
+    for generation in ("gen0", "gen1", "gen2"):
+        count = sum(int(pauses[generation]["count"]) for pauses in recorded)
+        longest = max(pauses[generation]["max_ms"] for pauses in recorded)
+        total = sum(pauses[generation]["total_ms"] for pauses in recorded)
+        parts.append(f"{generation} {count} ({total:.0f} ms in all, longest {longest:.1f} ms)")
+    return "App garbage collections, all rounds: " + ", ".join(parts)
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -562,6 +604,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("ratios: median over rounds of the per-round ratio")
     for line in verdict_lines(runs):
         print(line)
+    collections = gc_line(runs.get("app", []))
+    if collections:
+        print(collections)
     return 1 if any(summary.non_2xx or summary.socket_errors for summary in summaries.values()) else 0
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
+import json
 import os
-import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 from gidgethub import routing
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's code, not an installed copy
 
 from bot.app.server import WEBHOOK_PATHS, create_app
 from bot.app.settings import Secret, Settings
@@ -65,6 +66,24 @@ def bare_app(handler=read_body_and_accept) -> web.Application:
     return app
 
 
+def record_gc_pauses() -> Callable[[], dict[str, object]]:
+    """Time every garbage collection from now on; the returned function summarizes them by generation."""
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started = [0.0]
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses[info["generation"]].append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(on_collection)
+    return lambda: {
+        f"gen{generation}": {"count": len(times), "max_ms": max(times, default=0) * 1000, "total_ms": sum(times) * 1000}
+        for generation, times in pauses.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", choices=["app", "bare", "bare-buffered"])
@@ -78,9 +97,17 @@ def main() -> None:
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
+    gc_pauses: list[Callable[[], dict[str, object]]] = []
+
+    async def record_once_serving(_app: web.Application) -> None:  # not the collections of start-up
+        gc_pauses.append(record_gc_pauses())
+
+    app.on_startup.append(record_once_serving)
     try:
         web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
     finally:
+        if gc_pauses:
+            print("GC_PAUSES " + json.dumps(gc_pauses[0]()), flush=True)
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)

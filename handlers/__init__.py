@@ -2,11 +2,12 @@
 
 from gidgethub import routing
 
-from handlers import check_run, installation, pull_request, push, workflow_job, workflow_run
+from handlers import check_run, installation, issue_comment, pull_request, push, workflow_job, workflow_run
 
 router = routing.Router(
     check_run.router,
     installation.router,
+    issue_comment.router,
     pull_request.router,
     push.router,
     workflow_job.router,

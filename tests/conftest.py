@@ -34,8 +34,13 @@ class World:
         return self.app[STATE]
 
     async def settle(self) -> None:
-        """Wait until the App has handled every delivery it accepted."""
-        await self.state.dispatcher.join()
+        """Wait until the App has handled every delivery it accepted, and the local GitHub has played every run
+        the App started (dispatches, re-runs), with the deliveries those sent handled too."""
+        while True:
+            await self.github.played()
+            await self.state.dispatcher.join()
+            if not self.github.playing:
+                return
 
 
 @pytest.fixture

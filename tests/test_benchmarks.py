@@ -1,4 +1,4 @@
-"""The intake benchmark still runs end to end (no timings asserted: those belong in benchmarks/README.md)."""
+"""The benchmarks still run end to end (no timings asserted: those belong in benchmarks/README.md)."""
 
 from __future__ import annotations
 
@@ -41,3 +41,22 @@ def test_store_benchmark_runs_end_to_end_on_sqlite():
     assert result.returncode == 0, result.stdout + result.stderr
     for measurement in ("ingest: batches of 100 events", "size of the history per 100k jobs", "journal: 19 KB"):
         assert measurement in result.stdout
+
+
+def test_ondemand_benchmark_runs_a_session_within_its_targets():
+    bench = BENCH_INTAKE.parent / "bench_ondemand.py"
+    # Six legs: the session's fixed writes (reactions, check run, reply) are shared by fewer legs in smaller ones.
+    result = subprocess.run(
+        [sys.executable, str(bench), "--legs", "6", "--spacing", "0"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "session of 6 legs" in result.stdout and "polling calls (GET of runs or jobs): 0" in result.stdout
+
+
+def test_hostile_benchmark_runs_and_the_app_logs_no_traceback():
+    command = [sys.executable, str(BENCH_INTAKE.parent / "bench_hostile.py"), "--idle", "5", "--slow-heads", "5"]
+    command += ["--bodies", "3", "--waves", "1", "--body-mib", "2", "--slow-bodies", "2", "--grace", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    for line in ("peak RSS (VmHWM):", "large bodies answered:", "SIGTERM to exit:"):
+        assert line in result.stdout, result.stdout + result.stderr
+    assert "'signed ping 200': 1" in result.stdout and "tracebacks in the App's log: 0" in result.stdout

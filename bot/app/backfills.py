@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.github.backfill import backfill_repository, installation_budget
+from bot.github.client import GitHubUnavailable, Refused
 from bot.github.endpoints import InstallationAPI
 from bot.store import Repository, Store, repository_record
 
@@ -62,11 +63,24 @@ class Backfills:
                     await budget.spend()
                     waiting += [repository_record(r, installation_id) async for r in InstallationAPI(gh).repositories()]
                     continue
-                async with self._store.single_flight(f"backfill {repository.id}"):
-                    await backfill_repository(gh, repository, self._store, budget, days=self._days)
+                try:
+                    async with self._store.single_flight(f"backfill {repository.id}"):
+                        await backfill_repository(gh, repository, self._store, budget, days=self._days)
+                except Refused as refusal:  # the repository is gone, or the App may not see it: the others go on
+                    log.warning(
+                        "backfill of %s: GitHub refused %s (%d)",
+                        repository.full_name,
+                        refusal.request,
+                        refusal.status_code,
+                    )
+        except (
+            Refused,
+            GitHubUnavailable,
+        ) as error:  # each backfill resumes from its last saved page at the next start
+            log.warning("backfill of installation %s stopped: %s", installation_id, error)
         except asyncio.CancelledError:
             raise
-        except Exception:  # each backfill resumes from its last saved page at the next start
+        except Exception:
             log.exception("backfill of installation %s stopped", installation_id)
 
     async def stop(self) -> None:

@@ -25,7 +25,8 @@ from gidgethub import routing, sansio
 from bot.app import metrics
 from bot.app.intake import Delivery, LazyPayload, ordering_key
 from bot.app.logs import current_delivery
-from bot.github.client import GitHubUnavailable, calls_in_delivery, writes_in_delivery
+from bot.github.client import GitHubUnavailable, Refused, calls_in_delivery, writes_in_delivery
+from bot.github.events import MalformedEvent
 from bot.store import JournalFull
 
 if TYPE_CHECKING:
@@ -35,6 +36,15 @@ log = logging.getLogger(__name__)
 
 #: Makes the arguments a handler receives after the event (the installation's client, the App's services).
 HandlerArguments = Callable[[Delivery], tuple[Any, ...]]
+
+
+#: The outcomes of a delivery's handling, from best to worst: a delivery is counted under the worst of its handlers'.
+#: "unavailable": GitHub could not be reached (the client gave up retrying): the delivery is handled again later.
+OUTCOMES = ("unhandled", "handled", "malformed", "refused", "failed", "unavailable")
+
+
+def _worse(outcome: str, other: str) -> str:
+    return max(outcome, other, key=OUTCOMES.index)
 
 
 class RecentDeliveries:
@@ -93,9 +103,7 @@ class Dispatcher:
         self._handler_arguments = handler_arguments
         self._concurrency = concurrency
         self._recent = RecentDeliveries(dedupe_seconds)
-        self._incoming: deque[Delivery] = deque()
-        self._sleeping: deque[asyncio.Future[None]] = deque()  # idle workers, each waiting on its future
-        self._waking = False  # a sleeping worker has been woken and has not run yet
+        self._incoming: asyncio.Queue[Delivery] = asyncio.Queue()
         self._lines: dict[str, deque[Delivery]] = {}  # keys being handled, with the deliveries waiting behind
         self._workers: list[asyncio.Task[None]] = []
         self._max_pending = max_pending
@@ -131,9 +139,7 @@ class Dispatcher:
     def _queue(self, delivery: Delivery) -> None:
         self.pending += 1
         self._in_hand[delivery.delivery_id] = delivery
-        self._incoming.append(delivery)
-        if self._sleeping and not self._waking:
-            self._wake_one()
+        self._incoming.put_nowait(delivery)
 
     @property
     def capacity(self) -> int:
@@ -149,28 +155,9 @@ class Dispatcher:
         """Accepted lately (in the redelivery window) or being handled: what reconciliation leaves alone."""
         return delivery_id in self._recent or delivery_id in self._in_hand
 
-    def _wake_one(self) -> None:
-        # One wake-up at a time: a burst of deliveries that arrives within one turn of the event loop
-        # costs one or two worker wake-ups rather than one each (measured: the handoff was a fifth of
-        # the ack's cost). A woken worker wakes the next one only if work is left when it takes some.
-        while self._sleeping and not self._waking:
-            sleeper = self._sleeping.popleft()
-            if not sleeper.done():  # not cancelled by drain()
-                sleeper.set_result(None)
-                self._waking = True
-
     async def _work(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            if not self._incoming:
-                woken = loop.create_future()
-                self._sleeping.append(woken)
-                await woken
-                self._waking = False
-                continue
-            delivery = self._incoming.popleft()
-            if self._incoming:
-                self._wake_one()
+            delivery = await self._incoming.get()
             key = ordering_key(delivery)
             if key is None:
                 await self._handle(delivery)
@@ -190,51 +177,48 @@ class Dispatcher:
     async def _handle(self, delivery: Delivery) -> None:
         """Run every handler of the delivery, each isolated from the others' failures; then count it done.
 
-        When GitHub was unavailable to a handler (it gave up retrying), the delivery's outcome is "unavailable":
-        the journal keeps it to be handled again later, all its handlers (they publish idempotently)."""
+        A malformed payload (`MalformedEvent`) and GitHub refusing a repository the App lost (`Refused`)
+        are each one plain line: neither is the App's fault, and neither deserves a traceback. When GitHub
+        was unavailable to a handler (the client gave up retrying), the journal keeps the delivery to be
+        handled again later, all its handlers (they publish idempotently).
+        """
         outcome, error, stopped = "handled", None, False
         try:
             if self._journal is not None and self._journal.must_wait(delivery):
                 outcome = "waiting"  # its pull request or commit has deliveries waiting in the store: behind them
                 return
             event = sansio.Event(LazyPayload(delivery), event=delivery.event, delivery_id=delivery.delivery_id)
-            callbacks = self._router.fetch(event)
-            if not callbacks:
-                log.debug("no handler for %s.%s", delivery.event, delivery.action)
-                outcome = "unhandled"
-                return
             calls: dict[tuple[str, str, int], int] = {}
             calls_token, log_token = calls_in_delivery.set(calls), current_delivery.set(delivery)
             writes_token = writes_in_delivery.set([0])
-            failures = 0
             try:
-                arguments = self._handler_arguments(delivery)
+                callbacks = self._router.fetch(event)
+                if not callbacks:
+                    log.debug("no handler for %s.%s", delivery.event, delivery.action)
+                    outcome = "unhandled"
+                arguments = self._handler_arguments(delivery) if callbacks else ()
                 for callback in callbacks:
                     started = time.perf_counter()
-                    try:
-                        await callback(event, *arguments)
-                    except GitHubUnavailable as unavailable:
-                        outcome, error = "unavailable", f"GitHub unavailable: {unavailable}"
-                        log.warning("delivery %s: %s", delivery.delivery_id, error)
-                    except Exception as failure:
-                        failures += 1
-                        error = error or f"{type(failure).__name__}: {failure}"
-                        self._report_failure(callback, delivery)
+                    result, problem = await self._run(callback, event, arguments, delivery)
+                    if result != "handled":
+                        outcome, error = _worse(outcome, result), error or problem
                     metrics.observe_handler(delivery.event, callback, time.perf_counter() - started)
-                if log.isEnabledFor(logging.INFO):
+                if callbacks and log.isEnabledFor(logging.INFO):
                     log.info(
                         "handled %s.%s with %d GitHub calls%s",
                         delivery.event,
                         delivery.action,
                         sum(calls.values()),
-                        f", {failures} handler(s) failed" if failures else "",
+                        ", a handler failed" if outcome == "failed" else "",
                     )
+            except MalformedEvent as problem:  # the router read a field of a payload that is not valid JSON
+                log.warning("ignored: %s", problem)
+                outcome = "malformed"
             finally:
                 calls_in_delivery.reset(calls_token)
                 writes_in_delivery.reset(writes_token)
                 current_delivery.reset(log_token)
-            if failures and outcome != "unavailable":
-                outcome = "failed"
+            if outcome in ("failed", "refused"):
                 # Let a manual redelivery try again: nothing it would repeat has fully succeeded.
                 self._recent.forget(delivery.delivery_id)
         except Exception as failure:  # outside the handlers (routing, their arguments): the worker must go on
@@ -267,17 +251,37 @@ class Dispatcher:
         self._in_hand.pop(delivery.delivery_id, None)
 
     @staticmethod
-    def _report_failure(callback: Callable[..., Awaitable[None]], delivery: Delivery) -> None:
-        name = f"{callback.__module__}.{callback.__qualname__}"
-        log.exception(
-            "handler %s failed on delivery %s (%s.%s, %s)",
-            name,
-            delivery.delivery_id,
-            delivery.event,
-            delivery.action,
-            delivery.repository or "no repository",
-        )
-        metrics.HANDLER_ERRORS.labels(event=delivery.event, handler=name).inc()
+    async def _run(
+        callback: Callable[..., Awaitable[None]], event: sansio.Event, arguments: tuple[Any, ...], delivery: Delivery
+    ) -> tuple[str, str | None]:
+        """Run one handler; its outcome ("handled", "malformed", "refused", "failed" or "unavailable") and what
+        went wrong."""
+        try:
+            await callback(event, *arguments)
+        except MalformedEvent as problem:
+            log.warning("ignored: %s", problem)
+            return "malformed", str(problem)
+        except Refused as refusal:
+            log.warning("GitHub refused %s: %d %s", refusal.request, refusal.status_code, refusal.reason)
+            return "refused", f"GitHub refused {refusal.request}: {refusal.status_code}"
+        except GitHubUnavailable as unavailable:
+            log.warning(
+                "GitHub was unavailable to delivery %s: %s; it will be tried again", delivery.delivery_id, unavailable
+            )
+            return "unavailable", f"GitHub unavailable: {unavailable}"
+        except Exception as failure:
+            name = f"{callback.__module__}.{callback.__qualname__}"
+            log.exception(
+                "handler %s failed on delivery %s (%s.%s, %s)",
+                name,
+                delivery.delivery_id,
+                delivery.event,
+                delivery.action,
+                delivery.repository or "no repository",
+            )
+            metrics.HANDLER_ERRORS.labels(event=delivery.event, handler=name).inc()
+            return "failed", f"{type(failure).__name__}: {failure}"
+        return "handled", None
 
     async def join(self) -> None:
         """Wait until every accepted delivery has been handled."""

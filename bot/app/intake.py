@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import orjson
 
+from bot.github.events import MalformedEvent
+
 if TYPE_CHECKING:
     from bot.store import ClaimedDelivery
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
+#: GitHub's ids are 64-bit integers; anything else in `installation.id` is not a GitHub delivery.
+MAX_GITHUB_ID = 2**63 - 1
 #: Events GitHub sends to an App without an `installation` object.
 EVENTS_WITHOUT_INSTALLATION = frozenset(
     {"ping", "github_app_authorization", "marketplace_purchase", "meta", "security_advisory", "sponsorship"}
@@ -71,7 +75,7 @@ class Delivery:
 
     __slots__ = ("_data", "body", "claim", "delivery_id", "envelope", "event", "received_at")
 
-    def __init__(self, event: str, delivery_id: str, body: bytes, envelope: Envelope | None = None) -> None:
+    def __init__(self, event: str, delivery_id: str, body: bytes | bytearray, envelope: Envelope | None = None) -> None:
         self.event, self.delivery_id, self.body = event, delivery_id, body
         self.envelope = envelope if envelope is not None else _envelope_decoder.decode(body)
         self._data: dict[str, Any] | None = None
@@ -80,8 +84,13 @@ class Delivery:
 
     @property
     def data(self) -> dict[str, Any]:
+        """The whole payload. Raises `MalformedEvent` when the body holds what the envelope skipped over
+        without reading: numbers out of range (`1e400`), invalid UTF-8, nesting deeper than 1,024."""
         if self._data is None:
-            self._data = orjson.loads(self.body)
+            try:
+                self._data = orjson.loads(self.body)
+            except orjson.JSONDecodeError as error:
+                raise MalformedEvent(f"the body is not valid JSON ({error.msg})") from None
         return self._data
 
     def drop_payload(self) -> None:
@@ -96,7 +105,9 @@ class Delivery:
     @property
     def installation_id(self) -> int | None:
         installation = self.envelope.installation
-        return installation.id if installation is not None and type(installation.id) is int else None
+        if installation is None or type(installation.id) is not int or not 0 < installation.id <= MAX_GITHUB_ID:
+            return None
+        return installation.id
 
     @property
     def repository(self) -> str:
@@ -128,6 +139,30 @@ class LazyPayload(Mapping[str, Any]):
         return len(self._delivery.data)
 
 
+class UnverifiedBytes:
+    """How many bytes of request bodies are held before their signature can be checked, across all requests.
+
+    Anyone can send a body, so they are kept under `limit`: a body that does not fit is refused (503)
+    instead of read, and memory stays bounded whatever unauthenticated clients send.
+    """
+
+    __slots__ = ("in_use", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+
+    def reserve(self, size: int) -> bool:
+        """Take `size` bytes of the budget; False (and nothing taken) when they do not fit."""
+        if self.in_use + size > self.limit:
+            return False
+        self.in_use += size
+        return True
+
+    def release(self, size: int) -> None:
+        self.in_use -= size
+
+
 def body_signer(secret: bytes) -> hmac.HMAC:
     """HMAC-SHA256 keyed with the webhook secret; `copy()` it per delivery and feed it the raw body."""
     return hmac.new(secret, digestmod=hashlib.sha256)
@@ -137,10 +172,14 @@ def signature_is_valid(body_digest: str, signature: str | None) -> bool:
     """Constant-time check of `X-Hub-Signature-256: sha256=<hex>` against the body's HMAC hex digest."""
     if not signature or not signature.startswith("sha256="):
         return False
-    return hmac.compare_digest(body_digest, signature[len("sha256=") :].strip())
+    try:
+        claimed = signature[len("sha256=") :].strip().encode("ascii")
+    except UnicodeEncodeError:  # no hex digest; compare_digest refuses non-ASCII text
+        return False
+    return hmac.compare_digest(body_digest.encode("ascii"), claimed)
 
 
-def read_delivery(headers: Mapping[str, str], body: bytes, body_digest: str) -> Delivery | Rejected:
+def read_delivery(headers: Mapping[str, str], body: bytes | bytearray, body_digest: str) -> Delivery | Rejected:
     """Verify the signature first (`body_digest`: the body's HMAC, see `body_signer`), then the headers,
     content type and JSON body."""
     if not signature_is_valid(body_digest, headers.get("X-Hub-Signature-256")):
@@ -158,6 +197,8 @@ def read_delivery(headers: Mapping[str, str], body: bytes, body_digest: str) -> 
         return Rejected(400, "body is not a JSON object shaped like a GitHub delivery")
     except msgspec.DecodeError:
         return Rejected(400, "body is not valid JSON")
+    except RecursionError:
+        return Rejected(400, "body is nested too deeply")
     if event not in EVENTS_WITHOUT_INSTALLATION and delivery.installation_id is None:
         return Rejected(400, "an App delivery needs an installation object")
     return delivery

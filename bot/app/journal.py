@@ -70,7 +70,7 @@ def journal_entry(delivery: Delivery, *, with_payload: bool) -> JournalEntry:
         delivery.repository or None,
         ordering_key(delivery),
         received_at,
-        delivery.body if with_payload else b"",
+        bytes(delivery.body) if with_payload else b"",
     )
 
 

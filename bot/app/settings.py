@@ -19,6 +19,9 @@ PUBLIC_API_URL = "https://api.github.com"
 MAX_DELIVERY_RETRY_HOURS = 72.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
+MIB = 1024 * 1024
+#: The unverified-body budget must hold one delivery of GitHub's largest size (25 MiB).
+MIN_UNVERIFIED_BODIES_MIB = 25
 
 
 class Secret:
@@ -66,6 +69,13 @@ class Settings:
     max_concurrent_deliveries: int = 16
     delivery_dedupe_seconds: float = 3600.0
     request_budget_seconds: float = 300.0
+    #: A connection that sends no complete request head for this long, from its opening or its last answer, is closed.
+    idle_timeout_seconds: float = 75.0
+    #: A request body that has not fully arrived this long after its head gets 408 and its connection is closed.
+    body_timeout_seconds: float = 10.0
+    #: Bytes of request bodies held before their signature is checked, all requests together; beyond it, 503.
+    unverified_body_bytes: int = 64 * MIB
+    testing_dispatches_per_hour: int = 300  # per installation: the share of its rate limit for test sessions
     #: PostgreSQL for one or more instances (`postgresql+asyncpg://…`); None: SQLite under `data_dir`.
     database_url: Secret | None = None
     data_dir: Path = Path("data")
@@ -116,7 +126,7 @@ def _int(
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, problems: list[str], *, positive: bool = False) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -125,8 +135,10 @@ def _float(env: Mapping[str, str], name: str, default: float, problems: list[str
     except ValueError:
         problems.append(f"{name} must be a number of seconds, got {raw!r}")
         return default
-    if value < 0:
-        problems.append(f"{name} must not be negative, got {raw}")
+    if not value < float("inf"):
+        problems.append(f"{name} must be a finite number of seconds, got {raw}")
+    elif value <= 0 if positive else value < 0:
+        problems.append(f"{name} must be {'more than 0' if positive else 'at least 0'}, got {raw}")
     return value
 
 
@@ -202,6 +214,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"LOG_FORMAT must be text or json, got {log_format!r}")
     grace = _float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, problems)
     concurrency = _int(env, "MAX_CONCURRENT_DELIVERIES", 16, problems, low=1, high=1024)
+    idle_timeout = _float(env, "IDLE_TIMEOUT_SECONDS", 75.0, problems, positive=True)
+    body_timeout = _float(env, "BODY_TIMEOUT_SECONDS", 10.0, problems, positive=True)
+    unverified_mib = _int(env, "UNVERIFIED_BODIES_MIB", 64, problems, low=MIN_UNVERIFIED_BODIES_MIB, high=65536)
+    dispatches = _int(env, "TESTING_DISPATCHES_PER_HOUR", 300, problems, low=1, high=5000)
     database = _database_url(env, problems)
     retention = _bounded(env, "RETENTION_DAYS", 180.0, problems, low=0, high=36_500, unit="days")
     retry_hours = _bounded(
@@ -223,6 +239,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         shutdown_grace_seconds=grace,
         max_concurrent_deliveries=concurrency,
+        idle_timeout_seconds=idle_timeout,
+        body_timeout_seconds=body_timeout,
+        unverified_body_bytes=unverified_mib * MIB,
+        testing_dispatches_per_hour=dispatches,
         database_url=database,
         data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
         retention_days=retention,

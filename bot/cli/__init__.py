@@ -1,5 +1,5 @@
 """The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`,
-`backfill`, `status`."""
+`test`, `backfill`, `status`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ COMMANDS = {
     "review": "review workflow, action and config files on disk (also the pre-commit hook)",
     "check-config": "check a .github/ci-orchestrator.yml and print its problems with their lines",
     "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
+    "test": "dispatch a test suite's matrix (or a workflow) and follow its legs to the end, with your token",
     "backfill": "fetch recent default-branch runs into the history store, as the App, within a rate budget",
     "status": "show what the history store holds, each backfill's progress, and unfinished deliveries",
 }
@@ -71,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.compare import main as compare_main
 
         return compare_main(rest)
+    if command == "test":
+        from bot.cli.test import main as test_main
+
+        return test_main(rest)
     if command == "backfill":
         from bot.cli.backfill import main as backfill_main
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import functools
 import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -22,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import cachetools
+import gidgethub
 import jwt
 from gidgethub import aiohttp as gh_aiohttp
 
@@ -37,17 +36,20 @@ MAX_WRITES_PER_DELIVERY = 60  # a comment, a few check runs with their annotatio
 # second redelivery (the App drops a delivery id it has already handled).
 REPEATABLE_POSTS = frozenset(
     {
-        "/app/installations/{id}/access_tokens",
-        "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
-        "/app/hook/deliveries/{id}/attempts",
+        "/app/installations/{installation_id}/access_tokens",
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+        "/app/hook/deliveries/{delivery_id}/attempts",
     }
-)
+)  # URL templates as the calls name them (see `_route`)
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
 SECONDARY_LIMIT_MIN_WAIT = 60.0
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
 CONCURRENT_REQUESTS_PER_INSTALLATION = 8
+#: GitHub's answers when what a request names is gone, or the App may not (or no longer) see it, or GitHub does
+#: not take it (422: an unknown commit, say): the request is not repeated, and the refusal is one line in the log.
+REFUSED_STATUSES = frozenset({403, 404, 410, 422})
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,35 @@ class WriteCapReached(Exception):
 
 class GitHubUnavailable(Exception):
     """GitHub could not be reached or kept refusing within the time budget; the message says why."""
+
+
+class Refused(gidgethub.BadRequest):
+    """GitHub answered 403 (not a rate limit), 404, 410 or 422: what was asked for is gone, or the App may not
+    see it (a deleted repository, an uninstalled App, a missing permission), or GitHub does not take it.
+
+    `request` says what was refused ("METHOD route template") and `reason` GitHub's message."""
+
+    def __init__(self, error: gidgethub.BadRequest, request: str) -> None:
+        super().__init__(error.status_code, *error.args, headers=error.headers)
+        self.request = request
+        self.reason = error.args[-1] if error.args and isinstance(error.args[-1], str) else error.status_code.phrase
+
+
+#: The URL template of the request being made: its label in metrics and logs, never the URL filled in with
+#: names from pull requests.
+_route: ContextVar[str] = ContextVar("route", default="other")
+
+
+class RateLimited(Exception):
+    """GitHub asked to wait `seconds` (a rate limit), and the caller chose to stop rather than wait (`no_waiting`)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(f"{reason}: GitHub asks to wait {seconds:.0f} s")
+        self.seconds = seconds
+
+
+#: False while a caller prefers `RateLimited` to waiting in the client (dispatching resumes later by itself).
+wait_for_rate_limits: ContextVar[bool] = ContextVar("wait_for_rate_limits", default=True)
 
 
 @dataclass(frozen=True)
@@ -141,24 +172,6 @@ def next_attempt(
     return Done()
 
 
-_ROUTE_PARTS = [
-    (re.compile(r"^/repos/[^/]+/[^/]+"), "/repos/{owner}/{repo}"),
-    (re.compile(r"/contents/.*$"), "/contents/{path}"),
-    (re.compile(r"/[0-9a-f]{40}(?=/|$)"), "/{sha}"),
-    (re.compile(r"/\d+(?=/|$)"), "/{id}"),
-]
-
-
-def route_of(url: str) -> str:
-    """A low-cardinality route label for a request URL (for metrics and call counts)."""
-    path = url.split("://", 1)[-1]
-    path = "/" + path.split("/", 1)[1] if "/" in path else "/"
-    path = path.split("?", 1)[0]
-    for pattern, replacement in _ROUTE_PARTS:
-        path = pattern.sub(replacement, path)
-    return path
-
-
 class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
     """gidgethub's aiohttp client plus retries, rate-limit waits, API version and call counting."""
 
@@ -178,6 +191,23 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
+        self._page_routes: cachetools.LRUCache[str, str] = cachetools.LRUCache(maxsize=256)
+
+    async def _make_request(self, method: str, url: str, url_vars: Any, *args: Any, **kwargs: Any) -> Any:
+        # A template names its route; an absolute URL is a next page, named by the template of the first.
+        route = self._page_routes.pop(url, "other") if "://" in url else url.split("{?", 1)[0]
+        token = _route.set(route)
+        try:
+            data, more, status = await super()._make_request(method, url, url_vars, *args, **kwargs)
+        except gidgethub.BadRequest as error:
+            if error.status_code in REFUSED_STATUSES and not isinstance(error, gidgethub.RateLimitExceeded):
+                raise Refused(error, f"{method} {route}") from None
+            raise
+        finally:
+            _route.reset(token)
+        if more is not None:
+            self._page_routes[more] = route
+        return data, more, status
 
     @abc.abstractmethod
     async def _authorization(self) -> str:
@@ -197,10 +227,10 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
         try:
             status, response_headers, response_body = await super()._request(method, url, headers, body)
         except aiohttp.ClientConnectorError as error:  # never connected: nothing was sent
-            log.warning("GitHub request failed: %s %s: %s", method, route_of(url), type(error).__name__)
+            log.warning("GitHub request failed: %s %s: %s", method, _route.get(), type(error).__name__)
             return None, {}, b"", False
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
-            log.warning("GitHub request failed: %s %s: %s", method, route_of(url), type(error).__name__)
+            log.warning("GitHub request failed: %s %s: %s", method, _route.get(), type(error).__name__)
             return None, {}, b"", True
         return status, response_headers, response_body, True
 
@@ -209,7 +239,7 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
     ) -> tuple[int, Mapping[str, str], bytes]:
         headers = dict(headers)
         headers["x-github-api-version"] = API_VERSION
-        route = route_of(url)
+        route = _route.get()
         unsafe_to_repeat = method == "POST" and route not in REPEATABLE_POSTS
         if method in WRITE_METHODS:
             _count_write(method, route)
@@ -226,6 +256,19 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
                 raise WriteOutcomeUnknown(f"{method} {route}: {what}; it may or may not have been performed")
             if status is not None and "x-ratelimit-remaining" in response_headers:
                 metrics.RATE_LIMIT_REMAINING.set(float(response_headers["x-ratelimit-remaining"]))
+            if status in (403, 429) and not wait_for_rate_limits.get():
+                limit = next_attempt(
+                    status,
+                    response_headers,
+                    response_body,
+                    attempt=1,
+                    now=time.time(),
+                    budget_left=float("inf"),
+                    token_refreshed=True,
+                    rng=self._rng,
+                )
+                if isinstance(limit, Retry):
+                    raise RateLimited(limit.delay, f"{method} {route}: {limit.reason}")
             decision = next_attempt(
                 status,
                 response_headers,
@@ -347,6 +390,9 @@ class InstallationTokens:
         if cached is not None and cached.token == token:
             del self._cache[installation_id]
 
+    def forget(self, installation_id: int) -> None:
+        self._cache.pop(installation_id, None)
+
 
 class InstallationClient(_ResilientGitHubAPI):
     """What handlers use: calls as one installation, with its own ETag cache and request limits."""
@@ -412,8 +458,18 @@ class GitHubApp:
         }
         self.app_client = AppClient(session, settings, **self._options)
         self.tokens = InstallationTokens(self.app_client.mint_installation_token)
-        #: The client of one installation; the 1,024 most recently used are kept, with their ETag caches.
-        self.for_installation: Callable[[int], InstallationClient] = functools.lru_cache(maxsize=1024)(self._new_client)
+        self._clients: cachetools.LRUCache[int, InstallationClient] = cachetools.LRUCache(maxsize=1024)
 
-    def _new_client(self, installation_id: int) -> InstallationClient:
-        return InstallationClient(self._session, installation_id, self.tokens, **self._options)
+    def for_installation(self, installation_id: int) -> InstallationClient:
+        """The client of one installation; the 1,024 most recently used are kept, with their ETag caches."""
+        client = self._clients.get(installation_id)
+        if client is None:
+            client = self._clients[installation_id] = InstallationClient(
+                self._session, installation_id, self.tokens, **self._options
+            )
+        return client
+
+    def forget_installation(self, installation_id: int) -> None:
+        """The installation was deleted or suspended: drop its token, and its client with its ETag cache."""
+        self._clients.pop(installation_id, None)
+        self.tokens.forget(installation_id)

@@ -84,6 +84,11 @@ class Publisher:
         """`head_sha` just became a pull request's head: the App has no check runs on it."""
         self._new_heads[(repository.id, head_sha)] = True
 
+    def forget_repository(self, repo: str) -> None:
+        """The App lost access to `repo` (uninstalled, removed, deleted): its check runs leave the watchdog."""
+        for check_run_id in [i for i, check in self.in_progress.items() if check.repo == repo]:
+            self.in_progress.pop(check_run_id, None)
+
     # Comments
 
     async def upsert_comment(

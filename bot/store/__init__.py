@@ -35,6 +35,7 @@ from bot.store.records import (
     WorkflowRun,
     WorkflowRunEvent,
 )
+from bot.store.sessions import SessionStore
 from bot.store.store import AnnotationKey, Posted, RetentionResult, Store
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Repository",
     "RetentionResult",
     "RetryPolicy",
+    "SessionStore",
     "Store",
     "StoredRun",
     "WorkflowJob",

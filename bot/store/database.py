@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_FILE_NAME = "ci-orchestrator.sqlite3"
+#: A store for one command (the command line): what it reads from GitHub is read once, and gone afterwards.
+IN_MEMORY = "sqlite+aiosqlite:///:memory:"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _SCHEMES = {
     "postgres": "postgresql+asyncpg",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from bot.store.records import (
     WorkflowRunEvent,
     step_progress,
 )
+from bot.store.sessions import SessionStore
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HISTORY_DAYS = 180
@@ -294,13 +295,14 @@ class RetentionResult:
 
 @cancel_safe
 class Store:
-    """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`)
-    and a single-flight lock across processes (`single_flight`)."""
+    """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`),
+    on-demand test sessions (`sessions`) and a single-flight lock across processes (`single_flight`)."""
 
     def __init__(self, engine: AsyncEngine, *, retry: RetryPolicy | None = None) -> None:
         self.engine = engine
         self.deliveries = Deliveries(engine, retry or RetryPolicy())
         self._single_flight = SingleFlight(engine)
+        self.sessions = SessionStore(engine, self._single_flight)
         self._known = KnownRows()
 
     @classmethod
@@ -313,6 +315,16 @@ class Store:
             await engine.dispose()
             raise
         return cls(engine, retry=retry)
+
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, url: str) -> AsyncIterator[Store]:
+        """`async with Store.opened(url) as store:` for a command's life."""
+        store = await cls.open(url)
+        try:
+            yield store
+        finally:
+            await store.close()
 
     async def close(self) -> None:
         await self._single_flight.close()
@@ -536,6 +548,7 @@ class Store:
                     steps=tuple(steps_of[job.id]),
                     run_attempt=job.run_attempt,
                     html_url=job.html_url,
+                    id=job.id,
                 )
                 for job in ordered
             )
@@ -741,8 +754,8 @@ class Store:
     async def apply_retention(
         self, *, now: datetime, history_days: float = HISTORY_DAYS, delivery_days: float = DELIVERY_DAYS
     ) -> RetentionResult:
-        """Delete history older than `history_days` (runs by creation, jobs with their steps, PR samples, posted ids)
-        and finished deliveries received more than `delivery_days` ago. For a periodic task."""
+        """Delete history older than `history_days` (runs by creation, jobs with their steps, PR samples, posted ids,
+        test sessions) and finished deliveries received more than `delivery_days` ago. For a periodic task."""
         cutoff = now - timedelta(days=history_days)
         deliveries_cutoff = now - timedelta(days=delivery_days)
         runs, prs = schema.runs, schema.run_pull_requests
@@ -763,6 +776,7 @@ class Store:
         async with self.engine.begin() as connection:
             for table, statement in statements.items():
                 deleted[table] = (await connection.execute(statement)).rowcount
+        deleted["test_sessions"] = await self.sessions.delete_older_than(cutoff)
         return RetentionResult(deleted)
 
     async def counts(self) -> dict[str, int]:

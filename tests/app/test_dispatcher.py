@@ -1,15 +1,20 @@
-"""The dispatcher without HTTP: the redelivery window, routing by event and action, wake-ups, metrics."""
+"""The dispatcher without HTTP: the redelivery window, routing by event and action, the workers, outcomes, metrics."""
 
 from __future__ import annotations
 
 import asyncio
+import http
 import json
+import logging
 
+import gidgethub
 from gidgethub import routing
 
 from bot.app import metrics
 from bot.app.dispatcher import Dispatcher, RecentDeliveries
 from bot.app.intake import Delivery
+from bot.github import events
+from bot.github.client import Refused
 
 
 def delivery(event: str, delivery_id: str, **payload) -> Delivery:
@@ -85,14 +90,12 @@ async def test_a_burst_is_handled_concurrently_by_the_pool_when_handlers_wait():
     await dispatcher.drain(1)
 
 
-def test_metrics_count_deliveries_with_a_bounded_set_of_event_labels():
+def test_deliveries_are_counted_only_under_event_names_github_sends():
     counts = metrics._DeliveryCounts()
-    for number in range(counts.MAX_LABELS + 50):
-        counts.add(f"made-up-{number}", "rejected_401")
-    counts.add("made-up-0", "rejected_401")
-    assert len(counts.counts) == counts.MAX_LABELS + 1
-    assert counts.counts[("made-up-0", "rejected_401")] == 2
-    assert counts.counts[("other", "rejected_401")] == 50
+    for number in range(50):
+        counts.add(f"made-up-{number}", "accepted")
+    counts.add("workflow_run", "accepted")
+    assert counts.counts == {("other", "accepted"): 50, ("workflow_run", "accepted"): 1}
 
 
 def test_handler_durations_are_a_prometheus_histogram():
@@ -132,4 +135,37 @@ async def test_a_failure_outside_the_handlers_does_not_stop_the_worker(caplog):
     assert seen == ["good"]
     assert "delivery bad (push) could not be handled" in caplog.text
     assert dispatcher.submit(delivery("push", "bad", after="a")) == "accepted"  # a redelivery may try again
+    await dispatcher.drain(1)
+
+
+async def test_a_malformed_payload_and_a_refusal_by_github_are_one_plain_line_each(caplog):
+    router = routing.Router()
+
+    @router.register("push")
+    async def read_ref(event, gh, services):
+        events.push_event(event.data)
+
+    @router.register("workflow_run")
+    async def lose_access(event, gh, services):
+        error = gidgethub.BadRequest(http.HTTPStatus.NOT_FOUND, "Not Found")
+        raise Refused(error, "GET /repos/{owner}/{repo}/actions/runs/{run_id}")
+
+    before = dict(metrics._deliveries.counts)
+    dispatcher = Dispatcher(router, lambda d: (None, None), concurrency=2, dedupe_seconds=60)
+    dispatcher.start()
+    dispatcher.submit(delivery("push", "typed", ref=7, repository={"full_name": "o/r", "id": 1}))
+    dispatcher.submit(Delivery("push", "unreadable", b'{"installation": {"id": 1}, "ref": 1e400}'))
+    dispatcher.submit(delivery("workflow_run", "gone", action="completed"))
+    await asyncio.wait_for(dispatcher.join(), 5)
+    lines = sorted(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert lines == [
+        "GitHub refused GET /repos/{owner}/{repo}/actions/runs/{run_id}: 404 Not Found",
+        "ignored: push.ref is not a string",
+        "ignored: the body is not valid JSON (number is infinity when parsed as double)",
+    ]
+    assert not [r for r in caplog.records if r.exc_info]
+    counts = metrics._deliveries.counts
+    assert counts[("push", "malformed")] - before.get(("push", "malformed"), 0) == 2
+    assert counts[("workflow_run", "refused")] - before.get(("workflow_run", "refused"), 0) == 1
+    assert dispatcher.submit(delivery("workflow_run", "gone", action="completed")) == "accepted"  # may be redelivered
     await dispatcher.drain(1)

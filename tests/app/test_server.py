@@ -107,7 +107,23 @@ async def test_signature_from_another_secret_is_401(make_client):
     assert response.status == 401
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe", b""])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b"\xff\xfe",
+        b"",
+        b"null",
+        b'"text"',
+        b'{"installation": {"id": 1}, "action": "\xff"}',
+        b'{"installation": {"id": 1}, "a": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+        b'{"installation": {"id": 1}, "action": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"installation": {"id": 1e400}}',
+        b'{"installation": {"id": 123456789012345678901234567890}}',
+        b'{"installation": {"id": -1}}',
+    ],
+)
 async def test_malformed_body_is_400(make_client, body):
     client = await make_client()
     response = await post(client, body)

@@ -7,11 +7,13 @@ import random
 import time
 
 import aiohttp
+import gidgethub
 import jwt
 import pytest
 from aiohttp import web
 from helpers import make_settings
 
+from bot.app import metrics
 from bot.github import client as github
 from bot.github.client import (
     Done,
@@ -20,9 +22,10 @@ from bot.github.client import (
     GiveUp,
     InstallationTokens,
     RefreshToken,
+    Refused,
     Retry,
+    calls_in_delivery,
     next_attempt,
-    route_of,
 )
 
 
@@ -78,18 +81,6 @@ class TestRetryDecisions:
     def test_401_refreshes_the_token_once(self):
         assert decide(401) == RefreshToken()
         assert decide(401, token_refreshed=True) == Done()
-
-
-def test_route_labels_have_low_cardinality():
-    assert (
-        route_of("https://api.github.com/repos/o/r/actions/runs/123/attempts/2/jobs?per_page=100")
-        == "/repos/{owner}/{repo}/actions/runs/{id}/attempts/{id}/jobs"
-    )
-    assert (
-        route_of("http://127.0.0.1:5/repos/o/r/contents/.github/ci.yml?ref=main")
-        == "/repos/{owner}/{repo}/contents/{path}"
-    )
-    assert route_of("http://x/repos/o/r/commits/" + "a" * 40 + "/pulls") == "/repos/{owner}/{repo}/commits/{sha}/pulls"
 
 
 async def test_concurrent_token_requests_share_one_mint():
@@ -272,3 +263,52 @@ async def test_etag_answers_are_reused_per_installation(aiohttp_server):
         assert await one.getitem("/x") == {"v": 1}
         assert await other.getitem("/x") == {"v": 1}
     assert hits == [None, '"v1"', None]
+
+
+async def test_calls_are_labelled_by_their_url_template_never_by_names_from_pull_requests(scripted):
+    fake, gh, _, _ = await scripted([])
+    next_page = f'<{gh.base_url}/repositories/1/pulls/2/files?page=2>; rel="next"'
+    fake.script = [(200, {}, {"id": 1}), (200, {"Link": next_page}, [{"n": 1}]), (200, {}, [{"n": 2}])]
+    calls: dict = {}
+    token = calls_in_delivery.set(calls)
+    try:
+        workflow = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}"
+        await gh.getitem(workflow, url_vars={"owner": "o", "repo": "r", "workflow_id": "pwned-by-a-PR.yml"})
+        files = "/repos/{owner}/{repo}/pulls/{number}/files{?per_page}"
+        pages = [item async for item in gh.getiter(files, url_vars={"owner": "o", "repo": "r", "number": "2"})]
+    finally:
+        calls_in_delivery.reset(token)
+    assert pages == [{"n": 1}, {"n": 2}]
+    assert calls == {
+        ("POST", "/app/installations/{installation_id}/access_tokens", 201): 1,
+        ("GET", workflow, 200): 1,
+        ("GET", "/repos/{owner}/{repo}/pulls/{number}/files", 200): 2,  # the second page is named as the first
+    }
+    exposition = metrics.exposition()[0].decode()
+    assert "pwned" not in exposition and 'route="/repos/{owner}/{repo}/actions/workflows/{workflow_id}"' in exposition
+
+
+@pytest.mark.parametrize("status", [403, 404, 410])
+async def test_a_refusal_names_what_was_refused_and_is_still_a_bad_request(scripted, status):
+    _fake, gh, slept, _ = await scripted([(status, {}, {"message": "Not Found"})])
+    with pytest.raises(Refused) as refused:
+        await gh.getitem("/repos/{owner}/{repo}/pulls/{number}", url_vars={"owner": "o", "repo": "r", "number": "1"})
+    assert refused.value.request == "GET /repos/{owner}/{repo}/pulls/{number}" and refused.value.status_code == status
+    assert isinstance(refused.value, gidgethub.BadRequest) and slept == []
+
+
+async def test_a_forgotten_installation_gets_a_new_token_and_client(aiohttp_server):
+    fake = ScriptedGitHub([])
+    server = web.Application()
+    server.router.add_route("*", "/{tail:.*}", fake.handle)
+    base_url = str((await aiohttp_server(server)).make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as session:
+        app = GitHubApp(session, make_settings(base_url))
+        first = app.for_installation(5)
+        await first.getitem("/repos/o/r")
+        assert app.for_installation(5) is first
+        app.forget_installation(5)
+        second = app.for_installation(5)
+        await second.getitem("/repos/o/r")
+    assert second is not first
+    assert fake.requests[0][2]["Authorization"] != fake.requests[1][2]["Authorization"]  # a new token was minted

@@ -30,10 +30,10 @@ async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
     try:
         assert await schema_revision(engine) is None
         await migrate(engine)
-        assert await schema_revision(engine) == "0003"
+        assert await schema_revision(engine) == "0004"
         assert await differences_from_schema(engine) == []
         await migrate(engine)  # every start-up migrates: nothing left to do
-        assert await schema_revision(engine) == "0003"
+        assert await schema_revision(engine) == "0004"
     finally:
         await engine.dispose()
 
@@ -57,9 +57,9 @@ async def test_a_database_at_the_previous_revision_keeps_its_history(database_ur
         await store.close()
 
 
-async def test_posted_ids_of_revision_2_are_kept_without_what_they_show(database_url: str):
+async def test_posted_ids_of_revision_3_are_kept_without_what_they_show(database_url: str):
     engine = create_engine(database_url)
-    await migrate(engine, "0002")
+    await migrate(engine, "0003")
     async with engine.begin() as connection:
         await connection.execute(
             text(
@@ -82,7 +82,7 @@ async def test_instances_starting_together_migrate_once(database_url: str):
         pytest.skip("several instances need PostgreSQL")
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     try:
-        assert {await schema_revision(store.engine) for store in stores} == {"0003"}
+        assert {await schema_revision(store.engine) for store in stores} == {"0004"}
     finally:
         for store in stores:
             await store.close()

@@ -18,6 +18,7 @@ from bot.testing.simulator.state import (
     IssueComment,
     Job,
     PullRequest,
+    Reaction,
     Repo,
     Review,
     ReviewComment,
@@ -627,6 +628,15 @@ class Renderer:
             html_url=f"{WEB}/settings/installations/{installation.id}",
         )
         return body
+
+    def reaction(self, reaction: Reaction) -> JSONDict:
+        return {
+            "id": reaction.id,
+            "node_id": node_id("Reaction", reaction.id),
+            "user": self.user(reaction.user, "Bot" if reaction.user.endswith("[bot]") else "User"),
+            "content": reaction.content,
+            "created_at": iso(reaction.created_at),
+        }
 
     def installation(self, installation: Installation) -> JSONDict:
         return {

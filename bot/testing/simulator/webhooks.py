@@ -177,7 +177,7 @@ class PayloadBuilder:
         return body
 
     def workflow_job(self, run: WorkflowRun, job: Job, action: str, installation: Installation | None) -> JSONDict:
-        body = self._envelope("workflow_job.completed", run.repo, run.latest.triggering_actor, installation)
+        body = self._envelope(f"workflow_job.{action}", run.repo, run.latest.triggering_actor, installation)
         body.pop("deployment", None)
         body.update(action=action, workflow_job=self.render.job(run, job))
         return body
