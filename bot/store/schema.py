@@ -233,3 +233,31 @@ backfills = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
 )
+
+# Revision 3: indexes for health reports (window scans of a repository's runs and jobs), the health schedule
+# (one row per repository or organization roll-up: when it is due, who is refreshing it, what it last said) and
+# the alerts already sent (at most one per finding).
+
+Index("ix_runs_repository_branch_created", runs.c.repository_id, runs.c.head_branch, runs.c.created_at)
+Index("ix_jobs_repository_created", jobs.c.repository_id, jobs.c.created_at)
+Index("ix_jobs_repository_branch_created", jobs.c.repository_id, jobs.c.head_branch, jobs.c.created_at)
+
+health_schedule = Table(
+    "health_schedule",
+    metadata,
+    Column("scope", Text, primary_key=True),  # "repository:<id>" or "organization:<login>"
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("claimed_by", Text),
+    Column("claimed_until", UTCDateTime),
+    Column("refreshed_at", UTCDateTime),
+    Column("summary", JSON),  # what the last report found (`bot.health.rollup.RepositorySummary` as JSON)
+    Index(None, "due_at"),
+)
+
+health_alerts = Table(
+    "health_alerts",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("finding", Text, primary_key=True),
+    Column("notified_at", UTCDateTime, nullable=False),
+)
