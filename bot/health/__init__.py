@@ -10,7 +10,8 @@ Definitions (the report, its JSON and the README use these words in exactly this
   sides** (also `stale`, `action_required`): they say nothing about the code. Shown with a 95 % Wilson score
   interval. It **dropped** when a one-sided Fisher exact test finds the window lower than the previous window
   at the level α shared over the workflows (Bonferroni) *and* by at least 5 percentage points.
-- **Wall time**: from a run attempt's start to its last update, successful runs only; p50/p90 per 7-day week.
+- **Wall time**: from a run's start to its last update, runs that succeeded at their first attempt (a re-run
+  attempt's wall time covers only the jobs re-run); p50/p90 per 7-day week.
 - **Slower / faster** (window against previous window): one-sided Mann–Whitney U at α shared over the workflows
   and jobs compared, *and* a change of the median of at least `threshold_percent` and `threshold_seconds`.
 - **Change point**: a commit from which a workflow's wall time or a job's duration on the default branch moved
@@ -21,9 +22,10 @@ Definitions (the report, its JSON and the README use these words in exactly this
   failed in one run and passed in another run of that commit (any branch). Rate: commits where it flaked out of
   commits it ran on in the window (Wilson interval); impact: runner time of the failed executions. A job stays
   listed until `flaky_recovery_days` (default 14) have passed without a flake (**recovery period**).
-- **Broken job**: a job whose latest execution on the default branch failed after its re-runs, and either its
-  last `broken_after` (default 3) executions all failed, or the lower end of the 95 % interval of its failure
-  rate over its last 20 executions is above 50 %. Broken is not flaky: re-running does not fix it.
+- **Broken job**: a job whose latest run on the default branch failed after its re-runs, and either its last
+  `broken_after` (default 3) runs all failed, or the lower end of the 95 % interval of its failure rate in the
+  window is above 50 %. Broken is not flaky: re-running does not fix it. Listed from the first failure after its
+  last success.
 - **Queue time**: from a job's creation to its start on a runner (`started_at − created_at`), per runner label
   set, all branches: it measures runner availability, not your code. Quantiles come from a histogram (to within
   one bin). A label set is **short of runners** when its p90 is above `queue_p90_seconds` (default 5 min), or
@@ -47,7 +49,8 @@ from bot.health.model import (
     HealthOptions,
     HealthReport,
     JobExecutions,
-    JobOutcome,
+    JobFailure,
+    JobOutcomes,
     JobPoint,
     JobTrend,
     MinutesEstimate,
@@ -69,7 +72,8 @@ __all__ = [
     "HealthOptions",
     "HealthReport",
     "JobExecutions",
-    "JobOutcome",
+    "JobFailure",
+    "JobOutcomes",
     "JobPoint",
     "JobTrend",
     "MinutesEstimate",

@@ -19,7 +19,8 @@ from bot.health.model import (
     HealthData,
     HealthOptions,
     HealthReport,
-    JobOutcome,
+    JobFailure,
+    JobOutcomes,
     JobPoint,
     JobTrend,
     Quantiles,
@@ -37,8 +38,7 @@ FAILURE_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
 #: Left out of success rates (neither side): the run did not get to say whether the code works.
 LEFT_OUT_CONCLUSIONS = frozenset({"cancelled", "skipped", "stale", "action_required"})
 RATE_DROP_FLOOR = 0.05  # a success rate "dropped" only by at least 5 percentage points
-BROKEN_RATE = 0.5  # broken: failing more often than not, the lower end of the 95 % interval above this
-RECENT_OUTCOMES = 20  # executions per job the store gives for the broken-job decision
+BROKEN_RATE = 0.5  # broken: failing more often than not (the lower end of its 95 % interval above this)
 WEEK = timedelta(days=7)
 
 
@@ -155,37 +155,32 @@ def _successful_wall_times(runs: Iterable[RunPoint]) -> list[tuple[datetime, flo
     series = [
         (run.created_at, run.wall_seconds, run)
         for run in runs
-        if run.conclusion == "success" and run.wall_seconds is not None and run.wall_seconds > 0
+        if run.conclusion == "success" and run.attempt == 1 and run.wall_seconds is not None and run.wall_seconds > 0
     ]
     return sorted(series, key=lambda item: (item[0], item[2].run_id))
 
 
-def _broken(outcomes: Sequence[JobOutcome], data: HealthData, options: HealthOptions) -> BrokenJob | None:
-    """A job's verdict from its latest final outcomes (newest first)."""
-    decided = [outcome for outcome in outcomes if outcome.conclusion in SUCCESS_CONCLUSIONS | FAILURE_CONCLUSIONS]
-    if not decided or decided[0].conclusion not in FAILURE_CONCLUSIONS or decided[0].created_at not in data.window:
-        return None
-    streak = next(
-        (index for index, outcome in enumerate(decided) if outcome.conclusion not in FAILURE_CONCLUSIONS),
-        len(decided),
-    )
-    failures = wilson_interval(sum(outcome.conclusion in FAILURE_CONCLUSIONS for outcome in decided), len(decided))
-    if streak >= options.broken_after:
-        reason = f"the last {streak} runs on the default branch failed after re-runs"
+def _broken(outcomes: JobOutcomes, streak: Sequence[JobFailure], options: HealthOptions) -> BrokenJob | None:
+    """A job's verdict from its final outcomes in the window and its failures since its last success (oldest first)."""
+    if not streak or streak[-1].run_id != outcomes.latest_run_id:
+        return None  # its latest run passed (or it has no failure since its last success)
+    failures = wilson_interval(outcomes.failures, outcomes.decided)
+    if len(streak) >= options.broken_after:
+        reason = f"its last {len(streak)} runs on the default branch failed, re-runs included"
     elif failures.low > BROKEN_RATE:
-        reason = f"failed {failures.successes} of its last {failures.trials} runs on the default branch"
+        reason = f"it failed {failures.successes} of its {failures.trials} runs on the default branch"
     else:
         return None
-    first = decided[streak - 1]
+    first = streak[0]
     return BrokenJob(
-        workflow_name=first.workflow_name,
-        job_name=first.job_name,
-        streak=streak,
+        workflow_name=outcomes.workflow_name,
+        job_name=outcomes.job_name,
+        streak=len(streak),
         failures=failures,
         since_sha=first.head_sha,
         since_run_id=first.run_id,
         since_at=first.created_at,
-        html_url=decided[0].html_url,
+        html_url=streak[-1].html_url,
         reason=reason,
     )
 
@@ -315,12 +310,12 @@ def build_report(data: HealthData, options: HealthOptions) -> HealthReport:
         )
     jobs.sort(key=lambda job: (-job.total_seconds, job.workflow_name, job.job_name))
 
-    outcomes_of: dict[tuple[str, str], list[JobOutcome]] = defaultdict(list)
-    for outcome in data.recent_outcomes:
-        outcomes_of[(outcome.workflow_name, outcome.job_name)].append(outcome)
+    streaks: dict[tuple[str, str], list[JobFailure]] = defaultdict(list)
+    for failure in sorted(data.failing_streaks, key=lambda failure: failure.run_id):
+        streaks[(failure.workflow_name, failure.job_name)].append(failure)
     broken = []
-    for outcomes in outcomes_of.values():
-        verdict = _broken(sorted(outcomes, key=lambda o: (o.created_at, o.run_id), reverse=True), data, options)
+    for outcomes in data.job_outcomes:
+        verdict = _broken(outcomes, streaks[(outcomes.workflow_name, outcomes.job_name)], options)
         if verdict is not None:
             broken.append(verdict)
     broken.sort(key=lambda job: (-job.streak, job.workflow_name, job.job_name))

@@ -102,15 +102,27 @@ class JobExecutions:
 
 
 @dataclass(frozen=True, slots=True)
-class JobOutcome:
-    """The final outcome (after re-runs) of one of a job's most recent executions on the default branch."""
+class JobOutcomes:
+    """A job's final outcomes (after re-runs) on the default branch in the window: how many runs decided (passed
+    or failed: cancelled and skipped left out), how many failed, and the run of its last success."""
+
+    workflow_name: str
+    job_name: str
+    decided: int
+    failures: int
+    last_success_run_id: int | None
+    latest_run_id: int  # the newest run where it passed or failed
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailure:
+    """A final failure of a job on the default branch after its last success in the window (its failing streak)."""
 
     workflow_name: str
     job_name: str
     run_id: int
     head_sha: str
     created_at: datetime
-    conclusion: str | None
     html_url: str | None = None
 
 
@@ -149,7 +161,8 @@ class HealthData:
     job_points: tuple[JobPoint, ...] = ()
     flaky_commits: tuple[FlakyCommit, ...] = ()
     job_executions: tuple[JobExecutions, ...] = ()
-    recent_outcomes: tuple[JobOutcome, ...] = ()
+    job_outcomes: tuple[JobOutcomes, ...] = ()
+    failing_streaks: tuple[JobFailure, ...] = ()
     queue: tuple[QueueBin, ...] = ()
     minutes: tuple[MinutesRow, ...] = ()
 
@@ -297,21 +310,21 @@ class FlakyJob:
 
 @dataclass(frozen=True, slots=True)
 class BrokenJob:
-    """A job failing on the default branch after re-runs: `streak` latest executions in a row, or most of them."""
+    """A job failing on the default branch after re-runs: its `streak` latest runs in a row, or most of its runs."""
 
     workflow_name: str
     job_name: str
     streak: int
-    failures: RateEstimate  # failures among the latest executions considered
-    since_sha: str | None  # first commit of the failing streak
-    since_run_id: int | None
-    since_at: datetime | None
-    html_url: str | None
+    failures: RateEstimate  # failed runs out of runs that passed or failed, in the window
+    since_sha: str  # first commit of the failing streak (in the window)
+    since_run_id: int
+    since_at: datetime
+    html_url: str | None  # the latest failure
     reason: str
 
     @property
     def key(self) -> str:
-        return f"broken:{self.workflow_name}:{self.job_name}:{self.since_sha or ''}"
+        return f"broken:{self.workflow_name}:{self.job_name}:{self.since_sha}"
 
 
 @dataclass(frozen=True, slots=True)

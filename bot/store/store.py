@@ -24,6 +24,7 @@ from bot.comparison.model import JobRecord, RunRecord, StepRecord
 from bot.store import schema
 from bot.store.database import create_engine, migrate
 from bot.store.deliveries import Deliveries, RetryPolicy
+from bot.store.health import HealthStore
 from bot.store.locks import SingleFlight
 from bot.store.records import (
     BackfillProgress,
@@ -280,12 +281,13 @@ class RetentionResult:
 
 
 class Store:
-    """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`)
-    and a single-flight lock across processes (`single_flight`)."""
+    """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`),
+    health-report queries and schedule (`health`) and a single-flight lock across processes (`single_flight`)."""
 
     def __init__(self, engine: AsyncEngine, *, retry: RetryPolicy | None = None) -> None:
         self.engine = engine
         self.deliveries = Deliveries(engine, retry or RetryPolicy())
+        self.health = HealthStore(engine)
         self._single_flight = SingleFlight(engine)
         self._known = KnownRows()
 
