@@ -97,12 +97,11 @@ class SyntheticHistory:
     def events(self) -> Iterator[WorkflowRunEvent | WorkflowJobEvent]:
         rng = random.Random(self.seed)
         job_id = self.first_run_id * 100
-        pr_every = self.runs_per_day / self.pr_runs_per_day if self.pr_runs_per_day else 0.0
+        per_run = self.pr_runs_per_day / self.runs_per_day  # pull-request runs per default-branch run
         run_id = self.first_run_id
         for index in range(self.default_runs):
-            branches: list[str | None] = [None]
-            if pr_every and index % max(round(pr_every), 1) == 0:
-                branches.append(f"feature-{index}")
+            pulls = math.floor((index + 1) * per_run) - math.floor(index * per_run)
+            branches: list[str | None] = [None, *(f"feature-{index}-{pull}" for pull in range(pulls))]
             for branch in branches:
                 run_id += 1
                 yield from self._run(rng, index, run_id, job_id, branch)
@@ -194,7 +193,7 @@ class SyntheticHistory:
                         conclusion="failure" if failed else "success",
                         head_branch=head_branch,
                         head_sha=sha,
-                        pull_requests=() if on_default else (index,),
+                        pull_requests=() if on_default else (index + 1,),
                         created_at=created,
                         run_started_at=attempt_start,
                         updated_at=latest,
