@@ -11,7 +11,6 @@ from bot.comparison.statistics import wilson_interval
 from bot.health.changepoints import find_changes
 from bot.health.minutes import minutes_estimates
 from bot.health.model import (
-    QUEUE_BIN_EDGES,
     BrokenJob,
     ChangePoint,
     Direction,
@@ -31,7 +30,7 @@ from bot.health.model import (
     WeeklyQuantiles,
     WorkflowHealth,
 )
-from bot.health.statistics import fisher_exact_less, histogram_quantile, mann_whitney, mann_whitney_counts, quantile
+from bot.health.statistics import counts_quantile, fisher_exact_less, mann_whitney, mann_whitney_counts, quantile
 
 SUCCESS_CONCLUSIONS = frozenset({"success", "neutral"})
 FAILURE_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
@@ -213,33 +212,28 @@ def _flaky(data: HealthData, options: HealthOptions, broken: set[tuple[str, str]
     return sorted(listed, key=lambda job: (-job.wasted_seconds, -job.flaky_commits, job.workflow_name, job.job_name))
 
 
-def _as_values(bins: Counter[int]) -> dict[float, int]:
-    return {float(index): count for index, count in bins.items()}
+def _counted(counts: Counter[float]) -> Quantiles:
+    return Quantiles(sum(counts.values()), counts_quantile(counts, 0.5), counts_quantile(counts, 0.9))
 
 
 def _queue(data: HealthData, options: HealthOptions) -> list[QueueHealth]:
-    counts: dict[tuple[str, bool], Counter[int]] = defaultdict(Counter)
+    counts: dict[tuple[str, bool], Counter[float]] = defaultdict(Counter)
     for row in data.queue:
-        counts[(row.labels, row.current)][row.bin] += row.jobs
+        counts[(row.labels, row.current)][float(row.seconds)] += row.jobs
     labels = sorted({label for label, _current in counts})
     level = options.alpha / max(len(labels), 1)
     found = []
     for label in labels:
         current, previous = counts[(label, True)], counts[(label, False)]
-
-        def summary(bins: Counter[int]) -> Quantiles:
-            return Quantiles(
-                sum(bins.values()),
-                histogram_quantile(bins, QUEUE_BIN_EDGES, 0.5),
-                histogram_quantile(bins, QUEUE_BIN_EDGES, 0.9),
-            )
-
-        now, before = summary(current), summary(previous)
+        now, before = _counted(current), _counted(previous)
         p_value = None
         longer = False
-        if _enough(now.count, before.count, minimum=options.min_runs):
-            p_value = mann_whitney_counts(_as_values(previous), _as_values(current)).p_greater
-            assert now.p90 is not None and before.p90 is not None
+        if (
+            now.p90 is not None
+            and before.p90 is not None
+            and _enough(now.count, before.count, minimum=options.min_runs)
+        ):
+            p_value = mann_whitney_counts(previous, current).p_greater
             longer = (
                 p_value < level
                 and now.p90 - before.p90 >= options.threshold_seconds

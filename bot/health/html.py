@@ -97,11 +97,13 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
         parts.append(f'<text x="{x(index):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{_e(label)}</text>')
     for number, (name, values) in enumerate(series):
         colour = COLOURS[number % len(COLOURS)]
-        path, pen_down = [], False
-        for index, value in enumerate(values):
-            if value is None:
+        path: list[str] = []
+        pen_down = False
+        for index, point in enumerate(values):
+            if point is None:
                 pen_down = False
                 continue
+            value = point
             path.append(f"{'L' if pen_down else 'M'}{x(index):.1f},{y(value):.1f}")
             parts.append(f'<circle cx="{x(index):.1f}" cy="{y(value):.1f}" r="2.5" fill="{colour}"/>')
             pen_down = True

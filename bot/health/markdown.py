@@ -286,7 +286,7 @@ def _queue(report: HealthReport, rows: int) -> list[str]:
             f"| {code_span(label.labels or 'no labels')} | {_quantile_cells(label.current)} | {label.current.count} | "
             f"{_quantile_cells(label.previous)} | {verdict} |"
         )
-    lines += ["", "Queue time: from a job's creation to its start on a runner, all branches (to within one bin)."]
+    lines += ["", "Queue time: from a job's creation to its start on a runner, all branches."]
     return lines
 
 

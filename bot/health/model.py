@@ -12,13 +12,6 @@ from enum import Enum
 
 from bot.comparison.statistics import RateEstimate
 
-#: Upper edges (seconds) of the queue-time histogram's bins; the last bin is open-ended. A store aggregates queue
-#: times into these bins (`queue_bin`), the report reads quantiles from them (to within one bin's width).
-QUEUE_BIN_EDGES: tuple[float, ...] = (
-    5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800,
-    14400, 21600, 43200, 86400,
-)  # fmt: skip
-
 
 @dataclass(frozen=True, slots=True)
 class Period:
@@ -127,12 +120,12 @@ class JobFailure:
 
 
 @dataclass(frozen=True, slots=True)
-class QueueBin:
-    """How many jobs of one runner label set waited for a runner within one histogram bin, in one period."""
+class QueueTimes:
+    """How many jobs of one runner label set waited `seconds` (whole seconds) for a runner, in one period."""
 
     labels: str  # the job's `runs-on` labels, joined with ", "
     current: bool  # True: the report's window; False: the window before it
-    bin: int  # index into QUEUE_BIN_EDGES (len(QUEUE_BIN_EDGES): longer than the last edge)
+    seconds: int
     jobs: int
 
 
@@ -163,7 +156,7 @@ class HealthData:
     job_executions: tuple[JobExecutions, ...] = ()
     job_outcomes: tuple[JobOutcomes, ...] = ()
     failing_streaks: tuple[JobFailure, ...] = ()
-    queue: tuple[QueueBin, ...] = ()
+    queue: tuple[QueueTimes, ...] = ()
     minutes: tuple[MinutesRow, ...] = ()
 
 

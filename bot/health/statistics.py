@@ -26,25 +26,22 @@ def quantile(ordered: Sequence[float], probability: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def histogram_quantile(counts: Mapping[int, int], edges: Sequence[float], probability: float) -> float | None:
-    """The `probability` quantile of values counted in bins (bin i holds [edges[i-1], edges[i]), bin 0 from 0),
-    interpolated linearly inside its bin; the open last bin answers its lower edge. None without values."""
+def counts_quantile(counts: Mapping[float, int], probability: float) -> float | None:
+    """`quantile` of the sample that `counts` (value → how many times) stands for, without expanding it."""
     total = sum(counts.values())
     if total == 0:
         return None
-    wanted = probability * total
-    seen = 0.0
-    for index in sorted(counts):
-        count = counts[index]
-        if count and seen + count >= wanted:
-            low = edges[index - 1] if index > 0 else 0.0
-            if index >= len(edges):
-                return float(low)
-            high = edges[index]
-            return low + (high - low) * (wanted - seen) / count
-        seen += count
-    last = max(index for index, count in counts.items() if count)
-    return float(edges[min(last, len(edges) - 1)])
+    position = probability * (total - 1)
+    low_rank, fraction = math.floor(position), position - math.floor(position)
+    values = sorted(value for value, count in counts.items() if count)
+    seen, low = 0, values[-1]
+    for index, value in enumerate(values):
+        seen += counts[value]
+        if seen > low_rank:
+            low = value
+            high = value if seen > low_rank + 1 or index + 1 == len(values) else values[index + 1]
+            return low + (high - low) * fraction
+    return float(low)
 
 
 @dataclass(frozen=True, slots=True)

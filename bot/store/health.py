@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Integer,
+    Row,
     Text,
     and_,
     case,
     cast,
     exists,
     func,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -32,7 +34,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.health.model import (
-    QUEUE_BIN_EDGES,
     FlakyCommit,
     HealthData,
     HealthOptions,
@@ -42,7 +43,7 @@ from bot.health.model import (
     JobPoint,
     MinutesRow,
     Period,
-    QueueBin,
+    QueueTimes,
     RunPoint,
 )
 from bot.store import schema
@@ -58,26 +59,280 @@ def _seconds(dialect: str, start: Any, end: Any) -> ColumnElement[float]:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def _billed_minutes(dialect: str, seconds: ColumnElement[float]) -> ColumnElement[int]:
-    """A job's seconds rounded up to whole minutes, as GitHub bills them."""
-    minutes = seconds / 60.0
-    if dialect == "postgresql":
-        return cast(func.ceil(minutes), Integer)
-    whole = cast(minutes, Integer)  # SQLite truncates towards zero
-    return case((whole < minutes, whole + 1), else_=whole)
-
-
-def _queue_bin(seconds: ColumnElement[float]) -> ColumnElement[int]:
-    """The index of the `QUEUE_BIN_EDGES` bin a queue time falls in (the number of edges at or below it)."""
-    return case(*((seconds < edge, index) for index, edge in enumerate(QUEUE_BIN_EDGES)), else_=len(QUEUE_BIN_EDGES))
-
-
 def _labels(text: str | None) -> str:
     try:
         labels = json.loads(text or "[]")
     except ValueError:
         return ""
     return ", ".join(str(label) for label in labels) if isinstance(labels, list) else ""
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The queries of one report: a repository, its default branch and events, the window and the one before.
+
+    Each query reads through an index on (repository, time) or (repository, branch, time); failures are found
+    through the partial index on failed jobs, so flaky commits and broken jobs never scan the window's jobs.
+    """
+
+    dialect: str
+    repository_id: int
+    default_branch: str
+    events: tuple[str, ...]
+    window: Period
+    previous: Period
+
+    def _default_runs(self) -> Any:
+        """Ids of the default branch's runs of the counted events (a subquery)."""
+        runs = schema.runs
+        return select(runs.c.run_id).where(
+            runs.c.repository_id == self.repository_id,
+            runs.c.head_branch == self.default_branch,
+            runs.c.event.in_(list(self.events)),
+            runs.c.created_at >= self.previous.start - timedelta(days=1),
+            runs.c.created_at < self.window.end,
+        )
+
+    def _on_default_branch(self) -> ColumnElement[bool]:
+        jobs = schema.jobs
+        return and_(
+            jobs.c.repository_id == self.repository_id,
+            jobs.c.head_branch == self.default_branch,
+            jobs.c.run_id.in_(self._default_runs()),
+        )
+
+    @staticmethod
+    def _job_seconds() -> Any:
+        return schema.jobs.c.duration_seconds
+
+    def runs(self) -> Any:
+        """The latest attempt of every completed default-branch run of both windows."""
+        runs = schema.runs
+        later = runs.alias("later")
+        return select(
+            runs.c.workflow_id,
+            runs.c.workflow_name,
+            runs.c.workflow_path,
+            runs.c.run_id,
+            runs.c.attempt,
+            runs.c.head_sha,
+            runs.c.conclusion,
+            runs.c.created_at,
+            _seconds(self.dialect, runs.c.run_started_at, runs.c.updated_at).label("wall"),
+            runs.c.html_url,
+        ).where(
+            runs.c.repository_id == self.repository_id,
+            runs.c.head_branch == self.default_branch,
+            runs.c.event.in_(list(self.events)),
+            runs.c.status == "completed",
+            runs.c.created_at >= self.previous.start,
+            runs.c.created_at < self.window.end,
+            ~exists().where(
+                later.c.repository_id == runs.c.repository_id,
+                later.c.run_id == runs.c.run_id,
+                later.c.attempt > runs.c.attempt,
+            ),
+        )
+
+    def busiest_jobs(self, count: int) -> Any:
+        """The `count` jobs with the most successful runner time on the default branch in the window."""
+        jobs = schema.jobs
+        workflow_name = _workflow_name()
+        return (
+            select(workflow_name.label("workflow_name"), jobs.c.name)
+            .where(
+                self._on_default_branch(),
+                jobs.c.conclusion == "success",
+                jobs.c.created_at >= self.window.start,
+                jobs.c.created_at < self.window.end,
+            )
+            .group_by(workflow_name, jobs.c.name)
+            .order_by(func.sum(self._job_seconds()).desc(), workflow_name, jobs.c.name)
+            .limit(count)
+        )
+
+    def job_points(self, chosen: Sequence[tuple[str, str]]) -> Any:
+        """Every successful default-branch execution of the chosen jobs in both windows."""
+        jobs = schema.jobs
+        workflow_name = _workflow_name()
+        return select(
+            workflow_name.label("workflow_name"),
+            jobs.c.name,
+            jobs.c.run_id,
+            jobs.c.head_sha,
+            jobs.c.created_at,
+            self._job_seconds().label("seconds"),
+            jobs.c.html_url,
+        ).where(
+            self._on_default_branch(),
+            jobs.c.conclusion == "success",
+            jobs.c.created_at >= self.previous.start,
+            jobs.c.created_at < self.window.end,
+            tuple_(workflow_name, jobs.c.name).in_(list(chosen)),
+        )
+
+    def _failed(self, table: Any, since: datetime) -> ColumnElement[bool]:
+        """Failed jobs of the repository since `since`: the conclusions written as literals, as the partial index
+        `ix_jobs_failed` says them, so that the database can use it."""
+        return and_(
+            table.c.repository_id == self.repository_id,
+            table.c.conclusion.in_([literal_column(f"'{conclusion}'") for conclusion in FAILED]),
+            table.c.created_at >= since,
+            table.c.created_at < self.window.end,
+        )
+
+    def failures(self, since: datetime) -> Any:
+        """Which jobs failed since `since`, and on which branch."""
+        jobs = schema.jobs
+        return (
+            select(_workflow_name().label("workflow_name"), jobs.c.name, jobs.c.head_branch)
+            .where(self._failed(jobs, since))
+            .distinct()
+        )
+
+    def flaky_commits(self, since: datetime) -> Any:
+        """(job, commit) pairs since `since` where the job both failed and succeeded. Only the commits of failures
+        are read: their runs by head SHA, then those runs' jobs."""
+        jobs, runs = schema.jobs, schema.runs
+        failed = jobs.alias("failed")
+        workflow_name = _workflow_name()
+        failed_keys = select(func.coalesce(failed.c.workflow_name, ""), failed.c.name, failed.c.head_sha).where(
+            self._failed(failed, since)
+        )
+        runs_of_failures = select(runs.c.run_id).where(
+            runs.c.repository_id == self.repository_id,
+            runs.c.head_sha.in_(select(failed.c.head_sha).where(self._failed(failed, since))),
+        )
+        is_failure = jobs.c.conclusion.in_(FAILED)
+        failures = func.sum(case((is_failure, 1), else_=0))
+        successes = func.sum(case((jobs.c.conclusion == "success", 1), else_=0))
+        return (
+            select(
+                workflow_name.label("workflow_name"),
+                jobs.c.name,
+                jobs.c.head_sha,
+                failures.label("failures"),
+                successes.label("successes"),
+                func.sum(case((is_failure, self._job_seconds()), else_=0.0)).label("failed_seconds"),
+                func.max(jobs.c.created_at).label("last_seen"),
+            )
+            .where(
+                jobs.c.repository_id == self.repository_id,
+                jobs.c.run_id.in_(runs_of_failures),
+                jobs.c.status == "completed",
+                tuple_(workflow_name, jobs.c.name, jobs.c.head_sha).in_(failed_keys),
+            )
+            .group_by(workflow_name, jobs.c.name, jobs.c.head_sha)
+            .having(and_(failures > 0, successes > 0))
+        )
+
+    def commits_per_workflow(self) -> Any:
+        """How many commits each workflow ran on in the window (any branch): a flaky rate's denominator."""
+        runs = schema.runs
+        return (
+            select(runs.c.workflow_name, func.count(func.distinct(runs.c.head_sha)).label("commits"))
+            .where(
+                runs.c.repository_id == self.repository_id,
+                runs.c.created_at >= self.window.start,
+                runs.c.created_at < self.window.end,
+            )
+            .group_by(runs.c.workflow_name)
+        )
+
+    def default_branch_executions(self, chosen: Sequence[tuple[str, str]]) -> Any:
+        """Every completed attempt of the chosen jobs on the default branch in the window (for final outcomes)."""
+        jobs = schema.jobs
+        workflow_name = _workflow_name()
+        return select(
+            workflow_name.label("workflow_name"),
+            jobs.c.name,
+            jobs.c.id,
+            jobs.c.run_id,
+            jobs.c.run_attempt,
+            jobs.c.head_sha,
+            jobs.c.created_at,
+            jobs.c.conclusion,
+            jobs.c.html_url,
+        ).where(
+            self._on_default_branch(),
+            jobs.c.status == "completed",
+            jobs.c.created_at >= self.window.start,
+            jobs.c.created_at < self.window.end,
+            tuple_(workflow_name, jobs.c.name).in_(list(chosen)),
+        )
+
+    def queue_times(self) -> Any:
+        """How many jobs waited how many whole seconds for a runner, per label set, in each window (all branches)."""
+        jobs = schema.jobs
+        labels = cast(jobs.c.labels, Text)
+        current = case((jobs.c.created_at >= self.window.start, 1), else_=0)
+        waited = jobs.c.queue_seconds
+        return (
+            select(
+                labels.label("labels"), current.label("current"), waited.label("seconds"), func.count().label("jobs")
+            )
+            .where(
+                jobs.c.repository_id == self.repository_id,
+                jobs.c.queue_seconds.is_not(None),
+                jobs.c.created_at >= self.previous.start,
+                jobs.c.created_at < self.window.end,
+            )
+            .group_by(labels, current, waited)
+        )
+
+    def minutes(self) -> Any:
+        """Runner seconds and billed minutes (each job rounded up to a whole minute) per workflow, label set and first
+        attempt or re-run, in the window."""
+        jobs = schema.jobs
+        workflow_name, labels = _workflow_name(), cast(jobs.c.labels, Text)
+        rerun = case((jobs.c.run_attempt > 1, 1), else_=0)
+        return (
+            select(
+                workflow_name.label("workflow_name"),
+                labels.label("labels"),
+                rerun.label("rerun"),
+                func.count().label("jobs"),
+                func.sum(jobs.c.duration_seconds).label("seconds"),
+                func.sum((jobs.c.duration_seconds + 59) // 60).label("billed"),  # whole minutes, rounded up
+            )
+            .where(
+                jobs.c.repository_id == self.repository_id,
+                jobs.c.duration_seconds.is_not(None),
+                jobs.c.created_at >= self.window.start,
+                jobs.c.created_at < self.window.end,
+            )
+            .group_by(workflow_name, labels, rerun)
+        )
+
+
+def _workflow_name() -> ColumnElement[str]:
+    return func.coalesce(schema.jobs.c.workflow_name, "")
+
+
+def _final_outcomes(rows: Sequence[Row[Any]]) -> tuple[list[JobOutcomes], list[JobFailure]]:
+    """Per job: its final attempt in each run (the latest attempt, then the highest job id), how many runs passed
+    or failed, and its failures after its last success (the failing streak)."""
+    final: dict[tuple[str, str, int], Row[Any]] = {}
+    for row in rows:
+        key = (row.workflow_name, row.name, row.run_id)
+        kept = final.get(key)
+        if kept is None or (row.run_attempt, row.id) > (kept.run_attempt, kept.id):
+            final[key] = row
+    per_job: dict[tuple[str, str], list[Row[Any]]] = {}
+    for (workflow_name, name, _run_id), row in sorted(final.items(), key=lambda item: item[0][2]):
+        if row.conclusion in PASSED or row.conclusion in FAILED:
+            per_job.setdefault((workflow_name, name), []).append(row)
+    outcomes, streaks = [], []
+    for (workflow_name, name), decided in per_job.items():
+        last_success = max((row.run_id for row in decided if row.conclusion in PASSED), default=None)
+        failures = [row for row in decided if row.conclusion in FAILED]
+        outcomes.append(JobOutcomes(workflow_name, name, len(decided), len(failures), last_success, decided[-1].run_id))
+        streaks += [
+            JobFailure(workflow_name, name, row.run_id, row.head_sha or "", row.created_at, row.html_url)
+            for row in failures
+            if last_success is None or row.run_id > last_success
+        ]
+    return outcomes, streaks
 
 
 class HealthStore:
@@ -102,137 +357,28 @@ class HealthStore:
         """The report's inputs for the window of `options.window_days` ending at `now` and the window before it."""
         window = Period(now - timedelta(days=options.window_days), now)
         previous = Period(window.start - timedelta(days=options.window_days), window.start)
-        runs, jobs = schema.runs, schema.jobs
-        later = runs.alias("later")
-        default_runs = (
-            select(runs.c.run_id)
-            .where(
-                runs.c.repository_id == repository_id,
-                runs.c.head_branch == default_branch,
-                runs.c.event.in_(list(events)),
-                runs.c.created_at >= previous.start - timedelta(days=1),
-                runs.c.created_at < now,
-            )
-            .scalar_subquery()
-        )
-        job_seconds = _seconds(self.dialect, jobs.c.started_at, jobs.c.completed_at)
-        on_default_branch = and_(
-            jobs.c.repository_id == repository_id,
-            jobs.c.head_branch == default_branch,
-            jobs.c.run_id.in_(default_runs),
-        )
-        workflow_name = func.coalesce(jobs.c.workflow_name, "")
-
-        run_query = select(
-            runs.c.workflow_id,
-            runs.c.workflow_name,
-            runs.c.workflow_path,
-            runs.c.run_id,
-            runs.c.attempt,
-            runs.c.head_sha,
-            runs.c.conclusion,
-            runs.c.created_at,
-            _seconds(self.dialect, runs.c.run_started_at, runs.c.updated_at).label("wall"),
-            runs.c.html_url,
-        ).where(
-            runs.c.repository_id == repository_id,
-            runs.c.head_branch == default_branch,
-            runs.c.event.in_(list(events)),
-            runs.c.status == "completed",
-            runs.c.created_at >= previous.start,
-            runs.c.created_at < now,
-            ~exists().where(
-                later.c.repository_id == runs.c.repository_id,
-                later.c.run_id == runs.c.run_id,
-                later.c.attempt > runs.c.attempt,
-            ),
-        )
-        busiest_jobs = (
-            select(workflow_name.label("workflow_name"), jobs.c.name)
-            .where(
-                on_default_branch,
-                jobs.c.conclusion == "success",
-                jobs.c.created_at >= window.start,
-                jobs.c.created_at < now,
-            )
-            .group_by(workflow_name, jobs.c.name)
-            .order_by(func.sum(job_seconds).desc(), workflow_name, jobs.c.name)
-            .limit(options.jobs)
-        )
+        scope = _Scope(self.dialect, repository_id, default_branch, tuple(events), window, previous)
         flaky_since = min(window.start, now - timedelta(days=options.flaky_recovery_days))
-        failed = jobs.c.conclusion.in_(FAILED)
-        flaky_query = (
-            select(
-                workflow_name.label("workflow_name"),
-                jobs.c.name,
-                jobs.c.head_sha,
-                func.sum(case((failed, 1), else_=0)).label("failures"),
-                func.sum(case((jobs.c.conclusion == "success", 1), else_=0)).label("successes"),
-                func.sum(case((failed, job_seconds), else_=0.0)).label("failed_seconds"),
-                func.max(jobs.c.created_at).label("last_seen"),
-            )
-            .where(
-                jobs.c.repository_id == repository_id,
-                jobs.c.status == "completed",
-                jobs.c.head_sha.is_not(None),
-                jobs.c.created_at >= flaky_since,
-                jobs.c.created_at < now,
-            )
-            .group_by(workflow_name, jobs.c.name, jobs.c.head_sha)
-            .having(
-                and_(
-                    func.sum(case((failed, 1), else_=0)) > 0,
-                    func.sum(case((jobs.c.conclusion == "success", 1), else_=0)) > 0,
-                )
-            )
-        )
         async with self.engine.connect() as connection:
-            run_rows = (await connection.execute(run_query)).all()
-            chosen = [(row.workflow_name, row.name) for row in (await connection.execute(busiest_jobs)).all()]
-            point_rows = []
-            if chosen:
-                point_query = select(
-                    workflow_name.label("workflow_name"),
-                    jobs.c.name,
-                    jobs.c.run_id,
-                    jobs.c.head_sha,
-                    jobs.c.created_at,
-                    job_seconds.label("seconds"),
-                    jobs.c.html_url,
-                ).where(
-                    on_default_branch,
-                    jobs.c.conclusion == "success",
-                    jobs.c.created_at >= previous.start,
-                    jobs.c.created_at < now,
-                    tuple_(workflow_name, jobs.c.name).in_(chosen),
-                )
-                point_rows = (await connection.execute(point_query)).all()
-            flaky_rows = (await connection.execute(flaky_query)).all()
-            flaky_jobs = sorted({(row.workflow_name, row.name) for row in flaky_rows})
-            execution_rows = []
-            if flaky_jobs:
-                execution_query = (
-                    select(
-                        workflow_name.label("workflow_name"),
-                        jobs.c.name,
-                        func.count(func.distinct(jobs.c.head_sha)).label("commits"),
-                    )
-                    .where(
-                        jobs.c.repository_id == repository_id,
-                        jobs.c.status == "completed",
-                        jobs.c.created_at >= window.start,
-                        jobs.c.created_at < now,
-                        tuple_(workflow_name, jobs.c.name).in_(flaky_jobs),
-                    )
-                    .group_by(workflow_name, jobs.c.name)
-                )
-                execution_rows = (await connection.execute(execution_query)).all()
-            outcomes_query, streaks_query = self._outcome_queries(self._final_outcomes(on_default_branch, window))
-            outcome_rows = (await connection.execute(outcomes_query)).all()
-            streak_rows = (await connection.execute(streaks_query)).all()
-            queue_rows = (await connection.execute(self._queue_histogram(repository_id, previous, window))).all()
-            minutes_rows = (await connection.execute(self._minutes(repository_id, window))).all()
 
+            async def rows(query: Any) -> Sequence[Row[Any]]:
+                return (await connection.execute(query)).all()
+
+            run_rows = await rows(scope.runs())
+            busiest = [(row.workflow_name, row.name) for row in await rows(scope.busiest_jobs(options.jobs))]
+            point_rows = await rows(scope.job_points(busiest)) if busiest else []
+            failed_rows = await rows(scope.failures(flaky_since))
+            flaky_rows = await rows(scope.flaky_commits(flaky_since)) if failed_rows else []
+            commit_rows = await rows(scope.commits_per_workflow()) if flaky_rows else []
+            failing = sorted({(r.workflow_name, r.name) for r in failed_rows if r.head_branch == default_branch})
+            execution_rows = await rows(scope.default_branch_executions(failing)) if failing else []
+            queue_rows = await rows(scope.queue_times())
+            minutes_rows = await rows(scope.minutes())
+
+        outcomes, streaks = _final_outcomes(execution_rows)
+        flaky_names: dict[str, set[str]] = {}
+        for row in flaky_rows:
+            flaky_names.setdefault(row.workflow_name, set()).add(row.name)
         return HealthData(
             repository=repository,
             default_branch=default_branch,
@@ -281,21 +427,16 @@ class HealthStore:
                 for row in flaky_rows
             ),
             job_executions=tuple(
-                JobExecutions(row.workflow_name, row.name, int(row.commits)) for row in execution_rows
+                JobExecutions(row.workflow_name, name, int(row.commits))
+                for row in commit_rows
+                for name in sorted(flaky_names.get(row.workflow_name, ()))
             ),
-            job_outcomes=tuple(
-                JobOutcomes(
-                    row.workflow_name, row.name, int(row.decided), int(row.failures), row.last_success, row.latest
-                )
-                for row in outcome_rows
-                if row.latest is not None
-            ),
-            failing_streaks=tuple(
-                JobFailure(row.workflow_name, row.name, row.run_id, row.head_sha or "", row.created_at, row.html_url)
-                for row in streak_rows
-            ),
+            job_outcomes=tuple(outcomes),
+            failing_streaks=tuple(streaks),
             queue=tuple(
-                QueueBin(_labels(row.labels), bool(row.current), int(row.bin), int(row.jobs)) for row in queue_rows
+                QueueTimes(_labels(row.labels), bool(row.current), int(row.seconds), int(row.jobs))
+                for row in queue_rows
+                if row.seconds is not None
             ),
             minutes=tuple(
                 MinutesRow(
@@ -308,105 +449,6 @@ class HealthStore:
                 )
                 for row in minutes_rows
             ),
-        )
-
-    def _final_outcomes(self, on_default_branch: ColumnElement[bool], window: Period) -> Any:
-        """Every job's final attempt in each default-branch run of the window (a subquery)."""
-        jobs = schema.jobs
-        return (
-            select(
-                func.coalesce(jobs.c.workflow_name, "").label("workflow_name"),
-                jobs.c.name,
-                jobs.c.run_id,
-                jobs.c.head_sha,
-                jobs.c.created_at,
-                jobs.c.conclusion,
-                jobs.c.html_url,
-                func.row_number()
-                .over(partition_by=(jobs.c.run_id, jobs.c.name), order_by=(jobs.c.run_attempt.desc(), jobs.c.id.desc()))
-                .label("attempt_rank"),
-            )
-            .where(
-                on_default_branch,
-                jobs.c.status == "completed",
-                jobs.c.created_at >= window.start,
-                jobs.c.created_at < window.end,
-            )
-            .subquery("final")
-        )
-
-    @staticmethod
-    def _outcome_queries(final: Any) -> tuple[Any, Any]:
-        """Per job: runs decided, failures, last success, latest decided run; and its failures after that success."""
-        passed = final.c.conclusion.in_(PASSED)
-        failed = final.c.conclusion.in_(FAILED)
-        per_job = (
-            select(
-                final.c.workflow_name,
-                final.c.name,
-                func.sum(case((or_(passed, failed), 1), else_=0)).label("decided"),
-                func.sum(case((failed, 1), else_=0)).label("failures"),
-                func.max(case((passed, final.c.run_id), else_=None)).label("last_success"),
-                func.max(case((or_(passed, failed), final.c.run_id), else_=None)).label("latest"),
-            )
-            .where(final.c.attempt_rank == 1)
-            .group_by(final.c.workflow_name, final.c.name)
-        )
-        outcomes = per_job.subquery("outcomes")
-        streaks = (
-            select(
-                final.c.workflow_name,
-                final.c.name,
-                final.c.run_id,
-                final.c.head_sha,
-                final.c.created_at,
-                final.c.html_url,
-            )
-            .join(outcomes, and_(outcomes.c.workflow_name == final.c.workflow_name, outcomes.c.name == final.c.name))
-            .where(final.c.attempt_rank == 1, failed, final.c.run_id > func.coalesce(outcomes.c.last_success, 0))
-        )
-        return per_job, streaks
-
-    def _queue_histogram(self, repository_id: int, previous: Period, window: Period) -> Any:
-        jobs = schema.jobs
-        waited = _seconds(self.dialect, jobs.c.created_at, jobs.c.started_at)
-        labels = cast(jobs.c.labels, Text)
-        current = case((jobs.c.created_at >= window.start, 1), else_=0)
-        bin_index = _queue_bin(waited)
-        return (
-            select(labels.label("labels"), current.label("current"), bin_index.label("bin"), func.count().label("jobs"))
-            .where(
-                jobs.c.repository_id == repository_id,
-                jobs.c.started_at.is_not(None),
-                jobs.c.created_at >= previous.start,
-                jobs.c.created_at < window.end,
-            )
-            .group_by(labels, current, bin_index)
-        )
-
-    def _minutes(self, repository_id: int, window: Period) -> Any:
-        jobs = schema.jobs
-        seconds = _seconds(self.dialect, jobs.c.started_at, jobs.c.completed_at)
-        labels = cast(jobs.c.labels, Text)
-        rerun = case((jobs.c.run_attempt > 1, 1), else_=0)
-        workflow_name = func.coalesce(jobs.c.workflow_name, "")
-        return (
-            select(
-                workflow_name.label("workflow_name"),
-                labels.label("labels"),
-                rerun.label("rerun"),
-                func.count().label("jobs"),
-                func.sum(seconds).label("seconds"),
-                func.sum(_billed_minutes(self.dialect, seconds)).label("billed"),
-            )
-            .where(
-                jobs.c.repository_id == repository_id,
-                jobs.c.started_at.is_not(None),
-                jobs.c.completed_at.is_not(None),
-                jobs.c.created_at >= window.start,
-                jobs.c.created_at < window.end,
-            )
-            .group_by(workflow_name, labels, rerun)
         )
 
     # ---- the schedule ------------------------------------------------------------------------------------------

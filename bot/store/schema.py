@@ -144,6 +144,9 @@ jobs = Table(
     Column("completed_at", UTCDateTime),
     Column("html_url", Text),
     Column("progress", BigInteger, nullable=False),
+    # Revision 3: whole seconds waited for a runner and run on it, computed at ingest (health reports sum them).
+    Column("queue_seconds", Integer),
+    Column("duration_seconds", Integer),
     Index(None, "repository_id", "run_id", "run_attempt"),
     Index(None, "created_at"),
 )
@@ -241,6 +244,8 @@ backfills = Table(
 Index("ix_runs_repository_branch_created", runs.c.repository_id, runs.c.head_branch, runs.c.created_at)
 Index("ix_jobs_repository_created", jobs.c.repository_id, jobs.c.created_at)
 Index("ix_jobs_repository_branch_created", jobs.c.repository_id, jobs.c.head_branch, jobs.c.created_at)
+FAILED_JOB = text("conclusion IN ('failure', 'timed_out', 'startup_failure')")
+Index("ix_jobs_failed", jobs.c.repository_id, jobs.c.created_at, postgresql_where=FAILED_JOB, sqlite_where=FAILED_JOB)
 
 health_schedule = Table(
     "health_schedule",

@@ -36,6 +36,7 @@ from bot.store.records import (
     WorkflowRun,
     WorkflowRunEvent,
     step_progress,
+    whole_seconds,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -160,6 +161,8 @@ class _Batch:
             "completed_at": job.completed_at,
             "html_url": job.html_url,
             "progress": job.progress,
+            "queue_seconds": whole_seconds(job.created_at, job.started_at),
+            "duration_seconds": whole_seconds(job.started_at, job.completed_at),
         }
         self._keep(self.jobs, job.id, row, "progress")
         for step in job.steps:
