@@ -471,21 +471,19 @@ class HealthStore:
                 update(table).where(table.c.scope.in_(list(scopes)), table.c.due_at > now).values(due_at=now)
             )
 
-    async def claim_due(self, owner: str, *, now: datetime, lease: timedelta, limit: int = 20) -> list[str]:
-        """Claim up to `limit` scopes that are due and not claimed by a live holder; each is claimed by one caller
-        only, across processes (a conditional UPDATE per scope: the one whose update changed the row has it)."""
+    async def claim_due(
+        self, owner: str, *, now: datetime, lease: timedelta, prefix: str = "", limit: int = 20
+    ) -> list[str]:
+        """Claim up to `limit` scopes starting with `prefix` that are due and not claimed by a live holder; each is
+        claimed by one caller only, across processes (a conditional UPDATE per scope: whose update changed the row
+        has it)."""
         table = schema.health_schedule
         free = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
+        due = select(table.c.scope).where(
+            table.c.due_at <= now, free, table.c.scope.startswith(prefix, autoescape=True)
+        )
         async with self.engine.connect() as connection:
-            candidates = (
-                (
-                    await connection.execute(
-                        select(table.c.scope).where(table.c.due_at <= now, free).order_by(table.c.due_at).limit(limit)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            candidates = (await connection.execute(due.order_by(table.c.due_at).limit(limit))).scalars().all()
         claimed = []
         for scope in candidates:
             async with self.engine.begin() as connection:
@@ -572,11 +570,3 @@ class HealthStore:
                     claimed.update((await connection.execute(statement, row)).scalars())
                 fresh = [finding for finding in fresh if finding in claimed]
         return fresh
-
-
-def repository_scope(repository_id: int) -> str:
-    return f"repository:{repository_id}"
-
-
-def organization_scope(login: str) -> str:
-    return f"organization:{login.lower()}"
