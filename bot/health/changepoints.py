@@ -7,7 +7,9 @@ Journal of the Royal Statistical Society C 28(2), 126–135). A split is kept wh
 largest |U_t|, 2·exp(−6K²/(n³ + n²)), is below the level; the two segments it leaves are then searched the same
 way (binary segmentation: Scott & Knott (1974), Vostrikova (1981)), until no segment has a significant split.
 Every split leaves at least `min_segment` runs on each side: a change needs that many runs after it to count as
-durable, and that many before it to say what it changed from.
+durable, and that many before it to say what it changed from. Pettitt's arg max says *that* the segment changed;
+where exactly is then refined by least absolute deviations from the two sides' medians (`refine`), which puts a
+run at the border on the side whose level it is nearer.
 
 A significant split is reported as a change point only when the medians on its two sides (within the segment it
 split) differ by at least `threshold_percent` and `threshold_seconds`: with hundreds of runs a 2 % shift is
@@ -48,17 +50,36 @@ class Split:
     p_value: float
 
 
+def refine(values: Sequence[float], index: int, min_segment: int) -> int:
+    """The split that fits two levels best in absolute deviations: each value is charged its distance to the median
+    of the side it falls on (the medians of the sides `index` makes), and the split with the least total is kept
+    (at least `min_segment` values on each side; ties go to the split nearest `index`). Pettitt's arg max drifts
+    when values next to a change happen to lie between the two levels; this puts them on the side they are nearer.
+    """
+    before, after = median(values[:index]), median(values[index:])
+    # cost(t) − cost(min_segment) = Σ_{min_segment ≤ i < t} (|x_i − before| − |x_i − after|)
+    costs = {min_segment: 0.0}
+    cost = 0.0
+    for split in range(min_segment + 1, len(values) - min_segment + 1):
+        value = values[split - 1]
+        cost += abs(value - before) - abs(value - after)
+        costs[split] = cost
+    return min(costs, key=lambda split: (costs[split], abs(split - index)))
+
+
 def _significant_splits(values: Sequence[float], level: float, min_segment: int) -> dict[int, float]:
     """Binary segmentation: index → p-value of every split whose Pettitt test is below `level`."""
     found: dict[int, float] = {}
     segments = [(0, len(values))]
     while segments:
         start, end = segments.pop()
-        result = pettitt(values[start:end], min_segment)
+        segment = values[start:end]
+        result = pettitt(segment, min_segment)
         if result is None or result.p_value >= level:
             continue
-        found[start + result.index] = result.p_value
-        segments += [(start, start + result.index), (start + result.index, end)]
+        split = start + refine(segment, result.index, min_segment)
+        found[split] = result.p_value
+        segments += [(start, split), (split, end)]
     return found
 
 

@@ -58,7 +58,7 @@ def render_rollup(organization: str, summaries: Sequence[Mapping[str, Any]], now
             MARKER,
             f"## CI health of {escape_markdown(organization)}'s repositories",
             "",
-            f"{len(summaries)} repositories with a health report; updated {now:%Y-%m-%d %H:%M} UTC. Each "
+            f"Repositories with a health report: {len(summaries)}; updated {now:%Y-%m-%d %H:%M} UTC. Each "
             'repository\'s own "CI health" issue has the details.',
             "",
         ]
