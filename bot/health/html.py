@@ -19,7 +19,8 @@ from bot.health.markdown import (
 from bot.health.model import ChangePoint, Direction, HealthReport, WorkflowHealth
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 40
+LEFT, RIGHT, TOP, BOTTOM = 56, 40, 28, 40
+LEGEND_ROW = 18
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #1f2328; }
@@ -73,6 +74,15 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
     scale, unit = _scale(known)
     top = max(known) / scale * 1.1 or 1.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    legend: list[tuple[float, float]] = []  # (x, y) of each series' legend entry, below the axis labels
+    cursor_x, cursor_y = float(LEFT), float(HEIGHT)
+    for name, _values in series:
+        width = 24 + 6.5 * len(name[:40])
+        if cursor_x + width > WIDTH - RIGHT and cursor_x > LEFT:
+            cursor_x, cursor_y = float(LEFT), cursor_y + LEGEND_ROW
+        legend.append((cursor_x, cursor_y))
+        cursor_x += width
+    height = int(cursor_y + LEGEND_ROW)
     step = plot_w / max(len(labels) - 1, 1)
 
     def x(index: int) -> float:
@@ -82,8 +92,8 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
         return TOP + plot_h - value / scale / top * plot_h
 
     parts = [
-        f'<svg class="chart" role="img" aria-label="{_e(title)}" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="chart" role="img" aria-label="{_e(title)}" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">',
         f'<text x="{LEFT}" y="16">{_e(title)} ({unit})</text>',
     ]
     for tick in range(5):
@@ -108,9 +118,9 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
             parts.append(f'<circle cx="{x(index):.1f}" cy="{y(value):.1f}" r="2.5" fill="{colour}"/>')
             pen_down = True
         parts.append(f'<path class="series" d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        legend_x = WIDTH - RIGHT - 150 + 75 * number
-        parts.append(f'<rect x="{legend_x}" y="8" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text x="{legend_x + 14}" y="17">{_e(name)}</text>')
+        legend_x, legend_y = legend[number]
+        parts.append(f'<rect x="{legend_x:.1f}" y="{legend_y - 9:.1f}" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{legend_x + 14:.1f}" y="{legend_y:.1f}">{_e(name[:40])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -183,7 +193,7 @@ def render_html(report: HealthReport) -> str:
             _e(rate(workflow.success.previous)),
             format_seconds(workflow.wall_time.after.p50),
             format_seconds(workflow.wall_time.after.p90),
-            _e(shift_text(workflow.wall_time)),
+            _e(shift_text(workflow.wall_time, icons=False)),
         ]
         for workflow in report.workflows
     ]
@@ -209,7 +219,7 @@ def render_html(report: HealthReport) -> str:
                 format_seconds(job.total_seconds),
                 format_seconds(job.shift.after.p50),
                 format_seconds(job.shift.after.p90),
-                _e(shift_text(job.shift)),
+                _e(shift_text(job.shift, icons=False)),
             ]
             for job in report.jobs
         ]
@@ -255,7 +265,7 @@ def render_html(report: HealthReport) -> str:
                 format_seconds(label.current.p90),
                 str(label.current.count),
                 format_seconds(label.previous.p90),
-                ("longer, p = " + p_value(label.p_value)) if label.longer else ("long" if label.starved else "–"),
+                ("longer, " + p_value(label.p_value)) if label.longer else ("long" if label.starved else "–"),
             ]
             for label in report.queue
         ]

@@ -62,9 +62,10 @@ def day(moment: datetime) -> str:
 
 
 def p_value(value: float | None) -> str:
+    """`p = 0.012`, `p < 0.0001`, `p –`."""
     if value is None:
-        return "–"
-    return f"{value:.2g}" if value >= 1e-4 else "< 0.0001"
+        return "p –"
+    return f"p = {value:.2g}" if value >= 1e-4 else "p < 0.0001"
 
 
 def signed_seconds(seconds: float | None) -> str:
@@ -73,8 +74,8 @@ def signed_seconds(seconds: float | None) -> str:
     return ("+" if seconds >= 0 else "-") + format_seconds(abs(seconds))
 
 
-def shift_text(shift: ShiftTest) -> str:
-    """`🔴 slower +1m20s (+18 %)`, `⚪ +5s (+1 %)`, or why there is no verdict."""
+def shift_text(shift: ShiftTest, *, icons: bool = True) -> str:
+    """`🔴 slower +1m20s (+18 %)`, `⚪ +5s (+1 %)`, or why there is no verdict (`icons=False`: no emoji)."""
     if shift.change_seconds is None:
         return "–"
     change = signed_seconds(shift.change_seconds)
@@ -83,10 +84,10 @@ def shift_text(shift: ShiftTest) -> str:
     if not shift.enough:
         return f"{change}, too few runs for a verdict"
     if shift.direction is Direction.SLOWER:
-        return f"🔴 slower {change}"
+        return f"{'🔴 ' if icons else ''}slower {change}"
     if shift.direction is Direction.FASTER:
-        return f"🟢 faster {change}"
-    return f"⚪ {change}"
+        return f"{'🟢 ' if icons else ''}faster {change}"
+    return f"⚪ {change}" if icons else change
 
 
 def sparkline(values: Sequence[float | None]) -> str:
@@ -135,7 +136,7 @@ def _findings(report: HealthReport) -> list[str]:
         if workflow.success.dropped:
             lines.append(
                 f"- 📉 **{escape_markdown(workflow.name)}** succeeds less often: {rate(workflow.success.current)}, "
-                f"was {rate(workflow.success.previous)} (Fisher p = {p_value(workflow.success.p_value)})"
+                f"was {rate(workflow.success.previous)} (Fisher {p_value(workflow.success.p_value)})"
             )
     for label in report.queue:
         if label.starved:
@@ -277,7 +278,7 @@ def _queue(report: HealthReport, rows: int) -> list[str]:
     ]
     for label in report.queue[:rows]:
         if label.longer:
-            verdict = f"⏳ longer (p = {p_value(label.p_value)})"
+            verdict = f"⏳ longer ({p_value(label.p_value)})"
         elif label.starved:
             verdict = "⏳ long"
         else:

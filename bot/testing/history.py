@@ -7,6 +7,7 @@ each job's median; everything is drawn from one seeded random generator, so a hi
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Iterator, Sequence
@@ -84,8 +85,7 @@ class SyntheticHistory:
 
     def sha(self, index: int, branch: str | None = None) -> str:
         """The commit of the default branch's run `index` (or of a pull request's run on `branch`)."""
-        salt = sum(map(ord, branch)) if branch else 0
-        return f"{self.repository.id:08x}{salt:08x}{index:024x}"
+        return hashlib.sha1(f"{self.repository.full_name}\n{branch or ''}\n{index}".encode()).hexdigest()
 
     def run_time(self, index: int) -> datetime:
         return self.start + timedelta(days=index / self.runs_per_day)
