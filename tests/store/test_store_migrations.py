@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from store_events import REPOSITORY_ID, START, WORKFLOW_ID, parse, small_history
 
-from bot.store import JournalEntry, Store, database_url
+from bot.store import JournalEntry, Store, database_url, schema
 from bot.store.database import create_engine, migrate, schema_revision
+from bot.store.records import whole_seconds
 from bot.store.schema import metadata
+from bot.store.store import _Batch
 
 
 async def differences_from_schema(engine: AsyncEngine) -> list:
@@ -38,10 +40,21 @@ async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
         await engine.dispose()
 
 
+async def write_at_revision_2(engine: AsyncEngine) -> None:
+    """The small history as revision 0002 stored it: jobs without queue and run seconds."""
+    batch = _Batch()
+    for payload in small_history():
+        batch.add_event(parse(payload))
+    for row in batch.jobs.values():
+        del row["queue_seconds"], row["duration_seconds"]
+    async with engine.begin() as connection:
+        await batch.write(connection, None)
+
+
 async def test_a_database_at_the_previous_revision_keeps_its_history(database_url: str):
     engine = create_engine(database_url)
-    await migrate(engine, "0001")
-    await Store(engine).ingest(parse(payload) for payload in small_history())
+    await migrate(engine, "0002")
+    await write_at_revision_2(engine)
     await engine.dispose()
 
     store = await Store.open(database_url)
@@ -53,6 +66,12 @@ async def test_a_database_at_the_previous_revision_keeps_its_history(database_ur
             [JournalEntry("d-1", "ping", None, None, None, None, START, b"{}")]
         )  # the new revision's table works
         assert [s.delivery_id for s in await store.deliveries.unfinished()] == ["d-1"]
+        async with store.engine.connect() as connection:  # revision 0003 filled in the jobs' seconds
+            jobs = (await connection.execute(select(schema.jobs))).all()
+        assert jobs and all(job.completed_at is not None for job in jobs)
+        for job in jobs:
+            assert job.queue_seconds == whole_seconds(job.created_at, job.started_at)
+            assert job.duration_seconds == whole_seconds(job.started_at, job.completed_at) is not None
     finally:
         await store.close()
 
