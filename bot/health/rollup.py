@@ -47,7 +47,8 @@ def _failure_rate(summary: Mapping[str, Any]) -> float:
 
 
 def render_rollup(organization: str, summaries: Sequence[Mapping[str, Any]], now: datetime) -> str:
-    """The roll-up issue body: repositories ranked by failure rate, flakiness, slowest p90, regressions, minutes."""
+    """The roll-up issue body: repositories ranked by problems, failure rate, flakiness, slowest p90, regressions and
+    minutes."""
 
     def failures(summary: Mapping[str, Any]) -> str:
         runs, failed = int(_number(summary, "runs")), int(_number(summary, "failures"))
