@@ -65,6 +65,14 @@ def render_rollup(organization: str, summaries: Sequence[Mapping[str, Any]], now
         ]
         sections = [
             _table(
+                "Problems found",
+                "problems (broken jobs)",
+                summaries,
+                lambda s: float(len(s.get("problems") or {})),
+                lambda s: f"{len(s.get('problems') or {})} ({int(_number(s, 'broken_jobs'))})",
+                rows,
+            ),
+            _table(
                 "Failure rate on the default branch", "runs failed (95 % CI)", summaries, _failure_rate, failures, rows
             ),
             _table(
