@@ -41,3 +41,12 @@ def test_store_benchmark_runs_end_to_end_on_sqlite():
     assert result.returncode == 0, result.stdout + result.stderr
     for measurement in ("ingest: batches of 100 events", "size of the history per 100k jobs", "journal: 19 KB"):
         assert measurement in result.stdout
+
+
+def test_health_benchmark_runs_end_to_end_on_a_small_store():
+    bench_health = BENCH_INTAKE.parent / "bench_health.py"
+    command = [sys.executable, str(bench_health), "--seeds", "2", "--runs", "400", "--jobs-per-run", "4"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for part in ("1. Change points in synthetic series", "2. Replay of bitcoin_ci_master.json", "report, best of 3"):
+        assert part in result.stdout

@@ -212,6 +212,14 @@ async def refresh_rollup(
     return HealthOutcome(provider.repo, "updated", issue)
 
 
+async def health_command(
+    provider: IssueKeeper, history: HealthHistory, repository: RepositoryRef, *, now: datetime
+) -> str:
+    """`/ci health`: refresh the report now; returns the reply to post. The caller has checked that the commenter
+    may write to the repository (refused otherwise, with the reason)."""
+    return health_command_reply(await refresh_health(provider, history, repository, now=now))
+
+
 def health_command_reply(outcome: HealthOutcome) -> str:
     """The answer to `/ci health`: what the refresh did, with a link to the issue."""
     where = f" #{outcome.issue.number}" if outcome.issue is not None else ""

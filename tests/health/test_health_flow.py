@@ -10,7 +10,14 @@ from typing import Any
 
 from bot.config.loading import check_config_text
 from bot.config.schema import LoadedConfig
-from bot.flows.health import IssueRef, RepositoryRef, health_command_reply, refresh_health, refresh_rollup
+from bot.flows.health import (
+    IssueRef,
+    RepositoryRef,
+    health_command,
+    health_command_reply,
+    refresh_health,
+    refresh_rollup,
+)
 from bot.health import HealthData, HealthOptions, JobFailure, JobOutcomes, Period
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -90,6 +97,13 @@ async def test_nothing_to_say_creates_no_issue_but_keeps_the_summary():
     assert outcome.action == "nothing to say" and github.issues == {}
     assert history.saved["repository:7"]["problems"] == {}
     assert health_command_reply(outcome).startswith("No CI health problem found")
+
+
+async def test_the_command_refreshes_and_says_what_it_did():
+    github, history = FakeGitHub(), FakeHistory(broken("lint"))
+    assert await health_command(github, history, REPOSITORY, now=NOW) == (
+        "Created the CI health issue #1: 1 problem(s) found."
+    )
 
 
 async def test_disabled_health_does_nothing():
