@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     Row,
-    Text,
     and_,
     case,
     cast,
@@ -261,47 +260,45 @@ class _Scope:
             tuple_(workflow_name, jobs.c.name).in_(list(chosen)),
         )
 
+    def _days(self) -> tuple[date, date, date]:
+        """The UTC days of the daily totals: the previous window's first day, the window's first day, and today
+        (each window is its `window_days` whole days, today included in the window)."""
+        today = self.window.end.astimezone(UTC).date()
+        length = self.window.end - self.window.start
+        return today - 2 * length + timedelta(days=1), today - length + timedelta(days=1), today
+
     def queue_times(self) -> Any:
-        """How many jobs waited how many whole seconds for a runner, per label set, in each window (all branches)."""
-        jobs = schema.jobs
-        labels = cast(jobs.c.labels, Text)
-        current = case((jobs.c.created_at >= self.window.start, 1), else_=0)
-        waited = jobs.c.queue_seconds
+        """How many jobs waited how long for a runner, per label set, in each window's days (all branches)."""
+        totals = schema.job_totals
+        first, window_first, today = self._days()
+        current = case((totals.c.day >= window_first, 1), else_=0)
         return (
             select(
-                labels.label("labels"), current.label("current"), waited.label("seconds"), func.count().label("jobs")
+                totals.c.labels,
+                current.label("current"),
+                totals.c.queue_seconds.label("seconds"),
+                func.sum(totals.c.jobs).label("jobs"),
             )
-            .where(
-                jobs.c.repository_id == self.repository_id,
-                jobs.c.queue_seconds.is_not(None),
-                jobs.c.created_at >= self.previous.start,
-                jobs.c.created_at < self.window.end,
-            )
-            .group_by(labels, current, waited)
+            .where(totals.c.repository_id == self.repository_id, totals.c.day >= first, totals.c.day <= today)
+            .group_by(totals.c.labels, current, totals.c.queue_seconds)
         )
 
     def minutes(self) -> Any:
-        """Runner seconds and billed minutes (each job rounded up to a whole minute) per workflow, label set and first
-        attempt or re-run, in the window."""
-        jobs = schema.jobs
-        workflow_name, labels = _workflow_name(), cast(jobs.c.labels, Text)
-        rerun = case((jobs.c.run_attempt > 1, 1), else_=0)
+        """Runner seconds and billed minutes per workflow, label set and first attempt or re-run, in the window's
+        days."""
+        totals = schema.job_totals
+        _first, window_first, today = self._days()
         return (
             select(
-                workflow_name.label("workflow_name"),
-                labels.label("labels"),
-                rerun.label("rerun"),
-                func.count().label("jobs"),
-                func.sum(jobs.c.duration_seconds).label("seconds"),
-                func.sum((jobs.c.duration_seconds + 59) // 60).label("billed"),  # whole minutes, rounded up
+                totals.c.workflow_name,
+                totals.c.labels,
+                totals.c.rerun,
+                func.sum(totals.c.jobs).label("jobs"),
+                func.sum(totals.c.seconds).label("seconds"),
+                func.sum(totals.c.billed_minutes).label("billed"),
             )
-            .where(
-                jobs.c.repository_id == self.repository_id,
-                jobs.c.duration_seconds.is_not(None),
-                jobs.c.created_at >= self.window.start,
-                jobs.c.created_at < self.window.end,
-            )
-            .group_by(workflow_name, labels, rerun)
+            .where(totals.c.repository_id == self.repository_id, totals.c.day >= window_first, totals.c.day <= today)
+            .group_by(totals.c.workflow_name, totals.c.labels, totals.c.rerun)
         )
 
 

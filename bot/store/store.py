@@ -25,6 +25,7 @@ from bot.store import schema
 from bot.store.database import create_engine, migrate
 from bot.store.deliveries import Deliveries, RetryPolicy
 from bot.store.health import HealthStore
+from bot.store.job_totals import count_completed_jobs
 from bot.store.locks import SingleFlight
 from bot.store.records import (
     BackfillProgress,
@@ -228,6 +229,7 @@ class _Batch:
         for table, rows, newer in tables:
             if rows:
                 await _execute_upsert(connection, table, rows, newer=newer)
+        await count_completed_jobs(connection, self.jobs.values())
 
 
 class KnownRows:
@@ -688,6 +690,7 @@ class Store:
         runs, prs = schema.runs, schema.run_pull_requests
         statements = {
             "jobs": delete(schema.jobs).where(schema.jobs.c.created_at < cutoff),
+            "job_totals": delete(schema.job_totals).where(schema.job_totals.c.day < cutoff.date()),
             "runs": delete(runs).where(runs.c.created_at < cutoff),
             "run_pull_requests": delete(prs).where(
                 ~exists().where(runs.c.repository_id == prs.c.repository_id, runs.c.run_id == prs.c.run_id)

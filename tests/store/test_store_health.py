@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
+
 from bot.health import HealthOptions, build_report
-from bot.store import Installation, Repository, Store
+from bot.store import Installation, Repository, Store, WorkflowJobEvent, schema
 from bot.testing.history import Incidents, SyntheticHistory, SyntheticJob
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -132,3 +134,21 @@ async def test_summaries_and_alerts(store: Store):
     assert sorted(first + second) == ["x", "y", "z"]
     assert await health.claim_alerts("repository:1", ["x", "z"], now=NOW) == []
     assert await health.claim_alerts("repository:2", ["x"], now=NOW) == ["x"]
+
+
+async def test_daily_totals_count_each_completed_job_once_however_often_it_is_delivered(store: Store):
+    events = list(HISTORY.events())
+    await store.ingest(events[: len(events) // 2])
+    await asyncio.gather(store.ingest(events), store.ingest(events[len(events) // 3 :]))  # redeliveries, at once
+    async with store.engine.connect() as connection:
+        counted = (await connection.execute(select(func.count()).select_from(schema.job_totals_counted))).scalar()
+        jobs = (await connection.execute(select(func.sum(schema.job_totals.c.jobs)))).scalar()
+    completed = {event.job.id for event in events if isinstance(event, WorkflowJobEvent)}
+    assert counted == jobs == len(completed)
+    result = await store.apply_retention(now=NOW + timedelta(days=180 - 30))
+    assert result.deleted["job_totals"] > 0
+    async with store.engine.connect() as connection:
+        left = (await connection.execute(select(func.min(schema.job_totals.c.day)))).scalar()
+        counted_left = (await connection.execute(select(func.count()).select_from(schema.job_totals_counted))).scalar()
+        jobs_left = (await connection.execute(select(func.count()).select_from(schema.jobs))).scalar()
+    assert left >= (NOW - timedelta(days=30)).date() and counted_left == jobs_left

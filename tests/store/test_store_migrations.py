@@ -40,8 +40,13 @@ async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
         await engine.dispose()
 
 
-async def write_at_revision_2(engine: AsyncEngine) -> None:
-    """The small history as revision 0002 stored it: jobs without queue and run seconds."""
+async def write_at_revision_2(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The small history as revision 0002 stored it: jobs without queue and run seconds, no daily totals."""
+
+    async def no_totals(*_arguments: object) -> None:
+        return None
+
+    monkeypatch.setattr("bot.store.store.count_completed_jobs", no_totals)
     batch = _Batch()
     for payload in small_history():
         batch.add_event(parse(payload))
@@ -51,11 +56,20 @@ async def write_at_revision_2(engine: AsyncEngine) -> None:
         await batch.write(connection, None)
 
 
-async def test_a_database_at_the_previous_revision_keeps_its_history(database_url: str):
+async def job_totals(store: Store) -> list[tuple]:
+    async with store.engine.connect() as connection:
+        rows = (await connection.execute(select(schema.job_totals))).all()
+    return sorted(tuple(row) for row in rows)
+
+
+async def test_a_database_at_the_previous_revision_keeps_its_history(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     engine = create_engine(database_url)
     await migrate(engine, "0002")
-    await write_at_revision_2(engine)
+    await write_at_revision_2(engine, monkeypatch)
     await engine.dispose()
+    monkeypatch.undo()
 
     store = await Store.open(database_url)
     try:
@@ -72,6 +86,13 @@ async def test_a_database_at_the_previous_revision_keeps_its_history(database_ur
         for job in jobs:
             assert job.queue_seconds == whole_seconds(job.created_at, job.started_at)
             assert job.duration_seconds == whole_seconds(job.started_at, job.completed_at) is not None
+        # ... and counted the stored jobs in the daily totals exactly as ingest counts new ones.
+        fresh = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}")
+        try:
+            await fresh.ingest(parse(payload) for payload in small_history())
+            assert await job_totals(store) == await job_totals(fresh) != []
+        finally:
+            await fresh.close()
     finally:
         await store.close()
 

@@ -1,5 +1,5 @@
-"""Health reports: jobs' queue and run seconds (filled in for the history already stored), indexes for window scans
-of runs and jobs and for failed jobs, the health schedule, alerts sent.
+"""Health reports: jobs' queue and run seconds and daily job totals (both filled in for the history already stored),
+indexes for window scans of runs and jobs and for failed jobs, the health schedule, alerts sent.
 
 Revision ID: 0003
 Revises: 0002
@@ -26,6 +26,31 @@ def _seconds(start: str, end: str) -> str:
     return f"CAST(ROUND((julianday({end}) - julianday({start})) * 86400) AS INTEGER)"
 
 
+def _count_stored_jobs() -> None:
+    """The totals of the jobs already stored (as `bot.store.job_totals` counts new ones)."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    day = "CAST(created_at AT TIME ZONE 'UTC' AS DATE)" if postgres else "date(created_at)"
+    labels = "CAST(labels AS TEXT)"
+    bucket = (
+        "CASE WHEN queue_seconds < 100 THEN queue_seconds"
+        " WHEN queue_seconds < 1000 THEN queue_seconds / 10 * 10"
+        " WHEN queue_seconds < 10000 THEN queue_seconds / 100 * 100"
+        " WHEN queue_seconds < 100000 THEN queue_seconds / 1000 * 1000"
+        " ELSE queue_seconds / 10000 * 10000 END"
+    )
+    countable = (
+        "status = 'completed' AND created_at IS NOT NULL AND queue_seconds IS NOT NULL AND duration_seconds IS NOT NULL"
+    )
+    op.execute(f"INSERT INTO job_totals_counted (job_id) SELECT id FROM jobs WHERE {countable}")
+    op.execute(
+        "INSERT INTO job_totals (repository_id, day, workflow_name, labels, rerun, queue_seconds, jobs, seconds,"
+        " billed_minutes)"
+        f" SELECT repository_id, {day}, COALESCE(workflow_name, ''), {labels}, run_attempt > 1, {bucket}, COUNT(*),"
+        f" SUM(duration_seconds), SUM((duration_seconds + 59) / 60) FROM jobs WHERE {countable}"
+        f" GROUP BY repository_id, {day}, COALESCE(workflow_name, ''), {labels}, run_attempt > 1, {bucket}"
+    )
+
+
 def upgrade() -> None:
     with op.batch_alter_table("jobs") as jobs:
         jobs.add_column(sa.Column("queue_seconds", sa.Integer()))
@@ -44,6 +69,28 @@ def upgrade() -> None:
     op.create_index(
         "ix_jobs_failed", "jobs", ["repository_id", "created_at"], postgresql_where=FAILED_JOB, sqlite_where=FAILED_JOB
     )
+    op.create_table(
+        "job_totals",
+        sa.Column("repository_id", sa.BigInteger(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("workflow_name", sa.Text(), nullable=False),
+        sa.Column("labels", sa.Text(), nullable=False),
+        sa.Column("rerun", sa.Boolean(), nullable=False),
+        sa.Column("queue_seconds", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("jobs", sa.Integer(), nullable=False),
+        sa.Column("seconds", sa.BigInteger(), nullable=False),
+        sa.Column("billed_minutes", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "repository_id", "day", "workflow_name", "labels", "rerun", "queue_seconds", name="pk_job_totals"
+        ),
+    )
+    op.create_table(
+        "job_totals_counted",
+        sa.Column("job_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_totals_counted_job_id_jobs", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("job_id", name="pk_job_totals_counted"),
+    )
+    _count_stored_jobs()
     op.create_table(
         "health_schedule",
         sa.Column("scope", sa.Text(), nullable=False),
@@ -68,6 +115,8 @@ def downgrade() -> None:
     op.drop_table("health_alerts")
     op.drop_index("ix_health_schedule_due_at", table_name="health_schedule")
     op.drop_table("health_schedule")
+    op.drop_table("job_totals_counted")
+    op.drop_table("job_totals")
     op.drop_index("ix_jobs_failed", table_name="jobs")
     op.drop_index("ix_jobs_repository_branch_created", table_name="jobs")
     op.drop_index("ix_jobs_repository_created", table_name="jobs")
