@@ -27,9 +27,10 @@ Definitions (the report, its JSON and the README use these words in exactly this
   window is above 50 %. Broken is not flaky: re-running does not fix it. Listed from the first failure after its
   last success.
 - **Queue time**: from a job's creation to its start on a runner (`started_at − created_at`), per runner label
-  set, all branches, in whole seconds: it measures runner availability, not your code. A label set is **short
-  of runners** when its p90 is above `queue_p90_seconds` (default 5 min), or its queue times got longer than in
-  the previous window (Mann–Whitney at α shared over label sets, and p90 up by the thresholds).
+  set, all branches, over the window's whole UTC days (from 100 s on, to two significant digits): it measures
+  runner availability, not your code. A label set is **short of runners** when its p90 is above
+  `queue_p90_seconds` (default 5 min), or its queue times got longer than in the previous window (Mann–Whitney
+  at α shared over label sets, and p90 up by the thresholds).
 - **Minutes**: runner time per workflow and operating system, and the **billable-minute estimate**: each job
   rounded up to a whole minute times GitHub's published multiplier (Linux 1, Windows 2, macOS 10; self-hosted
   0): an estimate, not an invoice. **Re-run cost**: the billable minutes of attempts 2 and later.
