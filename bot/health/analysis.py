@@ -14,6 +14,7 @@ from bot.health.model import (
     BrokenJob,
     ChangePoint,
     Direction,
+    FlakyCommit,
     FlakyJob,
     HealthData,
     HealthOptions,
@@ -186,7 +187,7 @@ def _broken(outcomes: JobOutcomes, streak: Sequence[JobFailure], options: Health
 
 def _flaky(data: HealthData, options: HealthOptions, broken: set[tuple[str, str]]) -> list[FlakyJob]:
     commits_run = {(row.workflow_name, row.job_name): row.commits for row in data.job_executions}
-    by_job: dict[tuple[str, str], list] = defaultdict(list)
+    by_job: dict[tuple[str, str], list[FlakyCommit]] = defaultdict(list)
     for commit in data.flaky_commits:
         by_job[(commit.workflow_name, commit.job_name)].append(commit)
     recovered_before = data.now - timedelta(days=options.flaky_recovery_days)

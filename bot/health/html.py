@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from bot.comparison.report import format_seconds
 from bot.health.markdown import (
-    _RUN_URL,
-    _SHA,
+    COMMIT_SHA,
+    RUN_URL,
     day,
     p_value,
     rate,
@@ -39,12 +39,12 @@ def _e(text: object) -> str:
 
 def _link(text: str, url: str | None) -> str:
     """Escaped `text`, linked when `url` is a plain https run or job URL."""
-    return f'<a href="{_e(url)}">{_e(text)}</a>' if url and _RUN_URL.fullmatch(url) else _e(text)
+    return f'<a href="{_e(url)}">{_e(text)}</a>' if url and RUN_URL.fullmatch(url) else _e(text)
 
 
 def _commit(sha: str, html_url: str | None) -> str:
-    match = _RUN_URL.fullmatch(html_url or "")
-    if match and _SHA.fullmatch(sha):
+    match = RUN_URL.fullmatch(html_url or "")
+    if match and COMMIT_SHA.fullmatch(sha):
         return f'<a href="{_e(match[1])}/commit/{sha}"><code>{sha[:7]}</code></a>'
     return f"<code>{_e(sha[:7])}</code>"
 

@@ -27,22 +27,22 @@ MARKER = "<!-- ci-orchestrator:health -->"
 TITLE = "CI health"
 SPARKS = "▁▂▃▄▅▆▇█"
 CHART_WORKFLOWS = 5
-_RUN_URL = re.compile(r"(https://[A-Za-z0-9.-]+(?::\d+)?/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+)/actions/runs/\d+(/job/\d+)?")
-_SHA = re.compile(r"[0-9a-f]{7,40}")
+RUN_URL = re.compile(r"(https://[A-Za-z0-9.-]+(?::\d+)?/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+)/actions/runs/\d+(/job/\d+)?")
+COMMIT_SHA = re.compile(r"[0-9a-f]{7,40}")
 
 
 def commit_link(sha: str, html_url: str | None) -> str:
     """`[abc1234](…/commit/sha)` when the run URL and the sha look right; the short sha in a code span otherwise."""
     short = sha[:7]
-    match = _RUN_URL.fullmatch(html_url or "")
-    if match and _SHA.fullmatch(sha):
+    match = RUN_URL.fullmatch(html_url or "")
+    if match and COMMIT_SHA.fullmatch(sha):
         return f"[`{short}`]({match[1]}/commit/{sha})"
     return code_span(short)
 
 
 def run_link(text: str, html_url: str | None) -> str:
     """`text` linked to a run or job URL when it is a plain https run URL."""
-    return f"[{text}]({html_url})" if html_url and _RUN_URL.fullmatch(html_url) else text
+    return f"[{text}]({html_url})" if html_url and RUN_URL.fullmatch(html_url) else text
 
 
 def percent(value: float) -> str:
