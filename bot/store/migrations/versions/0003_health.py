@@ -65,7 +65,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_runs_repository_branch_created", "runs", ["repository_id", "head_branch", "created_at"])
     op.create_index("ix_jobs_repository_created", "jobs", ["repository_id", "created_at"])
-    op.create_index("ix_jobs_repository_branch_created", "jobs", ["repository_id", "head_branch", "created_at"])
+    op.create_index(
+        "ix_jobs_branch_series",
+        "jobs",
+        [
+            "repository_id",
+            "head_branch",
+            "created_at",
+            "conclusion",
+            "workflow_name",
+            "name",
+            "duration_seconds",
+            "run_id",
+        ],
+    )
     op.create_index(
         "ix_jobs_failed", "jobs", ["repository_id", "created_at"], postgresql_where=FAILED_JOB, sqlite_where=FAILED_JOB
     )
@@ -118,7 +131,7 @@ def downgrade() -> None:
     op.drop_table("job_totals_counted")
     op.drop_table("job_totals")
     op.drop_index("ix_jobs_failed", table_name="jobs")
-    op.drop_index("ix_jobs_repository_branch_created", table_name="jobs")
+    op.drop_index("ix_jobs_branch_series", table_name="jobs")
     op.drop_index("ix_jobs_repository_created", table_name="jobs")
     op.drop_index("ix_runs_repository_branch_created", table_name="runs")
     with op.batch_alter_table("jobs") as jobs:
