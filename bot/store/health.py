@@ -151,17 +151,16 @@ class _Scope:
         )
 
     def job_points(self, chosen: Sequence[tuple[str, str]]) -> Any:
-        """Every successful default-branch execution of the chosen jobs in both windows."""
+        """Every successful default-branch execution of the chosen jobs in both windows: run, time and duration
+        only, all read from the covering index `ix_jobs_branch_series` (commit and link come with the run)."""
         jobs = schema.jobs
         workflow_name = _workflow_name()
         return select(
             workflow_name.label("workflow_name"),
             jobs.c.name,
             jobs.c.run_id,
-            jobs.c.head_sha,
             jobs.c.created_at,
             self._job_seconds().label("seconds"),
-            jobs.c.html_url,
         ).where(
             self._on_default_branch(),
             jobs.c.conclusion == "success",
@@ -373,6 +372,7 @@ class HealthStore:
             minutes_rows = await rows(scope.minutes())
 
         outcomes, streaks = _final_outcomes(execution_rows)
+        commits = {row.run_id: (row.head_sha, row.html_url) for row in run_rows}
         flaky_names: dict[str, set[str]] = {}
         for row in flaky_rows:
             flaky_names.setdefault(row.workflow_name, set()).add(row.name)
@@ -403,10 +403,10 @@ class HealthStore:
                     row.workflow_name,
                     row.name,
                     row.run_id,
-                    row.head_sha or "",
+                    commits.get(row.run_id, ("", None))[0],
                     row.created_at,
                     float(row.seconds),
-                    row.html_url,
+                    commits.get(row.run_id, ("", None))[1],
                 )
                 for row in point_rows
                 if row.seconds is not None and row.created_at is not None
