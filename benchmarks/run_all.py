@@ -6,7 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("bench_comparison.py", "bench_review.py", "bench_store.py", "bench_health.py", "bench_intake.py")
+BENCHMARKS = (
+    "bench_comparison.py",
+    "bench_review.py",
+    "bench_store.py",
+    "bench_health.py",
+    "bench_ondemand.py",
+    "bench_intake.py",
+)
 
 
 def main() -> int:

@@ -12,8 +12,7 @@ messages of external tools) is untrusted: it goes through `escape_markdown` in m
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
@@ -160,9 +159,6 @@ class Report:
         object.__setattr__(self, "summary", fit_bytes(self.summary))
         object.__setattr__(self, "text", fit_bytes(self.text))
         object.__setattr__(self, "annotations", tuple(self.annotations))
-
-    def with_annotations(self, annotations: Sequence[Annotation]) -> Report:
-        return replace(self, annotations=tuple(annotations))
 
 
 def check_run_name(name: str) -> str:

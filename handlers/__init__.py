@@ -2,6 +2,8 @@
 
 from gidgethub import routing
 
-from handlers import check_run, pull_request, push, workflow_run
+from handlers import check_run, issue_comment, pull_request, push, workflow_job, workflow_run
 
-router = routing.Router(check_run.router, pull_request.router, push.router, workflow_run.router)
+router = routing.Router(
+    check_run.router, issue_comment.router, pull_request.router, push.router, workflow_job.router, workflow_run.router
+)

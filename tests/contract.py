@@ -29,6 +29,8 @@ SERVED_PATHS = (
     "/repos/{owner}/{repo}/actions/workflows/{workflow_id}",
     "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
     "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+    "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
+    "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
     "/repos/{owner}/{repo}/actions/runs",
     "/repos/{owner}/{repo}/actions/runs/{run_id}",
     "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}",

@@ -43,6 +43,16 @@ def test_store_benchmark_runs_end_to_end_on_sqlite():
         assert measurement in result.stdout
 
 
+def test_ondemand_benchmark_runs_a_session_within_its_targets():
+    bench = BENCH_INTAKE.parent / "bench_ondemand.py"
+    # Six legs: the session's fixed writes (reactions, check run, reply) are shared by fewer legs in smaller ones.
+    result = subprocess.run(
+        [sys.executable, str(bench), "--legs", "6", "--spacing", "0"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "session of 6 legs" in result.stdout and "polling calls (GET of runs or jobs): 0" in result.stdout
+
+
 def test_health_benchmark_runs_end_to_end_on_a_small_store():
     bench_health = BENCH_INTAKE.parent / "bench_health.py"
     command = [sys.executable, str(bench_health), "--seeds", "2", "--runs", "400", "--jobs-per-run", "4"]

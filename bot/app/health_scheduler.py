@@ -1,16 +1,14 @@
 """The schedule of "CI health" refreshes in the App: every repository's report on its `health.schedule`, then the
 organization roll-ups, with the state in the store so that several instances never refresh the same one twice.
 
-Each tick (every `interval` seconds) puts every repository the store knows on the schedule (due at once when
-new), claims what is due (a conditional UPDATE: one instance gets each), refreshes it, and sets when it is due
-next. A repository refreshed marks its organization's roll-up due; a claim whose holder dies expires after
-`lease` and is claimed again. A refresh that fails is retried after `retry`.
+Each tick (a periodic task of the App, `bot.app.periodic`) puts every repository the store knows on the schedule
+(due at once when new), claims what is due (a conditional UPDATE: one instance gets each), refreshes it, and
+sets when it is due next. A repository refreshed marks its organization's roll-up due; a claim whose holder dies
+expires after `lease` and is claimed again. A refresh that fails is retried after `retry`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Iterable
@@ -36,8 +34,11 @@ ROLLUP_EVERY = timedelta(days=7)
 ORG_CONFIG_REPO = ".github"
 
 
+INSTANCE = f"health-{secrets.token_hex(6)}"  # this process, as the holder of its claims
+
+
 class HealthScheduler:
-    """Runs due health refreshes; `tick(now)` once, or `start()` a loop that ticks every `interval` seconds."""
+    """Runs the health refreshes that are due, one `tick(now)` at a time."""
 
     def __init__(
         self,
@@ -45,8 +46,7 @@ class HealthScheduler:
         github: GitHubApp,
         caches: GitHubCaches,
         *,
-        instance: str | None = None,
-        interval: float = 300.0,
+        instance: str = INSTANCE,
         lease: timedelta = timedelta(minutes=30),
         retry: timedelta = timedelta(hours=1),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -54,12 +54,10 @@ class HealthScheduler:
         self.store = store
         self.github = github
         self.caches = caches
-        self.instance = instance or f"health-{secrets.token_hex(6)}"
-        self.interval = interval
+        self.instance = instance
         self.lease = lease
         self.retry = retry
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
 
     def _provider(self, repository: Repository) -> GitHubProvider:
         if repository.installation_id is None:
@@ -131,23 +129,3 @@ class HealthScheduler:
         )
         log.info("health roll-up of %s: %s", organization, outcome.action)
         return outcome.action != "nothing to say"
-
-    def start(self) -> None:
-        """Tick every `interval` seconds until `stop()`; a failing tick is logged and the loop goes on."""
-
-        async def loop() -> None:
-            while True:
-                try:
-                    await self.tick()
-                except Exception:
-                    log.exception("health schedule tick failed")
-                await asyncio.sleep(self.interval)
-
-        self._task = asyncio.get_running_loop().create_task(loop(), name="health scheduler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

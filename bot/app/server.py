@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,16 @@ from gidgethub import routing
 from bot.app import metrics
 from bot.app.dispatcher import Dispatcher
 from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, body_signer, read_delivery
+from bot.app.periodic import (
+    HEALTH_REPORTS_EVERY_SECONDS,
+    STALE_CHECK_RUN_SECONDS,
+    TEST_SESSIONS_EVERY_SECONDS,
+    WATCHDOG_EVERY_SECONDS,
+    PeriodicTask,
+    Schedule,
+    check_test_sessions,
+    refresh_health_reports,
+)
 from bot.app.services import Services
 from bot.app.settings import Settings
 from bot.github.client import GitHubApp, InstallationClient
@@ -38,6 +49,7 @@ class AppState:
         self.session: aiohttp.ClientSession | None = None
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
+        self.schedule = Schedule()
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT)
@@ -56,6 +68,25 @@ class AppState:
             dedupe_seconds=self.settings.delivery_dedupe_seconds,
         )
         dispatcher.start()
+        self.schedule.start(
+            PeriodicTask(
+                "check-run watchdog",
+                WATCHDOG_EVERY_SECONDS,
+                lambda: services.caches.publisher.complete_stale(STALE_CHECK_RUN_SECONDS),
+            )
+        )
+        self.schedule.start(
+            PeriodicTask(
+                "test sessions", TEST_SESSIONS_EVERY_SECONDS, lambda: check_test_sessions(services, datetime.now(UTC))
+            )
+        )
+        self.schedule.start(
+            PeriodicTask(
+                "health reports",
+                HEALTH_REPORTS_EVERY_SECONDS,
+                lambda: refresh_health_reports(services, datetime.now(UTC)),
+            )
+        )
         metrics.measure_queue_depth(lambda: dispatcher.pending)
         # What exists now lives as long as the App: keep it out of the collector's way, and collect
         # less often, so full collections do not stall acks (measured: p99 25 ms → 5 ms under load).
@@ -70,6 +101,7 @@ class AppState:
             return
         self.draining = True
         self.ready = False
+        await self.schedule.stop()
         if self.dispatcher is not None:
             await self.dispatcher.drain(grace_seconds)
         if self.session is not None:

@@ -60,6 +60,7 @@ class Settings:
     max_concurrent_deliveries: int = 16
     delivery_dedupe_seconds: float = 3600.0
     request_budget_seconds: float = 300.0
+    testing_dispatches_per_hour: int = 300  # per installation: the share of its rate limit for test sessions
 
     def signing_key(self) -> RSAPrivateKey:
         key = load_pem_private_key(self.private_key.reveal().encode(), password=None)
@@ -151,6 +152,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"LOG_FORMAT must be text or json, got {log_format!r}")
     grace = _float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, problems)
     concurrency = _int(env, "MAX_CONCURRENT_DELIVERIES", 16, problems, low=1, high=1024)
+    dispatches = _int(env, "TESTING_DISPATCHES_PER_HOUR", 300, problems, low=1, high=5000)
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -164,4 +166,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         shutdown_grace_seconds=grace,
         max_concurrent_deliveries=concurrency,
+        testing_dispatches_per_hour=dispatches,
     )

@@ -1,5 +1,5 @@
 """The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`,
-`report`."""
+`test`, `report`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ COMMANDS = {
     "review": "review workflow, action and config files on disk (also the pre-commit hook)",
     "check-config": "check a .github/ci-orchestrator.yml and print its problems with their lines",
     "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
+    "test": "dispatch a test suite's matrix (or a workflow) and follow its legs to the end, with your token",
     "report": "a repository's CI health report from the history store, as markdown, HTML or JSON",
 }
 
@@ -68,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.compare import main as compare_main
 
         return compare_main(rest)
+    if command == "test":
+        from bot.cli.test import main as test_main
+
+        return test_main(rest)
     if command == "report":
         from bot.cli.report import main as report_main
 

@@ -43,6 +43,7 @@ class JobRecord:
     steps: tuple[StepRecord, ...] = ()
     run_attempt: int = 1
     html_url: str | None = None
+    id: int | None = None  # the provider's id of this job execution (GitHub: to re-run just this job)
 
     @property
     def duration(self) -> float | None:

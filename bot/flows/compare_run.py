@@ -56,6 +56,8 @@ async def compare_completed_run(provider: CIProvider, completed: CompletedRun) -
     ):
         provider.forget_baselines(run.head_branch or completed.default_branch)
         return []
+    if run.event == "workflow_dispatch":  # dispatched with chosen inputs (test legs among them): not the PR's CI
+        return []
     if not config.enabled or not is_compared_workflow(run.workflow_path, config.workflows):
         return []
     pulls = list(completed.listed_pulls) or await provider.open_pull_requests_at(

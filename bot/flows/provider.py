@@ -150,3 +150,89 @@ class CIProvider(Protocol):
     async def post_suggestions(self, number: int, head_sha: str, comments: Sequence[dict[str, object]]) -> None:
         """Post review comments with suggestion blocks on a pull request, as one review."""
         ...
+
+
+class DispatchRefused(Exception):
+    """The provider refused to start a run (the workflow or its inputs are not what it expects); says why."""
+
+
+class DispatchPaused(Exception):
+    """The provider asks to wait before more is dispatched (a rate limit): `seconds`."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class DispatchedRun:
+    """A run the provider started: its id and page, when the provider says them (GitHub does since 2026)."""
+
+    run_id: int | None
+    html_url: str | None
+
+
+@dataclass(frozen=True)
+class PullRequestHead:
+    """Where a pull request's head is: its commit and branch, and whether the branch is in a fork."""
+
+    number: int
+    head_sha: str
+    head_branch: str
+    from_fork: bool
+
+
+class OnDemandProvider(Protocol):
+    """What on-demand test sessions read from and do on a CI provider, for one repository."""
+
+    repo: str
+
+    async def file_text(self, path: str, ref: str) -> str | None:
+        """A file's text at a ref; None when it does not exist."""
+        ...
+
+    async def workflow_files(self, ref: str) -> list[str]:
+        """Paths of the workflow files at a ref."""
+        ...
+
+    async def permission(self, username: str) -> str:
+        """The user's permission on the repository: admin, maintain, write, triage, read or none."""
+        ...
+
+    async def react(self, comment_id: int, content: str) -> None:
+        """Add a reaction (eyes, rocket, confused) to a comment."""
+        ...
+
+    async def post_reply(self, number: int, body: str, marker: str) -> int:
+        """Post a comment on a pull request (found again by `marker` if the answer is lost); its id."""
+        ...
+
+    async def edit_reply(self, comment_id: int, body: str) -> None:
+        """Replace the body of the App's comment."""
+        ...
+
+    async def pull_request_head(self, number: int) -> PullRequestHead:
+        """Where a pull request's head is."""
+        ...
+
+    async def dispatch(self, workflow: str, ref: str, inputs: dict[str, str]) -> DispatchedRun:
+        """Start a run of `workflow` on `ref`; `DispatchRefused` or `DispatchPaused` when that is not possible now."""
+        ...
+
+    async def cancel_run(self, run_id: int) -> None:
+        """Cancel a run (one that has not finished)."""
+        ...
+
+    async def start_check_run(
+        self, head_sha: str, name: str, report: Report, *, external_id: str, actions: Sequence[dict[str, str]]
+    ) -> tuple[int, str]:
+        """Create a check run showing `report`; its id and page."""
+        ...
+
+    async def update_check_run(self, check_run_id: int, report: Report, *, actions: Sequence[dict[str, str]]) -> None:
+        """Show `report` on the check run (its annotations are added, 50 a request)."""
+        ...
+
+    async def pause(self, seconds: float) -> None:
+        """Wait between dispatches."""
+        ...

@@ -66,6 +66,18 @@ class GitHubUnavailable(Exception):
     """GitHub could not be reached or kept refusing within the time budget; the message says why."""
 
 
+class RateLimited(Exception):
+    """GitHub asked to wait `seconds` (a rate limit), and the caller chose to stop rather than wait (`no_waiting`)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(f"{reason}: GitHub asks to wait {seconds:.0f} s")
+        self.seconds = seconds
+
+
+#: False while a caller prefers `RateLimited` to waiting in the client (dispatching resumes later by itself).
+wait_for_rate_limits: ContextVar[bool] = ContextVar("wait_for_rate_limits", default=True)
+
+
 @dataclass(frozen=True)
 class Retry:
     delay: float
@@ -221,6 +233,19 @@ class _ResilientGitHubAPI(gh_aiohttp.GitHubAPI):
                 raise WriteOutcomeUnknown(f"{method} {route}: {what}; it may or may not have been performed")
             if status is not None and "x-ratelimit-remaining" in response_headers:
                 metrics.RATE_LIMIT_REMAINING.set(float(response_headers["x-ratelimit-remaining"]))
+            if status in (403, 429) and not wait_for_rate_limits.get():
+                limit = next_attempt(
+                    status,
+                    response_headers,
+                    response_body,
+                    attempt=1,
+                    now=time.time(),
+                    budget_left=float("inf"),
+                    token_refreshed=True,
+                    rng=self._rng,
+                )
+                if isinstance(limit, Retry):
+                    raise RateLimited(limit.delay, f"{method} {route}: {limit.reason}")
             decision = next_attempt(
                 status,
                 response_headers,

@@ -83,6 +83,16 @@ class RepoAPI:
         url = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
         return await self.gh.patch(url, url_vars=self._vars(comment_id=str(comment_id)), data={"body": body})
 
+    async def add_reaction(self, comment_id: int, content: str) -> JSON:
+        """React to an issue or pull-request comment (`eyes`, `rocket`, `confused`, …)."""
+        url = "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+        return await self.gh.post(url, url_vars=self._vars(comment_id=str(comment_id)), data={"content": content})
+
+    async def collaborator_permission(self, username: str) -> JSON:
+        """A user's permission on the repository: `{"permission": "admin"|"write"|"read"|"none", "role_name", …}`."""
+        url = "/repos/{owner}/{repo}/collaborators/{username}/permission"
+        return await self.gh.getitem(url, url_vars=self._vars(username=username))
+
     # Issues and labels
     def issues_with_label(self, label: str, *, state: str = "all") -> AsyncIterator[JSON]:
         """Issues (and pull requests) carrying `label`, newest first."""
@@ -140,6 +150,13 @@ class RepoAPI:
         page = await self.gh.getitem(url, url_vars=url_vars)
         return list(page.get("workflow_runs") or [])
 
+    async def dispatched_runs(self, workflow: str, per_page: int = 50) -> list[JSON]:
+        """The newest `workflow_dispatch` runs of a workflow (one page), to find a run by the token in its name."""
+        url = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?event,per_page}"
+        url_vars = self._vars(workflow_id=workflow, event="workflow_dispatch", per_page=str(per_page))
+        page = await self.gh.getitem(url, url_vars=url_vars)
+        return list(page.get("workflow_runs") or [])
+
     async def run(self, run_id: int) -> JSON:
         """A workflow run (its latest attempt)."""
         return await self.gh.getitem(
@@ -149,6 +166,28 @@ class RepoAPI:
     async def run_attempt(self, run_id: int, attempt: int) -> JSON:
         url = "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}"
         return await self.gh.getitem(url, url_vars=self._vars(run_id=str(run_id), attempt=str(attempt)))
+
+    async def dispatch_workflow(self, workflow: str, ref: str, inputs: dict[str, str]) -> JSON | None:
+        """Start a `workflow_dispatch` run; GitHub answers the run's id and URLs (200), or nothing (204) where it
+        does not support `return_run_details`."""
+        url = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+        data = {"ref": ref, "inputs": inputs, "return_run_details": True}
+        answer = await self.gh.post(url, url_vars=self._vars(workflow_id=workflow), data=data)
+        return answer if isinstance(answer, dict) else None
+
+    async def cancel_run(self, run_id: int) -> None:
+        url = "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+        await self.gh.post(url, url_vars=self._vars(run_id=str(run_id)), data={})
+
+    async def rerun_job(self, job_id: int) -> None:
+        """Re-run one job (and the jobs that need it): a new attempt of its run. Needs `actions: write`."""
+        url = "/repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
+        await self.gh.post(url, url_vars=self._vars(job_id=str(job_id)), data={})
+
+    async def rerun_run(self, run_id: int) -> None:
+        """Re-run a whole workflow run: a new attempt. Needs `actions: write`."""
+        url = "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun"
+        await self.gh.post(url, url_vars=self._vars(run_id=str(run_id)), data={})
 
     async def attempt_jobs(self, run_id: int, attempt: int) -> list[JSON]:
         """The jobs (with steps) of one attempt of a run."""

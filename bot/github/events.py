@@ -14,9 +14,12 @@ from typing import Any
 
 from bot.comparison.model import parse_timestamp
 from bot.flows.check_config import Push
+from bot.flows.comment_commands import CommentCommand
 from bot.flows.compare_run import CompletedRun
 from bot.flows.provider import PullRequestRef
+from bot.flows.test_on_demand import RunSeen
 from bot.github.records import run_from_github
+from bot.ondemand.session import RunObservation
 
 
 class MalformedEvent(ValueError):
@@ -71,6 +74,12 @@ def repository(data: Mapping[str, Any]) -> Repository:
         raise MalformedEvent("repository.full_name is not owner/name")
     default_branch = _optional(repo, "default_branch", str, "repository") or "main"
     return Repository(full_name=full_name, id=_field(repo, "id", int, "repository"), default_branch=default_branch)
+
+
+def installation_id(data: Mapping[str, Any]) -> int | None:
+    """The id of the installation a delivery is for (None when it names none)."""
+    value = _object_or_empty(data.get("installation")).get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def pull_request_ref(pull: Any, where: str = "pull_request") -> PullRequestRef:
@@ -156,6 +165,13 @@ def push_event(data: Mapping[str, Any]) -> Push | None:
     )
 
 
+def pusher(data: Mapping[str, Any]) -> str:
+    """Who pushed: the pusher's name, else the sender's login."""
+    name = _object_or_empty(data.get("pusher")).get("name")
+    login = _object_or_empty(data.get("sender")).get("login")
+    return name if isinstance(name, str) else login if isinstance(login, str) else "someone"
+
+
 @dataclass(frozen=True)
 class CheckRunEvent:
     repository: Repository
@@ -180,4 +196,92 @@ def check_run_event(data: Mapping[str, Any]) -> CheckRunEvent:
         app_id=app_id if isinstance(app_id, int) and not isinstance(app_id, bool) else None,
         head_sha=_field(check, "head_sha", str, "check_run"),
         pull_numbers=tuple(dict.fromkeys(numbers)),
+    )
+
+
+def comment_command(data: Mapping[str, Any]) -> CommentCommand:
+    """An `issue_comment` delivery as the comment-command flow's input."""
+    repo = repository(data)
+    issue = _mapping(data.get("issue"), "issue")
+    comment = _mapping(data.get("comment"), "comment")
+    user = _mapping(comment.get("user"), "comment.user")
+    login = _field(user, "login", str, "comment.user")
+    return CommentCommand(
+        repository_id=repo.id,
+        installation_id=installation_id(data),
+        default_branch=repo.default_branch,
+        number=_field(issue, "number", int, "issue"),
+        is_pull_request=isinstance(issue.get("pull_request"), Mapping),
+        comment_id=_field(comment, "id", int, "comment"),
+        body=_optional(comment, "body", str, "comment") or "",
+        author=login,
+        author_is_bot=user.get("type") == "Bot" or login.endswith("[bot]"),
+    )
+
+
+def dispatched_run_seen(data: Mapping[str, Any]) -> RunSeen:
+    """What a `workflow_run` delivery says about its run, for on-demand test sessions."""
+    run = _mapping(data.get("workflow_run"), "workflow_run")
+    status = _optional(run, "status", str, "workflow_run")
+    started = parse_timestamp(run.get("run_started_at"))
+    completed = parse_timestamp(run.get("updated_at")) if status == "completed" else None
+    return RunSeen(
+        run_id=_field(run, "id", int, "workflow_run"),
+        observation=RunObservation(
+            status=status,
+            conclusion=_optional(run, "conclusion", str, "workflow_run"),
+            attempt=_optional(run, "run_attempt", int, "workflow_run") or 1,
+            html_url=_optional(run, "html_url", str, "workflow_run"),
+            started_at=started if status in ("in_progress", "completed") else None,
+            completed_at=completed,
+        ),
+        dispatched=run.get("event") == "workflow_dispatch",
+        display_title=_optional(run, "display_title", str, "workflow_run") or "",
+    )
+
+
+def job_run_seen(data: Mapping[str, Any]) -> RunSeen:
+    """What a `workflow_job` delivery says about its job's run: started when a job started, the failing job."""
+    job = _mapping(data.get("workflow_job"), "workflow_job")
+    status = _optional(job, "status", str, "workflow_job")
+    conclusion = _optional(job, "conclusion", str, "workflow_job")
+    failed = status == "completed" and conclusion in ("failure", "timed_out")
+    steps = [step for step in _list_or_empty(job.get("steps")) if isinstance(step, Mapping)]
+    failing_step = next((str(s.get("name")) for s in steps if s.get("conclusion") in ("failure", "timed_out")), None)
+    started = parse_timestamp(job.get("started_at")) if status in ("in_progress", "completed") else None
+    return RunSeen(
+        run_id=_field(job, "run_id", int, "workflow_job"),
+        observation=RunObservation(
+            status="in_progress" if status in ("in_progress", "completed") else "queued",
+            attempt=_optional(job, "run_attempt", int, "workflow_job") or 1,
+            started_at=started,
+            failing_job=_field(job, "name", str, "workflow_job") if failed else None,
+            failing_step=failing_step if failed else None,
+            failing_job_url=_optional(job, "html_url", str, "workflow_job") if failed else None,
+        ),
+        dispatched=False,
+    )
+
+
+@dataclass(frozen=True)
+class RequestedAction:
+    repository: Repository
+    check_run_id: int
+    app_id: int | None
+    identifier: str
+    sender: str
+
+
+def requested_action(data: Mapping[str, Any]) -> RequestedAction:
+    """A `check_run` `requested_action` delivery: which button on which check run, clicked by whom."""
+    check = _mapping(data.get("check_run"), "check_run")
+    action = _mapping(data.get("requested_action"), "requested_action")
+    sender = _mapping(data.get("sender"), "sender")
+    app_id = _object_or_empty(check.get("app")).get("id")
+    return RequestedAction(
+        repository=repository(data),
+        check_run_id=_field(check, "id", int, "check_run"),
+        app_id=app_id if isinstance(app_id, int) and not isinstance(app_id, bool) else None,
+        identifier=_field(action, "identifier", str, "requested_action"),
+        sender=_field(sender, "login", str, "sender"),
     )

@@ -15,14 +15,24 @@ import gidgethub
 from bot.comparison.model import RunRecord
 from bot.config.schema import LoadedConfig
 from bot.flows.health import IssueRef
-from bot.flows.provider import ChangedFile, CommentRenderer, HistoryUnavailable, PullRequestRef
+from bot.flows.provider import (
+    ChangedFile,
+    CommentRenderer,
+    DispatchedRun,
+    DispatchPaused,
+    DispatchRefused,
+    HistoryUnavailable,
+    PullRequestHead,
+    PullRequestRef,
+)
+from bot.github.client import GitHubUnavailable, RateLimited, WriteOutcomeUnknown, wait_for_rate_limits
 from bot.github.contents import ConfigCache, read_contents, read_text
 from bot.github.endpoints import RepoAPI
 from bot.github.issues import FoundIssue, create_marked_issue, ensure_label, find_marked_issue
-from bot.github.publish import PostedComment, Publisher
+from bot.github.publish import CREATE_ATTEMPTS, PostedComment, Publisher, _output, _pause
 from bot.github.records import job_from_github
 from bot.github.runs import BaselineCache
-from bot.report import Report
+from bot.report import ANNOTATIONS_PER_REQUEST, Report
 from bot.review.diff import changed_lines
 from bot.review.model import file_kind
 from bot.review.report import posted_key
@@ -209,6 +219,115 @@ class GitHubProvider:
         await self.api.create_review(
             number, {"commit_id": head_sha, "event": "COMMENT", "body": body, "comments": list(comments)}
         )
+
+    # On-demand test sessions
+
+    async def permission(self, username: str) -> str:
+        answer = await self.api.collaborator_permission(username)
+        role = answer.get("role_name")
+        if role in ("admin", "maintain", "write", "triage", "read", "none"):
+            return str(role)
+        return str(answer.get("permission") or "none")  # a custom role: its base permission
+
+    async def react(self, comment_id: int, content: str) -> None:
+        await self.api.add_reaction(comment_id, content)
+
+    async def post_reply(self, number: int, body: str, marker: str) -> int:
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return int((await self.api.create_issue_comment(number, body))["id"])
+            except WriteOutcomeUnknown:
+                found = (await Publisher._find_comments(self.api, number, [marker])).get(marker)
+                if found is not None:
+                    return found.id
+                await _pause(self.gh, attempt)
+        raise GitHubUnavailable(f"the reply on #{number} could not be posted in {CREATE_ATTEMPTS} attempts")
+
+    async def edit_reply(self, comment_id: int, body: str) -> None:
+        await self.api.update_issue_comment(comment_id, body)
+
+    async def pull_request_head(self, number: int) -> PullRequestHead:
+        pull = await self.api.pull(number)
+        head_repo = (pull.get("head") or {}).get("repo") or {}
+        return PullRequestHead(
+            number=number,
+            head_sha=str(pull["head"]["sha"]),
+            head_branch=str(pull["head"]["ref"]),
+            from_fork=head_repo.get("full_name") != self.repo,
+        )
+
+    async def dispatch(self, workflow: str, ref: str, inputs: dict[str, str]) -> DispatchedRun:
+        """Dispatch without waiting in the client for a rate limit: the session pauses and resumes instead."""
+        waiting = wait_for_rate_limits.set(False)
+        try:
+            answer = await self.api.dispatch_workflow(workflow, ref, inputs)
+        except RateLimited as limited:
+            raise DispatchPaused(limited.seconds, str(limited)) from limited
+        except gidgethub.BadRequest as error:
+            if error.status_code in (404, 422):
+                raise DispatchRefused(str(error) or f"GitHub answered {error.status_code}") from error
+            raise
+        finally:
+            wait_for_rate_limits.reset(waiting)
+        if answer is None:
+            return DispatchedRun(None, None)
+        return DispatchedRun(int(answer["workflow_run_id"]), str(answer.get("html_url") or "") or None)
+
+    async def cancel_run(self, run_id: int) -> None:
+        try:
+            await self.api.cancel_run(run_id)
+        except gidgethub.BadRequest as error:
+            if error.status_code != 409:  # 409: the run has finished already
+                raise
+
+    async def start_check_run(
+        self, head_sha: str, name: str, report: Report, *, external_id: str, actions: Sequence[dict[str, str]]
+    ) -> tuple[int, str]:
+        payload = self._check_payload(report, actions, report.annotations[:ANNOTATIONS_PER_REQUEST])
+        payload.update(name=name, head_sha=head_sha, external_id=external_id)
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                created = await self.api.create_check_run(payload)
+                break
+            except WriteOutcomeUnknown:
+                found = [
+                    run
+                    for run in await self.api.check_runs_for_ref(head_sha, name, self.caches.app_id or 0)
+                    if run.get("external_id") == external_id
+                ]
+                if found:
+                    created = found[0]
+                    break
+                await _pause(self.gh, attempt)
+        else:
+            raise GitHubUnavailable(f"the check run {name!r} could not be created in {CREATE_ATTEMPTS} attempts")
+        check_run_id = int(created["id"])
+        await self._more_annotations(check_run_id, report, ANNOTATIONS_PER_REQUEST)
+        return check_run_id, str(created.get("html_url") or "")
+
+    async def update_check_run(self, check_run_id: int, report: Report, *, actions: Sequence[dict[str, str]]) -> None:
+        payload = self._check_payload(report, actions, report.annotations[:ANNOTATIONS_PER_REQUEST])
+        await self.api.update_check_run(check_run_id, payload)
+        await self._more_annotations(check_run_id, report, ANNOTATIONS_PER_REQUEST)
+
+    @staticmethod
+    def _check_payload(report: Report, actions: Sequence[dict[str, str]], annotations: Sequence[Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"output": _output(report, annotations), "actions": list(actions)}
+        if report.conclusion is None:
+            payload["status"] = "in_progress"
+        else:
+            payload.update(status="completed", conclusion=report.conclusion)
+        return payload
+
+    async def _more_annotations(self, check_run_id: int, report: Report, sent: int) -> None:
+        for start in range(sent, len(report.annotations), ANNOTATIONS_PER_REQUEST):
+            batch = report.annotations[start : start + ANNOTATIONS_PER_REQUEST]
+            await self.api.update_check_run(check_run_id, {"output": _output(report, batch)})
+
+    async def pause(self, seconds: float) -> None:
+        pause = getattr(self.gh, "pause", None)
+        if pause is not None:
+            await pause(seconds)
 
     # The issues the App keeps (CI health)
 

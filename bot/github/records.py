@@ -42,6 +42,7 @@ def job_from_github(job: Mapping[str, Any], default_attempt: int = 1) -> JobReco
         steps=tuple(_step_from_github(step) for step in steps if isinstance(step, Mapping)),
         run_attempt=_integer(job.get("run_attempt"), default_attempt),
         html_url=_optional_text(job.get("html_url")),
+        id=_integer(job.get("id"), 0) or None,
     )
 
 

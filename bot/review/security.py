@@ -1,9 +1,22 @@
-"""Security analyzer: runs zizmor (and actionlint when installed) offline on the files and maps their JSON findings."""
+"""Security analyzer: runs zizmor (and actionlint when installed) offline on the files and maps their JSON findings.
+
+- zizmor audits the whole batch at once; when it gives up on the batch (one file it cannot load stops it), each file
+  is audited alone, and a file zizmor cannot read gets a ``security/not-audited`` notice instead of silence.
+- The repository's own zizmor configuration (``zizmor.yml`` or ``.github/zizmor.yml``, among the reviewed or the
+  other files) is passed to zizmor; inline ``# zizmor: ignore[rule]`` comments are zizmor's own and are honoured.
+- ``template-injection`` is an error for values an outsider can choose; zizmor also rates as High values the runner
+  sets (``github.event_path``, ``runner.temp``), account names and typed inputs (notices) and string inputs, which are
+  as trusted as whoever sets them (warnings).
+- actionlint (the optional extra ``ci-orchestrator[actionlint]``) is stricter than GitHub in places (custom runner
+  labels, action inputs it guesses), so its findings are warnings, never errors; what GitHub rejects is reported as
+  an error by the syntax analyzer.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from bot.review.expressions import Binary, Call, ExpressionError, Literal, Node, Not, parse_expression, property_path
 from bot.review.model import Finding, Level, ReviewContext, SourceFile, file_kind
 from bot.review.yaml_lines import parse_yaml
 
@@ -51,42 +65,67 @@ class SecurityAnalyzer:
         if not auditable:
             return []
         staged = {staging_path(source.path, index): source for index, source in enumerate(auditable)}
+        config = zizmor_config([*files, *context.other_files])
         findings: list[Finding] = []
         with tempfile.TemporaryDirectory(prefix="ci-orchestrator-review-") as folder:
             root = Path(folder)
             for relative, source in staged.items():
-                target = root / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(source.text, encoding="utf-8")
-            findings.extend(self._run_zizmor(root, list(staged)))
+                write_under(root, relative, source.text)
+            config_path = None
+            if config is not None:
+                config_path = write_under(root, "_config/zizmor.yml", config.text)
+            findings.extend(self._run_zizmor(root, list(staged), config_path))
             workflows = [relative for relative in staged if file_kind(relative) == "workflow"]
             actionlint = find_executable("actionlint")
             if workflows and actionlint:
                 findings.extend(self._run_actionlint(actionlint, root, workflows))
-        return [replace(finding, path=staged[finding.path].path) for finding in findings if finding.path in staged]
+        return [
+            tempered_injection(replace(finding, path=staged[finding.path].path), staged[finding.path].text)
+            for finding in findings
+            if finding.path in staged
+        ]
 
-    def _run_zizmor(self, root: Path, paths: list[str]) -> list[Finding]:
+    def _run_zizmor(self, root: Path, paths: list[str], config: Path | None) -> list[Finding]:
+        """zizmor over the batch; over each file alone when the batch fails, with a notice for each file it cannot
+        audit."""
         executable = find_executable("zizmor")
         if executable is None:
             self._errors.append("security: zizmor is not installed, so no security audit ran")
             return []
-        argv = [executable, "--offline", "--format=json-v1", "--no-progress", "--no-config", "--color=never", *paths]
+        try:
+            outcome = self._zizmor(executable, root, paths, config)
+            if isinstance(outcome, list) or len(paths) == 1:
+                return outcome if isinstance(outcome, list) else [not_audited(paths[0], outcome)]
+            findings: list[Finding] = []
+            for path in paths:
+                alone = self._zizmor(executable, root, [path], config)
+                findings.extend(alone if isinstance(alone, list) else [not_audited(path, alone)])
+        except ToolFailure as failure:
+            self._errors.append(str(failure))
+            return []
+        return findings
+
+    def _zizmor(self, executable: str, root: Path, paths: list[str], config: Path | None) -> list[Finding] | str:
+        """Findings of one zizmor run (with a notice per file it skipped), or why zizmor refused these files.
+
+        Raises ToolFailure when zizmor itself does not work (timeout, cannot start, output that is not JSON).
+        """
+        settings = ["--config", str(config)] if config is not None else ["--no-config"]
+        argv = [executable, "--offline", "--format=json-v1", "--no-progress", *settings, "--color=never", *paths]
         outcome = run_tool("zizmor", argv, root, self.timeout_seconds)
         if isinstance(outcome, str):
-            self._errors.append(outcome)
-            return []
+            raise ToolFailure(outcome)
         self._versions["zizmor"] = tool_version(executable, "--version")
         if outcome.returncode == ZIZMOR_NO_INPUTS_EXIT_CODE:
-            return []
+            return [not_audited(path, last_line(outcome.stderr)) for path in paths]
         if outcome.returncode not in ZIZMOR_OK_EXIT_CODES:
-            self._errors.append(f"security: zizmor failed (exit {outcome.returncode}): {last_line(outcome.stderr)}")
-            return []
+            return f"zizmor failed (exit {outcome.returncode}): {zizmor_reason(outcome.stderr)}"
         try:
             report = json.loads(outcome.stdout)
         except json.JSONDecodeError as error:
-            self._errors.append(f"security: zizmor printed output that is not JSON ({error})")
-            return []
-        return zizmor_findings(report)
+            raise ToolFailure(f"security: zizmor printed output that is not JSON ({error})") from error
+        skipped = [not_audited(path, reason) for path, reason in skipped_inputs(outcome.stderr) if path in paths]
+        return [*zizmor_findings(report), *skipped]
 
     def _run_actionlint(self, executable: str, root: Path, paths: list[str]) -> list[Finding]:
         argv = [executable, "-format", "{{json .}}", "-no-color", *paths]
@@ -104,6 +143,141 @@ class SecurityAnalyzer:
             self._errors.append(f"security: actionlint printed output that is not JSON ({error})")
             return []
         return actionlint_findings(report)
+
+
+class ToolFailure(Exception):
+    """A tool that does not work at all (as opposed to one that refuses a file), in plain words."""
+
+
+ZIZMOR_CONFIG_PATHS = ("zizmor.yml", "zizmor.yaml", ".github/zizmor.yml", ".github/zizmor.yaml")
+SKIPPED_INPUT = re.compile(r"failed to (?:validate|load|parse) (?:file://)?(\S+?)(?: as \w+)?: (.*)$")
+
+
+def zizmor_config(files: Sequence[SourceFile]) -> SourceFile | None:
+    """The repository's zizmor configuration among ``files`` (zizmor's own places, first found wins)."""
+    by_path = {source.path.removeprefix("./"): source for source in files}
+    return next((by_path[path] for path in ZIZMOR_CONFIG_PATHS if path in by_path), None)
+
+
+def write_under(root: Path, relative: str, text: str) -> Path:
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def not_audited(path: str, reason: str) -> Finding:
+    """A notice that zizmor could not audit one file, and why (in zizmor's words)."""
+    message = f"zizmor could not read this file, so it was not audited for security: {reason}"
+    return Finding(path, 1, 1, 1, "notice", "security/not-audited", message)
+
+
+def skipped_inputs(stderr: str) -> list[tuple[str, str]]:
+    """(path, reason) of each input zizmor's log says it skipped."""
+    found = []
+    for line in stderr.splitlines():
+        match = SKIPPED_INPUT.search(line)
+        if match:
+            found.append((match.group(1), match.group(2).strip()))
+    return found
+
+
+def zizmor_reason(stderr: str) -> str:
+    """The line of zizmor's log that says why it stopped (its ERROR line), else the last line."""
+    errors = [line.split("msg=", 1)[-1].strip() for line in stderr.splitlines() if line.lstrip().startswith("ERROR")]
+    return errors[0] if errors else last_line(stderr)
+
+
+RUNNER_SET = re.compile(
+    r"^(github\.(event_path|workspace|action_path|env|output|path|state|step_summary|run_id|run_number|run_attempt"
+    r"|sha|repository_id|repository_owner_id|job|action|retention_days|token|workflow_sha)|runner\..+|strategy\..+"
+    r"|job\.status|secrets\..+|vars\..+)$"
+)
+"""Values set by the runner, the repository's admins or secrets: no outsider can choose them."""
+ACCOUNT_NAME = re.compile(r"^github\.(actor|triggering_actor|repository_owner|workflow|event\.(.+\.)?login)$")
+"""GitHub account names hold only letters, digits and hyphens, so they cannot carry shell syntax (nor can the
+workflow's own name, written in the file)."""
+IDENTIFIER = re.compile(r"^github\.event\.(.+\.)?(sha|head_sha|before|after|id|number|run_id|run_number)$")
+"""Commit SHAs, ids and numbers of the event: digits and hex only."""
+REPOSITORY_REF = re.compile(r"^github\.(ref|ref_name|base_ref|event\.pull_request\.base\.ref)$")
+"""Branches and tags of the repository itself (not a fork's head branch): named by people with write access."""
+INPUT = re.compile(r"^(github\.event\.)?inputs\.([a-z0-9_-]+)$")
+TYPED_INPUTS = ("boolean", "number", "choice", "environment")
+SAFE, TRUSTED_TEXT, OUTSIDE = 0, 1, 2
+"""How far an expression's value can be chosen: not as text (a flag, a path the runner sets), as text by whoever
+sets an input or variable, or by an outsider (zizmor's verdict stands)."""
+BOOLEAN_FUNCTIONS = frozenset({"contains", "startswith", "endswith", "always", "success", "failure", "cancelled"})
+
+
+def expression_reach(node: Node, text: str) -> int:
+    """How far the value of ``node``, printed into a script, can be chosen (SAFE, TRUSTED_TEXT or OUTSIDE)."""
+    if isinstance(node, (Literal, Not)):
+        return SAFE
+    if isinstance(node, Binary):
+        if node.operator == "&&":
+            return expression_reach(node.right, text)
+        if node.operator == "||":
+            return max(expression_reach(node.left, text), expression_reach(node.right, text))
+        return SAFE
+    if isinstance(node, Call):
+        if node.name in BOOLEAN_FUNCTIONS:
+            return SAFE
+        if node.name in ("format", "tojson", "join"):
+            return max((expression_reach(argument, text) for argument in node.arguments), default=SAFE)
+        return OUTSIDE
+    path = property_path(node)
+    if path is None:
+        return OUTSIDE
+    dotted = ".".join(path)
+    if RUNNER_SET.match(dotted) or ACCOUNT_NAME.match(dotted) or IDENTIFIER.match(dotted):
+        return SAFE
+    if REPOSITORY_REF.match(dotted):
+        return TRUSTED_TEXT
+    match = INPUT.match(dotted)
+    if match:
+        return SAFE if input_type(text, match.group(2)) in TYPED_INPUTS else TRUSTED_TEXT
+    if path[0] == "env":
+        return TRUSTED_TEXT
+    return OUTSIDE
+
+
+def input_type(text: str, name: str) -> str | None:
+    """The declared ``type`` of a workflow input, from the workflow's text."""
+    parsed = parse_yaml(text)
+    on = parsed.data.get("on") if isinstance(parsed.data, dict) else None
+    for event in ("workflow_dispatch", "workflow_call"):
+        settings = on.get(event) if isinstance(on, dict) else None
+        inputs = settings.get("inputs") if isinstance(settings, dict) else None
+        spec = inputs.get(name) if isinstance(inputs, dict) else None
+        if isinstance(spec, dict) and "type" in spec:
+            return str(spec["type"])
+    return None
+
+
+def tempered_injection(finding: Finding, text: str) -> Finding:
+    """A ``template-injection`` finding at the level its whole expression deserves: a notice when no one can choose
+    its text, a warning when only whoever sets an input or variable can; zizmor's level when an outsider can."""
+    if finding.rule != "zizmor/template-injection" or finding.end_column is None:
+        return finding
+    lines = text.splitlines()
+    if not 0 < finding.line <= len(lines):
+        return finding
+    line = lines[finding.line - 1]
+    start = line.rfind("${{", 0, finding.column)
+    end = line.find("}}", finding.end_column - 2)
+    if start < 0 or end < 0:
+        return finding
+    try:
+        reach = expression_reach(parse_expression(line[start + 3 : end]), text)
+    except ExpressionError:
+        return finding
+    if reach == SAFE:
+        why = "no one can choose this value's text: a path or id the runner sets, an account name, a typed input"
+        return replace(finding, level="notice", message=f"{finding.message} ({why})")
+    if reach == TRUSTED_TEXT and finding.level == "error":
+        why = "an input or variable is only as trusted as whoever sets it: pass it through `env:` to be safe"
+        return replace(finding, level="warning", message=f"{finding.message} ({why})")
+    return finding
 
 
 def is_safe_relative(path: str) -> bool:
@@ -169,10 +343,11 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "no error output"
 
 
-#: zizmor rules reported one level lower than zizmor rates them: hash-pinning every action is good
-#: hygiene, but most repositories pin to tags, and failing every PR that touches a `uses:` line on it
-#: would teach people to ignore the check. `review.ignore` or `fail_on: warning` tune it further.
-DOWNGRADED_RULES = frozenset({"unpinned-uses"})
+#: zizmor rules reported one level lower than zizmor rates them: they ask for hygiene (hash-pinning every action or
+#: container image, the least permissions a token needs) rather than point at a flaw an attacker can use. Most
+#: repositories pin to tags and grant workflow-wide permissions; failing every PR that touches those lines would teach
+#: people to ignore the check. `review.ignore` or `fail_on: warning` tune it further.
+DOWNGRADED_RULES = frozenset({"unpinned-uses", "unpinned-images", "excessive-permissions", "github-app"})
 
 
 def zizmor_level(determinations: Mapping[str, Any], rule: str = "") -> Level:
@@ -226,7 +401,7 @@ def zizmor_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
 
 
 def actionlint_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
-    """Findings from actionlint's ``{{json .}}`` output (1-based lines and columns)."""
+    """Findings from actionlint's ``{{json .}}`` output (1-based lines and columns): warnings, script lint notices."""
     findings: list[Finding] = []
     for error in report:
         kind = error.get("kind", "error")
@@ -239,7 +414,7 @@ def actionlint_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 line=line,
                 column=column,
                 end_line=line,
-                level="warning" if kind in ACTIONLINT_STYLE_KINDS else "error",
+                level="notice" if kind in ACTIONLINT_STYLE_KINDS else "warning",
                 rule=f"actionlint/{kind}",
                 message=error.get("message", ""),
                 end_column=int(end_column) if end_column else None,

@@ -2,10 +2,14 @@
 
 Rules:
 - ``shared-actions/duplicated-steps``: two or more consecutive steps (same ``uses`` + ``with``, or the
-  same ``run`` script with whitespace normalised) that already appear, in that order, earlier in the
-  files reviewed (another job, another workflow, or earlier in the same job) or anywhere in the
-  repository's other workflows (``context.other_files``). One finding per extra copy in the reviewed
-  files, naming where the other copies are.
+  same ``run`` script with whitespace normalised) written more than once: in several jobs, workflows, or
+  the repository's other workflows (``context.other_files``). One finding per duplicated block, at its first
+  copy in the reviewed files, naming the others. Only blocks a local composite action can hold count: a
+  ``actions/checkout`` step (the repository must be checked out before a local action can load), a step with an
+  ``id`` (later steps read its outputs) or one reading ``secrets``, ``matrix``, ``needs`` or ``strategy`` (a
+  composite action cannot) ends a block. The fix replaces the block with ``uses: ./.github/actions/<name>`` and
+  shows the composite action to add; when the block already is a composite action of the repository, the fix
+  uses that one.
 - ``shared-actions/use-shared-action``: consecutive steps matching the ``replaces`` patterns of a
   configured SharedAction; the Fix replaces them with ``- uses: <action>`` and its ``with:``.
 """
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import StringIO
@@ -21,12 +27,15 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.review.model import Finding, Fix, ReviewContext, SharedAction, SourceFile, file_kind
-from bot.review.yaml_lines import job_steps, parse_yaml, step_lines, workflow_jobs
+from bot.review.yaml_lines import job_steps, parse_yaml, step_lines, to_plain, workflow_jobs
 
 MIN_DUPLICATED_STEPS = 2
 MAX_COPIES_LISTED = 5
+CHECKOUT = "actions/checkout"
+NOT_IN_COMPOSITE = re.compile(r"\$\{\{[^}]*\b(secrets|matrix|needs|strategy)\.", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class JobSteps:
     """The steps of one job (or composite action) in one file."""
 
     path: str
+    kind: str
     job: str
     steps: tuple[StepRef, ...]
     raw_steps: tuple[CommentedMap, ...]
@@ -59,7 +69,7 @@ class SharedActionsAnalyzer:
         # The repository's other workflows come first: the reviewed files then hold the later copies.
         jobs = [job for source in [*context.other_files, *files] for job in collect_jobs(source)]
         reviewed = {source.path for source in files}
-        findings = [finding for finding in duplicated_steps(jobs) if finding.path in reviewed]
+        findings = duplicated_steps(jobs, reviewed)
         for shared in context.options.shared_actions:
             for job in jobs:
                 if job.path in reviewed:
@@ -68,7 +78,13 @@ class SharedActionsAnalyzer:
 
 
 def step_identity(step: CommentedMap) -> str | None:
-    """What makes two steps the same work: ``uses`` with its ``with``, or the normalised ``run`` script."""
+    """What makes two steps the same work: ``uses`` with its ``with``, or the normalised ``run`` script.
+
+    None for a step a composite action could not hold (see the module docstring): it ends a block.
+    """
+    uses = str(step.get("uses", "")).split("@", 1)[0].strip().lower()
+    if uses == CHECKOUT or "id" in step or NOT_IN_COMPOSITE.search(json.dumps(to_plain(step))):
+        return None
     if step.get("uses"):
         settings = step.get("with")
         plain = {str(key): str(value) for key, value in settings.items()} if isinstance(settings, dict) else {}
@@ -97,14 +113,15 @@ def collect_jobs(source: SourceFile) -> list[JobSteps]:
         refs: list[StepRef] = []
         raw: list[CommentedMap] = []
         for index, step in job_steps(container):
-            identity = step_identity(step)
             place = step_lines(parsed.lines, container["steps"], index)
-            if identity is None or place is None:
+            if place is None:
                 continue
+            # A step no block may hold gets an identity of its own, so that it matches nothing.
+            identity = step_identity(step) or f"boundary {source.path}:{place[0]}"
             refs.append(StepRef(identity, place[0], place[1], place[2]))
             raw.append(step)
         if refs:
-            collected.append(JobSteps(source.path, job_id, tuple(refs), tuple(raw), parsed.lines))
+            collected.append(JobSteps(source.path, kind, job_id, tuple(refs), tuple(raw), parsed.lines))
     return collected
 
 
@@ -113,14 +130,14 @@ def matches_at(job: JobSteps, start: int, sequence: Sequence[str]) -> bool:
     return identities == list(sequence)
 
 
-def duplicated_steps(jobs: Sequence[JobSteps]) -> list[Finding]:
-    """One finding per later copy of a run of ≥ 2 consecutive steps seen earlier (file order)."""
+def duplicated_steps(jobs: Sequence[JobSteps], reviewed: set[str]) -> list[Finding]:
+    """One finding per block of ≥ 2 consecutive steps written more than once, at its first reviewed copy."""
     places_by_pair: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for job_index, job in enumerate(jobs):
         for position in range(len(job.steps) - 1):
             pair = (job.steps[position].identity, job.steps[position + 1].identity)
             places_by_pair.setdefault(pair, []).append((job_index, position))
-    findings = []
+    blocks: dict[tuple[str, ...], set[tuple[int, int]]] = {}
     for job_index, job in enumerate(jobs):
         position = 0
         while position < len(job.steps) - 1:
@@ -128,15 +145,28 @@ def duplicated_steps(jobs: Sequence[JobSteps]) -> list[Finding]:
             if length < MIN_DUPLICATED_STEPS:
                 position += 1
                 continue
-            sequence = [step.identity for step in job.steps[position : position + length]]
-            copies = [
-                (jobs[other_index], other_position)
-                for other_index, other_position in places_by_pair[(sequence[0], sequence[1])]
-                if (other_index, other_position) != (job_index, position)
-                and matches_at(jobs[other_index], other_position, sequence)
-            ]
-            findings.append(duplicate_finding(job, position, length, copies))
+            sequence = tuple(step.identity for step in job.steps[position : position + length])
+            copies = {
+                place
+                for place in places_by_pair[(sequence[0], sequence[1])]
+                if matches_at(jobs[place[0]], place[1], sequence)
+            }
+            blocks.setdefault(sequence, set()).update(copies | {(job_index, position)})
             position += length
+    findings = []
+    covered: set[tuple[int, int]] = set()
+    # The most copied blocks first; a block overlapping one already reported is a variant of it, not reported again.
+    for sequence, places in sorted(blocks.items(), key=lambda item: (-len(item[1]), -len(item[0]))):
+        steps = {(index, at + offset) for index, at in places for offset in range(len(sequence))}
+        if steps & covered:
+            continue
+        covered |= steps
+        ordered = sorted(places)
+        in_review = [
+            place for place in ordered if jobs[place[0]].path in reviewed and jobs[place[0]].kind == "workflow"
+        ]
+        if in_review:
+            findings.append(duplicate_finding(jobs, in_review[0], len(sequence), ordered))
     return findings
 
 
@@ -168,18 +198,79 @@ def longest_earlier_copy(
     return best
 
 
-def duplicate_finding(job: JobSteps, position: int, length: int, copies: Sequence[tuple[JobSteps, int]]) -> Finding:
+def duplicate_finding(
+    jobs: Sequence[JobSteps], place: tuple[int, int], length: int, places: Sequence[tuple[int, int]]
+) -> Finding:
+    """The finding for one duplicated block, at ``place``, with the replacement and (if needed) the new action."""
+    job, position = jobs[place[0]], place[1]
     first, last = job.steps[position], job.steps[position + length - 1]
-    places = [f"{other.path}:{other.steps[at].line} (job `{other.job}`)" for other, at in copies[:MAX_COPIES_LISTED]]
-    if len(copies) > MAX_COPIES_LISTED:
-        places.append(f"and {len(copies) - MAX_COPIES_LISTED} more")
-    message = (
-        f"these {length} steps (lines {first.line}-{last.end_line}) are also written at "
-        f"{', '.join(places)}; move them into a composite action or a reusable workflow and call it from each place"
-    )
+    others = [(jobs[index], at) for index, at in places if (index, at) != place]
+    listed = [f"{other.path}:{other.steps[at].line} (job `{other.job}`)" for other, at in others[:MAX_COPIES_LISTED]]
+    if len(others) > MAX_COPIES_LISTED:
+        listed.append(f"and {len(others) - MAX_COPIES_LISTED} more")
+    existing = next((other for other, _ in others if other.kind == "action"), None)
+    indent = " " * first.dash_column
+    if existing is not None:
+        folder = posixpath.dirname(existing.path) or "."
+        replacement = (
+            f"{indent}- uses: ./{folder}" if not folder.startswith(("./", "/")) else f"{indent}- uses: {folder}"
+        )
+        message = (
+            f"these {length} steps (lines {first.line}-{last.end_line}) are what the composite action in "
+            f"`{folder}` does (copies: {', '.join(listed)}); call it instead"
+        )
+        fix = Fix(first.line, last.end_line, replacement)
+    else:
+        steps = job.raw_steps[position : position + length]
+        name = action_name(steps)
+        replacement = f"{indent}- uses: ./.github/actions/{name}"
+        snippet = composite_action(name, steps)
+        message = (
+            f"these {length} steps (lines {first.line}-{last.end_line}) are also written at {', '.join(listed)}; "
+            f"move them into the composite action `.github/actions/{name}/action.yml` shown below and call it from "
+            "each place (after `actions/checkout`)"
+        )
+        fix = Fix(first.line, last.end_line, replacement, snippet=snippet)
     return Finding(
-        job.path, first.line, first.dash_column + 1, last.end_line, "notice", "shared-actions/duplicated-steps", message
+        job.path,
+        first.line,
+        first.dash_column + 1,
+        last.end_line,
+        "notice",
+        "shared-actions/duplicated-steps",
+        message,
+        fix,
     )
+
+
+def action_name(steps: Sequence[CommentedMap]) -> str:
+    """A folder name for a new composite action, from its first step's name or action."""
+    first = steps[0]
+    base = str(first.get("name") or str(first.get("uses", "")).split("@")[0].rsplit("/", 1)[-1] or "shared-steps")
+    slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
+    return slug or "shared-steps"
+
+
+def composite_action(name: str, steps: Sequence[CommentedMap]) -> str:
+    """The ``action.yml`` of a composite action running ``steps`` (``run`` steps get ``shell: bash``, which
+    composite actions require)."""
+    plain_steps = []
+    for step in steps:
+        plain = to_plain(step)
+        if "run" in plain:
+            plain["run"] = LiteralScalarString(plain["run"]) if "\n" in plain["run"] else plain["run"]
+            plain.setdefault("shell", "bash")
+        plain_steps.append(plain)
+    action = {
+        "name": name,
+        "description": f"Steps shared by several jobs ({len(plain_steps)} steps)",
+        "runs": {"using": "composite", "steps": plain_steps},
+    }
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buffer = StringIO()
+    yaml.dump(action, buffer)
+    return f"# .github/actions/{name}/action.yml\n" + buffer.getvalue()
 
 
 def step_matches(step: CommentedMap, pattern: dict[str, str] | Any) -> bool:

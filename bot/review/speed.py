@@ -1,17 +1,25 @@
 """Speed analyzer: workflow habits that waste CI minutes, each with its rationale and, where mechanical, the fix.
 
 Rules (all on workflow files):
-- ``speed/missing-cache``: setup-python/node/java (and setup-go before v4, which did not cache by
-  default) without a ``cache`` input in a job that installs dependencies and has no actions/cache step.
+- ``speed/missing-cache`` (notice): setup-python/node/java (and setup-go before v4, which did not cache by
+  default) without a ``cache`` input in a job that installs dependencies and has no actions/cache step. Quiet when
+  caching was turned off on purpose (``cache: false``, ``package-manager-cache: false``, ``pip --no-cache-dir``),
+  in release and publish workflows and jobs (a restored cache there is a cache-poisoning risk), and when the setup
+  step runs before the checkout (its cache needs the lock file).
 - ``speed/no-concurrency``: a pull_request workflow with no workflow-level ``concurrency`` (or one
-  without ``cancel-in-progress``), so superseded pushes keep running.
-- ``speed/missing-timeout``: a job without ``timeout-minutes`` runs up to GitHub's 6-hour default when
-  it hangs. The suggested value is 3× the job's median duration from run history (at least 10 minutes,
-  rounded up to 5), or 60 minutes when there is no history.
+  without ``cancel-in-progress``), so superseded pushes keep running. The suggested group names the file, so it
+  cannot be the caller's group when the workflow is also ``workflow_call``-ed (that would deadlock).
+- ``speed/missing-timeout``: jobs without ``timeout-minutes`` run up to GitHub's 6-hour default when
+  they hang; one notice per file, at the first such job (with the fix for it), names them all. The suggested
+  value is 3× the job's median duration from run history (at least 10 minutes, rounded up to 5), or 60 minutes
+  when there is no history.
 - ``speed/full-history-checkout``: ``fetch-depth: 0`` in a job where nothing hints at needing history
-  (git describe/log/tag/diff, setuptools-scm, semantic-release, changelogs, changed-files, ...).
+  (git describe/log/tag/diff, setuptools-scm, semantic-release, changelogs, changed-files, ...); not for
+  checkouts of another repository (what reads their history is out of sight).
 - ``speed/no-path-filter``: a heavy workflow on ``pull_request`` without ``paths``/``paths-ignore``.
-  Heavy means at least ``HEAVY_JOB_COUNT`` jobs or one matrix of at least ``HEAVY_MATRIX_LEGS`` legs.
+  Heavy means at least ``HEAVY_JOB_COUNT`` jobs or one matrix of at least ``HEAVY_MATRIX_LEGS`` legs, counting
+  only jobs that always run: jobs gated by ``if:`` are not counted, and a workflow with a changes-detection job
+  (paths-filter, changed-files, ``git diff --name-only``) already filters.
 - ``speed/matrix-duplicated-setup``: a build step in a matrix job that runs identically in every leg
   because neither the runner, the container, the job env nor any step up to it refers to the matrix.
 """
@@ -59,6 +67,16 @@ SETUP_ACTIONS = {
     "actions/setup-go": "go",
 }
 CACHE_ACTIONS = ("actions/cache", "actions/cache/restore")
+CACHE_INPUTS = ("cache", "cache-dependency-path", "package-manager-cache")
+NO_CACHE_INSTALL = re.compile(r"--no-cache(-dir)?\b|PIP_NO_CACHE_DIR|UV_NO_CACHE")
+RELEASE_WORDS = re.compile(r"release|publish|deploy", re.IGNORECASE)
+PUBLISH_STEP = re.compile(
+    r"\b(npm|pnpm|yarn)\s+publish\b|\btwine\s+upload\b|\bcargo\s+publish\b|\bgh\s+release\b"
+    r"|\bpoetry\s+publish\b|\buv\s+publish\b|\bgoreleaser\b|pypi-publish|changesets/action|semantic-release"
+)
+CHANGES_DETECTION = re.compile(
+    r"paths-filter|changed-files|git\s+diff\s+[^\n]*--name-only|nx\s+affected|turbo.*--filter"
+)
 HISTORY_HINTS = (
     "git describe",
     "git log",
@@ -106,11 +124,20 @@ BUILD_PATTERN = re.compile(
     r"|cmake\s+--build|python\s+-m\s+build|tsc\b|gradlew?\s+(build|assemble)|mvnw?\s+(package|install|compile)"
     r"|bazel\s+build|turbo\s+(run\s+)?build|nx\s+(run-many|build))"
 )
-CONCURRENCY_BLOCK = (
-    "concurrency:\n"
-    "  group: ${{ github.workflow }}-${{ github.event.pull_request.number || github.ref }}\n"
-    "  cancel-in-progress: ${{ github.event_name == 'pull_request' }}"
-)
+
+
+def concurrency_block(path: str) -> str:
+    """A workflow-level concurrency block whose group names this file.
+
+    ``github.workflow`` alone is the *caller's* name inside a ``workflow_call``-ed workflow, so a group made of it
+    equals the caller's group and the two wait on each other; the file's own name keeps the groups apart.
+    """
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", path.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    return (
+        "concurrency:\n"
+        f"  group: ${{{{ github.workflow }}}}-{stem}-${{{{ github.event.pull_request.number || github.ref }}}}\n"
+        "  cancel-in-progress: ${{ github.event_name == 'pull_request' }}"
+    )
 
 
 class SpeedAnalyzer:
@@ -243,24 +270,33 @@ class Workflow:
         values = [seconds for seconds in known if seconds is not None]
         return sum(values) if values else None
 
+    def is_release(self) -> bool:
+        """Whether the workflow publishes or releases (by its triggers, name or file name)."""
+        events = triggers(self.data)
+        push = events.get("push")
+        tags_only = isinstance(push, dict) and ("tags" in push or "tags-ignore" in push) and "branches" not in push
+        named = RELEASE_WORDS.search(f"{self.path.rsplit('/', 1)[-1]} {self.data.get('name', '')}")
+        return "release" in events or tags_only or named is not None
+
     def missing_cache(self) -> list[Finding]:
+        if self.is_release():
+            return []
         findings = []
         for job_id, job in self.jobs:
             steps = job_steps(job)
-            if any(step_action(step) in CACHE_ACTIONS for _, step in steps):
+            if any(step_action(step) in CACHE_ACTIONS for _, step in steps) or PUBLISH_STEP.search(text_of(job)):
                 continue
-            for _, step in steps:
+            checkout = next((index for index, step in steps if step_action(step) == "actions/checkout"), None)
+            for index, step in steps:
                 ecosystem = SETUP_ACTIONS.get(step_action(step))
-                if ecosystem is None or has_cache_input(step):
+                if ecosystem is None or has_cache_input(step) or (checkout is not None and index < checkout):
                     continue
                 if ecosystem == "go" and not go_setup_without_default_cache(step_ref(step)):
                     continue
-                install_step = next(
-                    (other for _, other in steps if installs_dependencies(ecosystem, str(other.get("run", "")))),
-                    None,
-                )
-                if install_step is None:
+                installs = [other for _, other in steps if installs_dependencies(ecosystem, str(other.get("run", "")))]
+                if not installs or all(NO_CACHE_INSTALL.search(str(other.get("run", ""))) for other in installs):
                     continue
+                install_step = installs[0]
                 cache_value = cache_kind(ecosystem, text_of([other.get("run") for _, other in steps]))
                 message = (
                     f"`{step_action(step)}` runs without dependency caching while this job installs "
@@ -272,7 +308,7 @@ class Workflow:
                     message += f" (this job spends {format_duration(seconds)} in that step)"
                 position = key_position(step, "uses") or (1, 1)
                 findings.append(
-                    self.finding(position, "warning", "speed/missing-cache", message, self.cache_fix(step, cache_value))
+                    self.finding(position, "notice", "speed/missing-cache", message, self.cache_fix(step, cache_value))
                 )
         return findings
 
@@ -326,34 +362,34 @@ class Workflow:
         if jobs_position is None or jobs_position[1] != 1:
             return None
         line = jobs_position[0]
-        return Fix(line, line, f"{CONCURRENCY_BLOCK}\n\n{self.lines[line - 1]}", snippet=CONCURRENCY_BLOCK)
+        block = concurrency_block(self.path)
+        return Fix(line, line, f"{block}\n\n{self.lines[line - 1]}", snippet=block)
 
     def missing_timeout(self) -> list[Finding]:
-        findings = []
+        """One notice per file, at the first job without ``timeout-minutes`` (with the fix for it), naming every
+        such job and a value for each."""
+        missing = []
         for job_id, job in self.jobs:
             if "uses" in job or "timeout-minutes" in job:
                 continue
             seconds = self.job_seconds(job_id, job)
             if seconds is None:
-                minutes = DEFAULT_TIMEOUT_MINUTES
-                basis = "no run history yet, so a generous default"
+                missing.append((job_id, job, DEFAULT_TIMEOUT_MINUTES, "no run history yet"))
             else:
                 minutes = max(MIN_TIMEOUT_MINUTES, 5 * math.ceil(TIMEOUT_HISTORY_FACTOR * seconds / 60 / 5))
-                basis = f"{TIMEOUT_HISTORY_FACTOR}× its usual {format_duration(seconds)}"
-            message = (
-                f"job `{job_id}` has no `timeout-minutes`, so a hung step holds a runner for GitHub's "
-                f"default of 6 hours; suggested: {minutes} minutes ({basis})"
-            )
-            findings.append(
-                self.finding(
-                    self.job_key_position(job_id),
-                    "notice",
-                    "speed/missing-timeout",
-                    message,
-                    self.timeout_fix(job_id, job, minutes),
+                missing.append(
+                    (job_id, job, minutes, f"{TIMEOUT_HISTORY_FACTOR}× its usual {format_duration(seconds)}")
                 )
-            )
-        return findings
+        if not missing:
+            return []
+        suggestions = "; ".join(f"`{job_id}`: {minutes} ({basis})" for job_id, _, minutes, basis in missing)
+        message = (
+            f"{plural(len(missing), 'job')} without `timeout-minutes` hold a runner for GitHub's default of "
+            f"6 hours when a step hangs; suggested `timeout-minutes`: {suggestions}"
+        )
+        job_id, job, minutes, _ = missing[0]
+        fix = self.timeout_fix(job_id, job, minutes)
+        return [self.finding(self.job_key_position(job_id), "notice", "speed/missing-timeout", message, fix)]
 
     def timeout_fix(self, job_id: str, job: CommentedMap, minutes: int) -> Fix | None:
         """Insert ``timeout-minutes: N`` as the job's first key, at the indentation of its keys."""
@@ -372,7 +408,7 @@ class Workflow:
                 settings = step.get("with")
                 if step_action(step) != "actions/checkout" or not isinstance(settings, CommentedMap):
                     continue
-                if str(settings.get("fetch-depth", "")).strip() != "0":
+                if str(settings.get("fetch-depth", "")).strip() != "0" or other_repository(settings):
                     continue
                 others = [other for other_index, other in steps if other_index != index]
                 job_text = text_of([others, job.get("env"), settings])
@@ -405,19 +441,22 @@ class Workflow:
         settings = events["pull_request"]
         if isinstance(settings, dict) and ("paths" in settings or "paths-ignore" in settings):
             return []
-        legs = [matrix_legs(job) for _, job in self.jobs]
+        if any(CHANGES_DETECTION.search(text_of(job)) for _, job in self.jobs):
+            return []
+        always = [(job_id, job) for job_id, job in self.jobs if "if" not in job]
+        legs = [matrix_legs(job) for _, job in always]
         widest = max((count for count in legs if count is not None), default=1)
-        if len(self.jobs) < HEAVY_JOB_COUNT and widest < HEAVY_MATRIX_LEGS:
+        if len(always) < HEAVY_JOB_COUNT and widest < HEAVY_MATRIX_LEGS:
             return []
         on = self.data.get("on")
         position = key_position(on, "pull_request") if isinstance(on, CommentedMap) else None
         message = (
-            f"this workflow runs {plural(len(self.jobs), 'job')} (widest matrix: {plural(widest, 'leg')}) "
+            f"this workflow runs {plural(len(always), 'job')} (widest matrix: {plural(widest, 'leg')}) "
             "on every pull request, "
             "whatever it changes; add `paths:` or `paths-ignore:` under `pull_request` so that PRs touching "
             "only unrelated files (docs, for example) skip it"
         )
-        totals = [self.job_seconds(job_id, job) for job_id, job in self.jobs]
+        totals = [self.job_seconds(job_id, job) for job_id, job in always]
         known = [seconds for seconds in totals if seconds is not None]
         if known:
             message += f" (about {format_duration(sum(known))} of job time per run in recent history)"
@@ -453,6 +492,12 @@ class Workflow:
         return findings
 
 
+def other_repository(settings: Mapping[str, Any]) -> bool:
+    """Whether a checkout fetches another repository than the workflow's own."""
+    repository = str(settings.get("repository", "")).strip()
+    return bool(repository) and repository not in ("${{ github.repository }}", "${{github.repository}}")
+
+
 def installs_dependencies(ecosystem: str, script: str) -> bool:
     """Whether a ``run`` script installs project dependencies (global tool installs do not count)."""
     return any(
@@ -463,7 +508,7 @@ def installs_dependencies(ecosystem: str, script: str) -> bool:
 def has_cache_input(step: Mapping[str, Any]) -> bool:
     """Whether a setup step already says something about caching (even ``cache: false``, a choice)."""
     settings = step.get("with")
-    return isinstance(settings, dict) and any(key in settings for key in ("cache", "cache-dependency-path"))
+    return isinstance(settings, dict) and any(key in settings for key in CACHE_INPUTS)
 
 
 def go_setup_without_default_cache(ref: str) -> bool:

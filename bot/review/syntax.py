@@ -11,8 +11,12 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
+from ruamel.yaml.comments import CommentedMap
 
+from bot.review.expression_checks import action_expression_findings, workflow_expression_findings
 from bot.review.model import Finding, ReviewContext, SourceFile, file_kind
+from bot.review.schema_relaxations import relaxed_validator
+from bot.review.workflow_checks import workflow_check_findings
 from bot.review.yaml_lines import locate, parse_yaml, to_plain
 
 SCHEMA_PACKAGE = "check_jsonschema.builtin_schemas.vendor"
@@ -23,23 +27,34 @@ MAX_MESSAGE_CHARS = 200
 
 @functools.cache
 def schema_validator(kind: str) -> jsonschema.protocols.Validator:
-    """The jsonschema validator for ``"workflow"`` or ``"action"`` files, from check-jsonschema's copy."""
+    """The validator for ``"workflow"`` or ``"action"`` files: check-jsonschema's copy, relaxed where GitHub is."""
     text = (importlib.resources.files(SCHEMA_PACKAGE) / SCHEMA_FILES[kind]).read_text(encoding="utf-8")
-    schema = json.loads(text)
-    return jsonschema.validators.validator_for(schema)(schema)
+    return relaxed_validator(json.loads(text), kind)
 
 
 class SyntaxAnalyzer:
-    """Reports files that are not YAML, or that do not match GitHub's workflow/action schema."""
+    """Reports files that are not YAML, that GitHub's schema (relaxed where GitHub is) rejects, and the semantic
+    problems of workflows (bot/review/workflow_checks.py) and of their expressions (bot/review/expression_checks.py)."""
 
     name = "syntax"
 
+    def __init__(self) -> None:
+        self._errors: list[str] = []
+
+    def errors(self) -> list[str]:
+        return list(self._errors)
+
     def analyze(self, files: Sequence[SourceFile], context: ReviewContext) -> list[Finding]:
+        self._errors = []
         findings: list[Finding] = []
         for source in files:
             kind = file_kind(source.path)
-            if kind in SCHEMA_FILES:
+            if kind not in SCHEMA_FILES:
+                continue
+            try:
                 findings.extend(check_file(source, kind))
+            except Exception as error:  # a fault on one file must not hide the findings of the others
+                self._errors.append(f"syntax: could not check {source.path}: {type(error).__name__}: {error}")
         return findings
 
 
@@ -51,11 +66,22 @@ def check_file(source: SourceFile, kind: str) -> list[Finding]:
         return [
             Finding(source.path, problem.line, problem.column, problem.line, "error", "syntax/yaml", problem.message)
         ]
-    if not isinstance(parsed.data, dict):
+    if not isinstance(parsed.data, CommentedMap):
         article = "an" if kind == "action" else "a"
         message = f"{article} {kind} file must be a YAML mapping of keys"
         return [Finding(source.path, 1, 1, 1, "error", "syntax/schema", message)]
-    plain = to_plain(parsed.data)
+    findings = schema_findings(source, kind, parsed.data)
+    if kind == "workflow":
+        findings.extend(workflow_check_findings(source.path, parsed.data, parsed.lines))
+        findings.extend(workflow_expression_findings(source.path, parsed.data, parsed.lines))
+    else:
+        findings.extend(action_expression_findings(source.path, parsed.data, parsed.lines))
+    return findings
+
+
+def schema_findings(source: SourceFile, kind: str, data: Any) -> list[Finding]:
+    """One finding per schema error (the most specific ones), at most MAX_SCHEMA_FINDINGS_PER_FILE."""
+    plain = to_plain(data)
     described = [
         describe(specific) for error in schema_validator(kind).iter_errors(plain) for specific in specific_errors(error)
     ]
@@ -65,7 +91,7 @@ def check_file(source: SourceFile, kind: str) -> list[Finding]:
     for path, message, generic in described:
         if generic and tuple(path) in precise_paths:
             continue
-        line, column = locate(parsed.data, path)
+        line, column = locate(data, path)
         if (line, message) in seen:
             continue
         seen.add((line, message))
@@ -79,7 +105,8 @@ def specific_errors(error: ValidationError) -> list[ValidationError]:
     """The errors the author most likely needs to see, for one schema error.
 
     For a oneOf/anyOf, a branch whose discriminator does not match (a ``const``/``enum`` error, e.g.
-    ``using: node20`` against the composite branch) is taken as not meant. Among the others, the
+    ``using: node20`` against the composite branch) or whose type differs from the value's (the string form of
+    a key written as a mapping) is taken as not meant. Among the others, the
     branch whose errors point deepest into the document wins, and its own errors are reported
     (recursively). When no branch stands out, the error is reported as it is.
     """
@@ -92,7 +119,11 @@ def specific_errors(error: ValidationError) -> list[ValidationError]:
 
     def score(branch: object) -> tuple[bool, int, int]:
         leaves = branches[branch]
-        mismatched = any(leaf.validator in ("const", "enum") for leaf in leaves)
+        mismatched = any(
+            leaf.validator in ("const", "enum")
+            or (leaf.validator == "type" and leaf.absolute_path == error.absolute_path)
+            for leaf in leaves
+        )
         return (not mismatched, max(len(leaf.absolute_path) for leaf in leaves), -len(leaves))
 
     scores = {branch: score(branch) for branch in branches}
@@ -138,6 +169,9 @@ def describe(error: ValidationError) -> tuple[list[str | int], str, bool]:
             path.append(extras[0])
             names = ", ".join(f"`{key}`" for key in extras)
             return path, f"unexpected key {names} in {where}", False
+    is_composite_step = len(path) == 3 and path[:2] == ["runs", "steps"] and isinstance(error.instance, dict)
+    if is_composite_step and "run" in error.instance and "shell" not in error.instance:
+        return path, f"{where} is a `run` step without `shell`, which composite actions require", False
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return path, f"{where} is missing the required key `{missing}`", False
@@ -148,9 +182,6 @@ def describe(error: ValidationError) -> tuple[list[str | int], str, bool]:
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else expected
         return path, f"{where} must be of type {expected_text}, got `{short(error.instance)}`", False
-    is_composite_step = len(path) == 3 and path[:2] == ["runs", "steps"] and isinstance(error.instance, dict)
-    if is_composite_step and "run" in error.instance and "shell" not in error.instance:
-        return path, f"{where} is a `run` step without `shell`, which composite actions require", False
     if validator in ("oneOf", "anyOf"):
         return path, f"{where} does not match any allowed form: `{short(error.instance)}`", True
     message = error.message if len(error.message) <= MAX_MESSAGE_CHARS else error.message[:MAX_MESSAGE_CHARS] + "..."

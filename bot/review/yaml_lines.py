@@ -65,8 +65,8 @@ def to_plain(node: Any) -> Any:
 
 
 def key_position(mapping: Any, key: Any) -> tuple[int, int] | None:
-    """1-based (line, column) of ``key`` in a round-trip mapping, or None."""
-    if isinstance(mapping, CommentedMap) and key in mapping:
+    """1-based (line, column) of ``key`` in a round-trip mapping, or None (also for keys a merge key brought in)."""
+    if isinstance(mapping, CommentedMap) and key in (mapping.lc.data or {}):
         line, column = mapping.lc.key(key)
         return line + 1, column + 1
     return None
@@ -74,7 +74,7 @@ def key_position(mapping: Any, key: Any) -> tuple[int, int] | None:
 
 def value_position(mapping: Any, key: Any) -> tuple[int, int] | None:
     """1-based (line, column) of the value of ``key`` in a round-trip mapping, or None."""
-    if isinstance(mapping, CommentedMap) and key in mapping:
+    if isinstance(mapping, CommentedMap) and key in (mapping.lc.data or {}):
         line, column = mapping.lc.value(key)
         return line + 1, column + 1
     return None
@@ -82,7 +82,7 @@ def value_position(mapping: Any, key: Any) -> tuple[int, int] | None:
 
 def item_position(sequence: Any, index: int) -> tuple[int, int] | None:
     """1-based (line, column) of item ``index`` of a round-trip sequence (its first key for a mapping)."""
-    if isinstance(sequence, CommentedSeq) and 0 <= index < len(sequence):
+    if isinstance(sequence, CommentedSeq) and index in (sequence.lc.data or {}):
         line, column = sequence.lc.item(index)
         return line + 1, column + 1
     return None

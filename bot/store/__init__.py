@@ -34,6 +34,7 @@ from bot.store.records import (
     WorkflowRun,
     WorkflowRunEvent,
 )
+from bot.store.sessions import SessionStore
 from bot.store.store import RetentionResult, Store
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Repository",
     "RetentionResult",
     "RetryPolicy",
+    "SessionStore",
     "Store",
     "StoredRun",
     "WorkflowJob",

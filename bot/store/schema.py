@@ -145,7 +145,7 @@ jobs = Table(
     Column("completed_at", UTCDateTime),
     Column("html_url", Text),
     Column("progress", BigInteger, nullable=False),
-    # Revision 3: whole seconds waited for a runner and run on it, computed at ingest (health reports sum them).
+    # Revision 4: whole seconds waited for a runner and run on it, computed at ingest (health reports sum them).
     Column("queue_seconds", Integer),
     Column("duration_seconds", Integer),
     Index(None, "repository_id", "run_id", "run_attempt"),
@@ -238,7 +238,90 @@ backfills = Table(
     Column("finished_at", UTCDateTime),
 )
 
-# Revision 3: indexes for health reports (window scans of a repository's runs and jobs), the health schedule
+# Revision 3: on-demand test sessions, their legs, what webhooks said about their runs, commands acted on, budgets.
+
+test_sessions = Table(
+    "test_sessions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("repository_id", BigInteger, nullable=False),
+    Column("repository", Text, nullable=False),
+    Column("installation_id", BigInteger),
+    Column("suite", Text, nullable=False),
+    Column("workflow", Text, nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("default_branch", Text, nullable=False),
+    Column("head_sha", Text, nullable=False),
+    Column("trigger", Text, nullable=False),  # comment, push, button, cli
+    Column("requested_by", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("expect", JSON, nullable=False),
+    Column("state", Text, nullable=False),  # waiting, running, completed
+    Column("conclusion", Text),
+    Column("pull_request", Integer),
+    Column("comment_id", BigInteger),
+    Column("reply_id", BigInteger),
+    Column("check_run_id", BigInteger),
+    Column("check_url", Text),
+    Column("cancelled", Boolean, nullable=False, server_default=text("false")),
+    Column("note", Text, nullable=False, server_default=text("''")),
+    Column("resume_at", UTCDateTime),
+    Column("published_at", UTCDateTime),
+    Column("dirty", Boolean, nullable=False, server_default=text("false")),
+    Index(None, "repository_id", "pull_request"),
+    Index(None, "state", "deadline"),
+    Index(None, "check_run_id"),
+)
+
+test_legs = Table(
+    "test_legs",
+    metadata,
+    Column("session_id", Text, ForeignKey("test_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("inputs", JSON, nullable=False),  # [[name, value], ...] in the matrix's order
+    Column("state", Text, nullable=False),
+    Column("run_id", BigInteger),
+    Column("html_url", Text),
+    Column("conclusion", Text),
+    Column("started_at", UTCDateTime),
+    Column("completed_at", UTCDateTime),
+    Column("failing_job", Text),
+    Column("failing_step", Text),
+    Column("failing_job_url", Text),
+    Column("note", Text, nullable=False, server_default=text("''")),
+    Column("dispatches", Integer, nullable=False, server_default=text("0")),
+    Column("token", Text, nullable=False),
+    Index(None, "run_id"),
+    Index(None, "token"),
+)
+
+test_runs = Table(
+    "test_runs",
+    metadata,
+    Column("repository_id", BigInteger, primary_key=True),
+    Column("run_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("observation", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+test_commands = Table(
+    "test_commands",
+    metadata,
+    Column("repository_id", BigInteger, primary_key=True),
+    Column("comment_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+test_budgets = Table(
+    "test_budgets",
+    metadata,
+    Column("installation_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("used", Integer, nullable=False),
+)
+
+# Revision 4: indexes for health reports (window scans of a repository's runs and jobs), the health schedule
 # (one row per repository or organization roll-up: when it is due, who is refreshing it, what it last said) and
 # the alerts already sent (at most one per finding).
 
@@ -292,7 +375,7 @@ health_schedule = Table(
     Column("claimed_by", Text),
     Column("claimed_until", UTCDateTime),
     Column("refreshed_at", UTCDateTime),
-    Column("summary", JSON),  # what the last report found (`bot.health.rollup.RepositorySummary` as JSON)
+    Column("summary", JSON),  # what the last report found (`bot.health.export.summary`)
     Index(None, "due_at"),
 )
 

@@ -39,6 +39,7 @@ from bot.store.records import (
     step_progress,
     whole_seconds,
 )
+from bot.store.sessions import SessionStore
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HISTORY_DAYS = 180
@@ -287,13 +288,15 @@ class RetentionResult:
 
 class Store:
     """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`),
-    health-report queries and schedule (`health`) and a single-flight lock across processes (`single_flight`)."""
+    health-report queries and schedule (`health`), on-demand test sessions (`sessions`) and a single-flight lock
+    across processes (`single_flight`)."""
 
     def __init__(self, engine: AsyncEngine, *, retry: RetryPolicy | None = None) -> None:
         self.engine = engine
         self.deliveries = Deliveries(engine, retry or RetryPolicy())
         self.health = HealthStore(engine)
         self._single_flight = SingleFlight(engine)
+        self.sessions = SessionStore(engine, self._single_flight)
         self._known = KnownRows()
 
     @classmethod
@@ -507,6 +510,7 @@ class Store:
                     steps=tuple(steps_of[job.id]),
                     run_attempt=job.run_attempt,
                     html_url=job.html_url,
+                    id=job.id,
                 )
                 for job in ordered
             )
@@ -683,8 +687,8 @@ class Store:
     async def apply_retention(
         self, *, now: datetime, history_days: float = HISTORY_DAYS, delivery_days: float = DELIVERY_DAYS
     ) -> RetentionResult:
-        """Delete history older than `history_days` (runs by creation, jobs with their steps, PR samples, posted ids)
-        and finished deliveries received more than `delivery_days` ago. For a periodic task."""
+        """Delete history older than `history_days` (runs by creation, jobs with their steps, PR samples, posted ids,
+        test sessions) and finished deliveries received more than `delivery_days` ago. For a periodic task."""
         cutoff = now - timedelta(days=history_days)
         deliveries_cutoff = now - timedelta(days=delivery_days)
         runs, prs = schema.runs, schema.run_pull_requests
@@ -706,6 +710,7 @@ class Store:
         async with self.engine.begin() as connection:
             for table, statement in statements.items():
                 deleted[table] = (await connection.execute(statement)).rowcount
+        deleted["test_sessions"] = await self.sessions.delete_older_than(cutoff)
         return RetentionResult(deleted)
 
     async def counts(self) -> dict[str, int]:

@@ -3,7 +3,9 @@
 The story: a repository with 20 CI runs on `main`; a pull request that edits the workflow (the review
 check annotates the changed lines), adds a job, makes the build slower and one test fail (the comparison
 comment and check run say so); a re-run in which the test passes (the comment is updated in place
-and calls the test flaky). What the App posted is printed as a person would read it.
+and calls the test flaky); then `/ci test python-matrix` on the pull request: six legs dispatched, one fails
+(the suite's check run and the reply to the comment say so). What the App posted is printed as a person would
+read it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,20 @@ import random
 import re
 import secrets
 import sys
+import tempfile
 import textwrap
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from bot.app.dispatcher import Dispatcher
 from bot.app.server import STATE, create_app
 from bot.app.settings import Secret, Settings
-from bot.testing.simulator import GitHubSimulator, JobSpec, StepSpec, new_app_private_key
+from bot.flows.test_on_demand import DispatchPolicy
+from bot.store import Store, database_url
+from bot.testing.simulator import GitHubSimulator, JobSpec, PullRequest, Repo, StepSpec, new_app_private_key
 
 WORKFLOW = """\
 name: CI
@@ -91,6 +99,42 @@ PR_WORKFLOW = (
 )
 
 
+MATRIX_WORKFLOW = """\
+name: Matrix
+run-name: Python ${{ inputs.python-version }} on ${{ inputs.os }}
+on:
+  workflow_dispatch:
+    inputs:
+      python-version: {required: true}
+      os: {type: choice, options: [ubuntu-latest, macos-latest]}
+jobs:
+  test:
+    runs-on: ${{ inputs.os }}
+    steps:
+      - uses: actions/checkout@v4
+      - run: python -m pytest
+"""
+MATRIX_TEST_LINE = 9  # `test:` in MATRIX_WORKFLOW
+SUITES = """\
+suites:
+  python-matrix:
+    workflow: matrix.yml
+    matrix:
+      python-version: ["3.11", "3.12", "3.13"]
+      os: [ubuntu-latest, macos-latest]
+    expect: {conclusion: success, max_duration: 15m}
+"""
+
+
+def _matrix_leg(inputs: dict[str, str]) -> list[JobSpec]:
+    """A leg of the matrix: Python 3.13 on macOS fails its tests."""
+    failing = (inputs.get("python-version"), inputs.get("os")) == ("3.13", "macos-latest")
+    conclusion = "failure" if failing else "success"
+    duration = 250.0 if inputs.get("os") == "macos-latest" else 180.0
+    steps = [StepSpec("Run actions/checkout@v4", 4.0), StepSpec("Run python -m pytest", duration - 4.0, conclusion)]
+    return [JobSpec("test", duration=duration, queue=8.0, conclusion=conclusion, steps=steps)]
+
+
 def _jobs(build: float, test: float, *, test_passes: bool = True, lint: float | None = None) -> list[JobSpec]:
     def steps(work: str, total: float, conclusion: str = "success") -> list[StepSpec]:
         return [
@@ -151,7 +195,8 @@ def _check_run_text(check) -> str:
 
 @contextlib.asynccontextmanager
 async def app_on_local_github() -> AsyncIterator[tuple[GitHubSimulator, web.Application, str]]:
-    """The local GitHub and the App on loopback, wired to each other with a generated key and secret."""
+    """The local GitHub and the App on loopback (with a store in a temporary directory), wired to each other with a
+    generated key and secret."""
     private_key, secret = new_app_private_key(), secrets.token_hex(16)
     github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
     api_url = await github.start()
@@ -169,11 +214,18 @@ async def app_on_local_github() -> AsyncIterator[tuple[GitHubSimulator, web.Appl
     host, port = runner.addresses[0][:2]
     app_url = f"http://{host}:{port}"
     github.webhook_url = f"{app_url}/webhooks"
-    try:
-        yield github, app, app_url
-    finally:
-        await runner.cleanup()
-        await github.close()
+    with tempfile.TemporaryDirectory(prefix="ci-orchestrator-demo-") as data_dir:
+        store = await Store.open(database_url(None, Path(data_dir)))
+        services = app[STATE].services
+        assert services is not None, "the App has started"
+        services.store = store
+        services.testing = DispatchPolicy(interval_seconds=0.1)  # the local GitHub has no secondary rate limit
+        try:
+            yield github, app, app_url
+        finally:
+            await runner.cleanup()
+            await github.close()
+            await store.close()
 
 
 async def play(out=sys.stdout) -> int:
@@ -239,6 +291,7 @@ async def play(out=sys.stdout) -> int:
         for check in checks:
             print(_section(f"check run “{check.name}” on {pr.head_sha[:7]}", _check_run_text(check)), file=out)
         problems = _missing(comments, [c.name for c in checks])
+        problems += await _test_on_demand(github, dispatcher, repo, pr, out)
         for problem in problems:
             print(f"demo problem: {problem}", file=out)
         print(
@@ -247,6 +300,43 @@ async def play(out=sys.stdout) -> int:
             file=out,
         )
         return len(problems)
+
+
+async def _test_on_demand(
+    github: GitHubSimulator, dispatcher: Dispatcher, repo: Repo, pr: PullRequest, out: Any
+) -> list[str]:
+    """`/ci test python-matrix` on the pull request; print the suite's check run and the reply; what is missing."""
+    github.commit(repo, "main", {".github/ci-testing.yml": SUITES}, message="Add test suites")
+    matrix = github.add_workflow(repo, ".github/workflows/matrix.yml", "Matrix")
+    github.commit(repo, "main", {".github/workflows/matrix.yml": MATRIX_WORKFLOW}, message="Matrix workflow")
+    await github.synchronize(pr, {".github/workflows/matrix.yml": MATRIX_WORKFLOW}, message="Matrix workflow")
+    github.script_dispatches(matrix, _matrix_leg)
+    github.set_collaborator(repo, "octocat", "write")
+    comment = await github.add_issue_comment(pr, "Let's try the Python matrix:\n/ci test python-matrix")
+    for _ in range(5):
+        await dispatcher.join()
+        await github.played()
+    await dispatcher.join()
+    print("commented `/ci test python-matrix` on the PR: six legs dispatched, followed by webhooks", file=out)
+    checks = [c for c in github.check_runs_for(repo, pr.head_sha) if c.name == "test suite: python-matrix"]
+    replies = [c for c in github.issue_comments(repo, pr.number) if "ci-orchestrator:test-session" in c.body]
+    for check in checks:
+        print(_section(f"check run “{check.name}” on {pr.head_sha[:7]}", _check_run_text(check)), file=out)
+    for reply in replies:
+        print(
+            _section(f"the App's reply to comment {comment.id} (edited in place)", _for_terminal(reply.body)), file=out
+        )
+    dispatched = [r for r in github.requests if r.route.endswith("/dispatches")]
+    problems = []
+    if checks and [a.start_line for a in checks[0].annotations] != [MATRIX_TEST_LINE]:
+        problems.append("the failing leg is not annotated at its job's line")
+    if len(dispatched) != 6:
+        problems.append(f"expected six dispatched legs, found {len(dispatched)}")
+    if len(checks) != 1 or checks[0].conclusion != "failure" or len(checks[0].annotations) != 1:
+        problems.append("expected one failed suite check run with one annotated leg")
+    if len(replies) != 1:
+        problems.append(f"expected one reply to the command, found {len(replies)}")
+    return problems
 
 
 def _missing(comments: Sequence, check_names: Sequence[str]) -> list[str]:

@@ -30,6 +30,13 @@ def test_valid_environment_is_read():
     assert settings.github_api_url != "https://api.github.com"
 
 
+def test_the_test_sessions_dispatch_budget():
+    assert load_settings(good_env()).testing_dispatches_per_hour == 300
+    assert load_settings(good_env(TESTING_DISPATCHES_PER_HOUR="120")).testing_dispatches_per_hour == 120
+    with pytest.raises(SettingsError, match="TESTING_DISPATCHES_PER_HOUR must be between 1 and 5000"):
+        load_settings(good_env(TESTING_DISPATCHES_PER_HOUR="0"))
+
+
 def test_one_line_pem_with_escaped_newlines_is_accepted():
     settings = load_settings(good_env(PRIVATE_KEY=private_key_pem().replace("\n", "\\n")))
     settings.signing_key()

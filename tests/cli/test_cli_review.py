@@ -117,7 +117,7 @@ def test_config_file_sets_ignore_and_fail_on(
     make_repo(tmp_path, {"greet.yml": INJECTION})
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "review-config.yml"
-    config.write_text("review:\n  ignore: ['zizmor/*']\n  fail_on: warning\n")
+    config.write_text("review:\n  ignore: ['zizmor/*', 'actionlint/*']\n  fail_on: warning\n")
     assert main([".", "--config", str(config)]) == 0
     assert "zizmor/" not in capsys.readouterr().out
     config.write_text("review:\n  fail_on: sometimes\n")

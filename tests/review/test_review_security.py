@@ -9,8 +9,8 @@ from textwrap import dedent
 import pytest
 
 from bot.review import security
-from bot.review.model import ReviewContext, SourceFile
-from bot.review.security import SecurityAnalyzer, actionlint_findings, zizmor_findings
+from bot.review.model import Finding, ReviewContext, SourceFile
+from bot.review.security import SecurityAnalyzer, actionlint_findings, tempered_injection, zizmor_findings
 
 INJECTION = dedent("""\
     name: greet
@@ -64,6 +64,10 @@ def test_zizmor_flags_pull_request_target_on_the_trigger_line() -> None:
     assert all(f.path == "repo/.github/workflows/t.yml" for f in findings)
 
 
+def zizmor_only(findings):
+    return [f for f in findings if not f.rule.startswith("actionlint/")]
+
+
 def test_clean_workflow_and_broken_files_give_no_findings_and_no_errors() -> None:
     clean = dedent("""\
         on: push
@@ -80,8 +84,53 @@ def test_clean_workflow_and_broken_files_give_no_findings_and_no_errors() -> Non
         SourceFile(".github/workflows/broken.yml", "on: [push\n"),
         SourceFile(".github/workflows/invalid.yml", "on: push\njobs:\n  a:\n    runs-on: 1\n"),
     ]
-    assert analyzer.analyze(files, ReviewContext()) == []
+    findings = zizmor_only(analyzer.analyze(files, ReviewContext()))
+    assert [(f.path, f.level, f.rule) for f in findings] == [
+        (".github/workflows/invalid.yml", "notice", "security/not-audited")
+    ]
     assert analyzer.errors() == []
+
+
+def test_one_file_zizmor_cannot_load_does_not_hide_the_others() -> None:
+    unloadable = dedent("""\
+        on: push
+        jobs:
+          call:
+            uses: ${{ 'not-a-workflow' }}
+        """)
+    analyzer = SecurityAnalyzer()
+    files = [SourceFile(".github/workflows/x.yml", INJECTION), SourceFile(".github/workflows/call.yml", unloadable)]
+    findings = zizmor_only(analyzer.analyze(files, ReviewContext()))
+    assert ("zizmor/template-injection", ".github/workflows/x.yml", 8) in [(f.rule, f.path, f.line) for f in findings]
+    [skipped] = [f for f in findings if f.rule == "security/not-audited"]
+    assert (skipped.path, skipped.level) == (".github/workflows/call.yml", "notice")
+    assert "not audited" in skipped.message
+    assert analyzer.errors() == []
+
+
+@pytest.mark.parametrize("config_path", [".github/zizmor.yml", "zizmor.yml"])
+def test_the_repository_zizmor_config_is_honoured(config_path: str) -> None:
+    config = SourceFile(config_path, "rules:\n  template-injection:\n    disable: true\n")
+    workflow = SourceFile(".github/workflows/x.yml", INJECTION)
+    assert zizmor_only(SecurityAnalyzer().analyze([workflow], ReviewContext(other_files=[config]))) == []
+    assert zizmor_only(SecurityAnalyzer().analyze([workflow], ReviewContext())) != []
+
+
+def test_inline_ignore_comments_are_honoured() -> None:
+    ignored = INJECTION.replace("title }}", "title }} # zizmor: ignore[template-injection]")
+    findings = SecurityAnalyzer().analyze([SourceFile(".github/workflows/x.yml", ignored)], ReviewContext())
+    assert [f for f in findings if f.rule == "zizmor/template-injection"] == []
+
+
+def test_template_injection_of_runner_controlled_values_is_a_notice() -> None:
+    text = INJECTION.replace("github.event.pull_request.title", "github.event_path")
+    [finding] = [
+        f
+        for f in SecurityAnalyzer().analyze([SourceFile(".github/workflows/x.yml", text)], ReviewContext())
+        if f.rule == "zizmor/template-injection"
+    ]
+    assert finding.level == "notice"
+    assert "runner sets" in finding.message
 
 
 def test_absolute_and_parent_paths_are_audited_under_their_own_names() -> None:
@@ -141,7 +190,7 @@ def test_actionlint_runs_when_on_path(tmp_path: Path, monkeypatch: pytest.Monkey
     findings = analyzer.analyze([SourceFile(".github/workflows/x.yml", INJECTION)], ReviewContext())
     lint = [f for f in findings if f.rule.startswith("actionlint/")]
     assert [(f.rule, f.line, f.column, f.end_column, f.level) for f in lint] == [
-        ("actionlint/expression", 8, 24, 30, "error")
+        ("actionlint/expression", 8, 24, 30, "warning")
     ]
     assert analyzer.tool_versions()["actionlint"] == "1.7.7"
 
@@ -174,11 +223,11 @@ def test_zizmor_json_mapping_is_zero_based_and_keeps_primary_locations() -> None
     assert (finding.rule, finding.level, finding.message) == ("zizmor/demo", "warning", "a demo: here")
 
 
-def test_actionlint_style_kinds_are_warnings() -> None:
+def test_actionlint_script_lint_kinds_are_notices() -> None:
     [finding] = actionlint_findings(
         [{"message": "SC2086", "filepath": "w.yml", "line": 3, "column": 9, "kind": "shellcheck"}]
     )
-    assert (finding.level, finding.rule, finding.end_column) == ("warning", "actionlint/shellcheck", None)
+    assert (finding.level, finding.rule, finding.end_column) == ("notice", "actionlint/shellcheck", None)
 
 
 def test_unpinned_uses_is_a_warning_not_an_error():
@@ -187,3 +236,41 @@ def test_unpinned_uses_is_a_warning_not_an_error():
     high = {"severity": "High", "confidence": "High"}
     assert zizmor_level(high, "unpinned-uses") == "warning"
     assert zizmor_level(high, "template-injection") == "error"
+
+
+@pytest.mark.parametrize(
+    ("expression", "level"),
+    [
+        ("github.event_path", "notice"),
+        ("runner.temp", "notice"),
+        ("github.event.pull_request.user.login", "notice"),
+        ("inputs.commit_sha || github.event.workflow_run.head_sha || github.sha", "warning"),
+        ("contains(github.event.pull_request.title, 'x') && format('-{0}', github.sha) || ''", "notice"),
+        ("inputs.flag", "notice"),
+        ("inputs.name", "warning"),
+        ("github.ref_name", "warning"),
+        ("github.event.pull_request.title", "error"),
+        ("github.head_ref", "error"),
+        ("steps.meta.outputs.tags", "error"),
+        ("toJSON(github.event.*.labels.*.name)", "error"),
+    ],
+)
+def test_template_injection_level_follows_who_can_choose_the_text(expression: str, level: str) -> None:
+    text = dedent(f"""\
+        on:
+          workflow_dispatch:
+            inputs:
+              flag: {{type: boolean}}
+              name: {{type: string}}
+              commit_sha: {{type: string}}
+        permissions: {{}}
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - run: echo "${{{{ {expression} }}}}"
+        """)
+    finding = Finding(
+        ".github/workflows/x.yml", 12, 25, 12, "error", "zizmor/template-injection", "injection", None, 30
+    )
+    assert tempered_injection(finding, text).level == level

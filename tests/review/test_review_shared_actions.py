@@ -52,20 +52,39 @@ def analyze(files, options=None):
     return SharedActionsAnalyzer().analyze(files, ReviewContext(options=options))
 
 
-def test_duplicated_steps_across_jobs_and_workflows() -> None:
+def test_a_duplicated_block_is_reported_once_without_the_checkout_and_with_a_ready_action() -> None:
+    nightly = CI.replace("on: push", "on: schedule").replace("make lint", "make nightly")
     findings = analyze(
-        [SourceFile(".github/workflows/ci.yml", CI), SourceFile(".github/workflows/release.yml", RELEASE)]
+        [
+            SourceFile(".github/workflows/ci.yml", CI),
+            SourceFile(".github/workflows/nightly.yml", nightly),
+            SourceFile(".github/workflows/release.yml", RELEASE),
+        ]
     )
-    duplicated = [f for f in findings if f.rule == "shared-actions/duplicated-steps"]
-    assert [(f.path, f.line, f.end_line) for f in duplicated] == [
-        (".github/workflows/ci.yml", 17, 24),
-        (".github/workflows/release.yml", 6, 9),
-    ]
-    assert "these 3 steps (lines 17-24)" in duplicated[0].message
-    assert ".github/workflows/ci.yml:6 (job `lint`)" in duplicated[0].message
-    assert ".github/workflows/ci.yml:6 (job `lint`)" in duplicated[1].message
-    assert ".github/workflows/ci.yml:17 (job `test`)" in duplicated[1].message
-    assert all(f.level == "notice" for f in duplicated)
+    [duplicate] = [f for f in findings if f.rule == "shared-actions/duplicated-steps"]
+    assert (duplicate.path, duplicate.line, duplicate.end_line, duplicate.level) == (
+        ".github/workflows/ci.yml",
+        7,
+        12,
+        "notice",
+    )
+    assert "these 2 steps (lines 7-12)" in duplicate.message
+    for other in (".github/workflows/ci.yml:18 (job `test`)", ".github/workflows/nightly.yml:7 (job `lint`)"):
+        assert other in duplicate.message
+    assert duplicate.fix is not None
+    assert (duplicate.fix.start_line, duplicate.fix.end_line) == (7, 12)
+    assert duplicate.fix.replacement == "      - uses: ./.github/actions/setup-python"
+    snippet = duplicate.fix.snippet or ""
+    assert snippet.startswith("# .github/actions/setup-python/action.yml\n")
+    assert "using: composite" in snippet and "shell: bash" in snippet and "actions/checkout" not in snippet
+    assert "    - run: |\n        pip install -r requirements.txt\n" in snippet
+
+
+def test_blocks_a_composite_action_cannot_hold_are_not_suggested() -> None:
+    with_secret = CI.replace("pip install -e .", "pip install -e . --token ${{ secrets.TOKEN }}")
+    with_id = CI.replace("      - run: |\n          pip", "      - id: deps\n        run: |\n          pip")
+    for text in (with_secret, with_id):
+        assert analyze([SourceFile(".github/workflows/ci.yml", text)]) == []
 
 
 def test_different_inputs_or_single_steps_are_not_duplicates() -> None:
@@ -96,25 +115,37 @@ def test_shared_action_patterns_must_match_in_order() -> None:
     assert [f for f in findings if f.rule == "shared-actions/use-shared-action"] == []
 
 
-def test_composite_actions_take_part() -> None:
+def test_a_block_that_already_is_a_composite_action_is_replaced_by_it() -> None:
     action = dedent("""\
         name: setup
         description: setup
         runs:
           using: composite
           steps:
-            - uses: actions/checkout@v4
             - uses: actions/setup-python@v5
               with:
                 python-version: "3.12"
+            - run: |
+                pip install -r requirements.txt
+                pip install -e .
+              shell: bash
         """)
-    findings = analyze([SourceFile(".github/workflows/release.yml", RELEASE), SourceFile("tools/action.yml", action)])
-    assert [(f.path, f.line) for f in findings] == [("tools/action.yml", 6)]
+    workflow = CI.replace("  test:\n", "  other:\n").split("  other:\n")[0]
+    findings = analyze([SourceFile(".github/workflows/ci.yml", workflow), SourceFile("tools/setup/action.yml", action)])
+    [duplicate] = findings
+    assert (duplicate.path, duplicate.line) == (".github/workflows/ci.yml", 7)
+    assert "composite action in `tools/setup`" in duplicate.message
+    assert duplicate.fix is not None and duplicate.fix.replacement == "      - uses: ./tools/setup"
 
 
 def test_copies_in_the_repositorys_other_workflows_are_found_but_only_reported_in_the_reviewed_files():
+    release = RELEASE.replace(
+        "      - run: python -m build",
+        "      - run: |\n          pip install -r requirements.txt\n"
+        "          pip install -e .\n      - run: python -m build",
+    )
     context = ReviewContext(options=ReviewOptions(), other_files=[SourceFile(".github/workflows/ci.yml", CI)])
-    findings = SharedActionsAnalyzer().analyze([SourceFile(".github/workflows/release.yml", RELEASE)], context)
+    findings = SharedActionsAnalyzer().analyze([SourceFile(".github/workflows/release.yml", release)], context)
     assert {finding.path for finding in findings} == {".github/workflows/release.yml"}
     duplicate = next(f for f in findings if f.rule == "shared-actions/duplicated-steps")
-    assert duplicate.line == 6 and ".github/workflows/ci.yml:6 (job `lint`)" in duplicate.message
+    assert duplicate.line == 7 and ".github/workflows/ci.yml:7 (job `lint`)" in duplicate.message

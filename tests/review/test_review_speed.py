@@ -40,7 +40,7 @@ PYTHON_JOB = dedent("""\
 
 def test_missing_cache_with_fix_under_existing_with() -> None:
     [finding] = review(PYTHON_JOB, rule="speed/missing-cache")
-    assert (finding.line, finding.level) == (8, "warning")
+    assert (finding.line, finding.level) == (8, "notice")
     assert "cache: pip" in finding.message
     fixed = apply_fix(PYTHON_JOB, finding)
     assert '        with:\n          cache: pip\n          python-version: "3.12"\n' in fixed
@@ -84,7 +84,7 @@ def test_no_missing_cache_when_cached_or_nothing_installed() -> None:
     assert [f.line for f in review(go_v5.replace("setup-go@v5", "setup-go@v3"), rule="speed/missing-cache")] == [7]
 
 
-def test_missing_timeout_fix_is_indented_under_the_job_key() -> None:
+def test_missing_timeout_is_one_notice_per_file_naming_each_job() -> None:
     text = """\
         on: push
         jobs:
@@ -92,11 +92,23 @@ def test_missing_timeout_fix_is_indented_under_the_job_key() -> None:
                 runs-on: ubuntu-latest
                 steps:
                     - run: make
+            lint:
+                runs-on: ubuntu-latest
+                steps:
+                    - run: make lint
+            timed:
+                runs-on: ubuntu-latest
+                timeout-minutes: 5
+                steps:
+                    - run: make
             call:
                 uses: ./.github/workflows/reusable.yml
         """
     [finding] = review(text, rule="speed/missing-timeout")
-    assert (finding.line, finding.column) == (3, 5)
+    assert (finding.line, finding.column, finding.level) == (3, 5, "notice")
+    assert "2 jobs without `timeout-minutes`" in finding.message
+    assert "`build`: 60 (no run history yet); `lint`: 60" in finding.message
+    assert "timed" not in finding.message and "call" not in finding.message
     assert "    build:\n        timeout-minutes: 60\n        runs-on:" in apply_fix(text, finding)
 
 
@@ -114,8 +126,7 @@ def test_missing_timeout_uses_run_history() -> None:
         """
     timings = {("Build", "Compile"): 400.0, ("Build", "Run make test"): 200.0, ("Other", "Compile"): 9999.0}
     [finding] = review(text, timings, rule="speed/missing-timeout")
-    assert "suggested: 30 minutes (3× its usual 10m00s)" in finding.message
-    assert finding.fix is not None and finding.fix.replacement.endswith("    timeout-minutes: 30")
+    assert "`build`: 30 (3× its usual 10m00s)" in finding.message
 
 
 PR_WORKFLOW = dedent("""\
@@ -242,3 +253,86 @@ def test_only_workflows_are_analyzed() -> None:
 
 def test_format_duration() -> None:
     assert [format_duration(s) for s in (45, 130, 3900)] == ["45s", "2m10s", "1h05m"]
+
+
+def test_missing_cache_is_quiet_where_caching_is_off_on_purpose_or_unsafe() -> None:
+    node = """\
+        on: pull_request
+        jobs:
+          web:
+            runs-on: ubuntu-latest
+            timeout-minutes: 10
+            steps:
+              - uses: actions/checkout@v4
+              - uses: actions/setup-node@v5
+                with:
+                  package-manager-cache: false
+              - run: npm ci
+        """
+    no_cache_dir = PYTHON_JOB.replace("pip install -r", "pip install --no-cache-dir -r")
+    release_trigger = PYTHON_JOB.replace("on: push", "on:\n  release:\n    types: [published]")
+    tag_push = PYTHON_JOB.replace("on: push", "on:\n  push:\n    tags: ['v*']")
+    publish_job = PYTHON_JOB + "      - uses: pypa/gh-action-pypi-publish@release/v1\n"
+    setup_before_checkout = PYTHON_JOB.replace(
+        "      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with:\n"
+        '          python-version: "3.12"\n',
+        '      - uses: actions/setup-python@v5\n        with:\n          python-version: "3.12"\n'
+        "      - uses: actions/checkout@v4\n",
+    )
+    assert setup_before_checkout != PYTHON_JOB
+    for text in (node, no_cache_dir, release_trigger, tag_push, publish_job, setup_before_checkout):
+        assert review(text, rule="speed/missing-cache") == []
+    findings = SpeedAnalyzer().analyze([SourceFile(".github/workflows/release.yml", PYTHON_JOB)], ReviewContext())
+    assert [f for f in findings if f.rule == "speed/missing-cache"] == []
+    assert len(review(PYTHON_JOB, rule="speed/missing-cache")) == 1
+
+
+def test_full_history_of_another_repository_is_not_flagged() -> None:
+    text = """\
+        on: push
+        jobs:
+          stats:
+            runs-on: ubuntu-latest
+            timeout-minutes: 10
+            steps:
+              - uses: actions/checkout@v4
+                with:
+                  repository: other/history
+                  fetch-depth: 0
+              - run: ./count-commits.sh
+        """
+    assert review(text, rule="speed/full-history-checkout") == []
+    own = text.replace("          repository: other/history\n", "")
+    assert [f.line for f in review(own, rule="speed/full-history-checkout")] == [9]
+
+
+def test_path_filter_is_not_asked_of_gated_jobs_or_with_change_detection() -> None:
+    jobs = "".join(
+        f"  job{n}:\n    runs-on: ubuntu-latest\n    timeout-minutes: 5\n    steps:\n      - run: make {n}\n"
+        for n in range(3)
+    )
+    heavy = "on: pull_request\nconcurrency: {group: x, cancel-in-progress: true}\njobs:\n" + jobs
+    assert len(review(heavy, rule="speed/no-path-filter")) == 1
+    gated = heavy.replace("    runs-on:", "    if: needs.changes.outputs.code == 'true'\n    runs-on:")
+    assert review(gated, rule="speed/no-path-filter") == []
+    detection = heavy + "  changes:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: dorny/paths-filter@v3\n"
+    assert review(detection, rule="speed/no-path-filter") == []
+
+
+def test_suggested_concurrency_group_cannot_be_the_callers() -> None:
+    text = """\
+        on:
+          pull_request:
+          workflow_call:
+        jobs:
+          lint:
+            runs-on: ubuntu-latest
+            timeout-minutes: 5
+            steps:
+              - run: make lint
+        """
+    [finding] = review(text, rule="speed/no-concurrency")
+    assert finding.fix is not None
+    assert "group: ${{ github.workflow }}-ci-${{ github.event.pull_request.number || github.ref }}" in (
+        finding.fix.replacement
+    )

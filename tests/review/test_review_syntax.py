@@ -48,7 +48,7 @@ def test_schema_errors_point_at_the_offending_keys() -> None:
         on: push
         jobs:
           build:
-            runs-on: 1
+            timeout-minutes: soon
             colour: blue
             steps:
               - run: make
@@ -56,9 +56,10 @@ def test_schema_errors_point_at_the_offending_keys() -> None:
         """,
     )
     by_line = {f.line: f for f in findings}
-    assert set(by_line) == {4, 5, 8}
+    assert set(by_line) == {3, 4, 5, 8}
+    assert by_line[3].message == "`jobs.build` is missing the required key `runs-on`"
     assert all(f.rule == "syntax/schema" for f in findings)
-    assert "`jobs.build.runs-on`" in by_line[4].message
+    assert "`jobs.build.timeout-minutes`" in by_line[4].message
     assert by_line[5].message == "unexpected key `colour` in `jobs.build`"
     assert by_line[8].column == 9
     assert "`wat`" in by_line[8].message
@@ -72,14 +73,15 @@ def test_one_of_error_picks_the_branch_the_author_meant() -> None:
         jobs:
           build:
             runs-on: ubuntu-latest
-            strategy:
-              fail-fast: false
+            container:
+              imag: python:3.12
             steps:
               - run: make
         """,
     )
     assert [(f.line, f.message) for f in findings] == [
-        (5, "`jobs.build.strategy` is missing the required key `matrix`")
+        (5, "`jobs.build.container` is missing the required key `image`"),
+        (6, "unexpected key `imag` in `jobs.build.container`"),
     ]
 
 

@@ -32,16 +32,16 @@ async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
     try:
         assert await schema_revision(engine) is None
         await migrate(engine)
-        assert await schema_revision(engine) == "0003"
+        assert await schema_revision(engine) == "0004"
         assert await differences_from_schema(engine) == []
         await migrate(engine)  # every start-up migrates: nothing left to do
-        assert await schema_revision(engine) == "0003"
+        assert await schema_revision(engine) == "0004"
     finally:
         await engine.dispose()
 
 
-async def write_at_revision_2(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The small history as revision 0002 stored it: jobs without queue and run seconds, no daily totals."""
+async def write_at_revision_3(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The small history as revision 0003 stored it: jobs without queue and run seconds, no daily totals."""
 
     async def no_totals(*_arguments: object) -> None:
         return None
@@ -66,8 +66,8 @@ async def test_a_database_at_the_previous_revision_keeps_its_history(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     engine = create_engine(database_url)
-    await migrate(engine, "0002")
-    await write_at_revision_2(engine, monkeypatch)
+    await migrate(engine, "0003")
+    await write_at_revision_3(engine, monkeypatch)
     await engine.dispose()
     monkeypatch.undo()
 
@@ -80,7 +80,7 @@ async def test_a_database_at_the_previous_revision_keeps_its_history(
             [JournalEntry("d-1", "ping", None, None, None, None, START, b"{}")]
         )  # the new revision's table works
         assert [s.delivery_id for s in await store.deliveries.unfinished()] == ["d-1"]
-        async with store.engine.connect() as connection:  # revision 0003 filled in the jobs' seconds
+        async with store.engine.connect() as connection:  # revision 0004 filled in the jobs' seconds
             jobs = (await connection.execute(select(schema.jobs))).all()
         assert jobs and all(job.completed_at is not None for job in jobs)
         for job in jobs:
@@ -102,7 +102,7 @@ async def test_instances_starting_together_migrate_once(database_url: str):
         pytest.skip("several instances need PostgreSQL")
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     try:
-        assert {await schema_revision(store.engine) for store in stores} == {"0003"}
+        assert {await schema_revision(store.engine) for store in stores} == {"0004"}
     finally:
         for store in stores:
             await store.close()

@@ -707,3 +707,95 @@ def test_commentable_lines_follow_the_hunks() -> None:
     assert commentable_lines(patch) == {"RIGHT": {1, 2, 3, 4, 5, 6, 7}, "LEFT": {1, 2, 3, 4, 5, 6, 7}}
     assert hunk_for_line(patch, 4, "RIGHT").splitlines()[-1] == "+D"
     assert hunk_for_line(patch, 4, "LEFT").splitlines()[-1] == "-d"
+
+
+DISPATCH_WORKFLOW = """\
+name: Matrix
+run-name: Matrix ${{ inputs.python }}
+on:
+  workflow_dispatch:
+    inputs:
+      python: {required: true}
+      os: {type: choice, options: [ubuntu-latest, macos-latest], default: ubuntu-latest}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: pytest
+"""
+
+
+async def test_workflow_dispatch_checks_inputs_plays_runs_and_cancels(
+    sim: GitHubSimulator,
+    sim_world: World,
+    receiver: Receiver,
+    http: aiohttp.ClientSession,
+    app_key: bytes,
+    openapi_contract: OpenAPIContract,
+) -> None:
+    repo = sim_world.repo
+    workflow = sim.add_workflow(repo, ".github/workflows/matrix.yml", "Matrix", content=DISPATCH_WORKFLOW)
+    sim.script_dispatches(
+        workflow,
+        lambda inputs: (
+            None
+            if inputs["python"] == "never"
+            else [JobSpec("test", duration=60, conclusion="failure", steps=[StepSpec("Run pytest", 60, "failure")])]
+        ),
+    )
+    token = await mint_token(sim, http, app_key, sim_world.installation)
+    url = f"{sim.base_url}/repos/octo-org/app/actions/workflows/matrix.yml/dispatches"
+
+    async def dispatch(body):
+        async with http.post(url, headers=auth(token), json=body) as response:
+            return response.status, (await response.json() if response.status != 204 else None)
+
+    status, answer = await dispatch({"ref": "main", "inputs": {"python": "3.12"}, "return_run_details": True})
+    assert status == 200 and set(answer) == {"workflow_run_id", "run_url", "html_url"}
+    run = sim.state.runs[answer["workflow_run_id"]]
+    assert run.inputs == {"python": "3.12"} and run.display_title == "Matrix 3.12" and run.event == "workflow_dispatch"
+    assert await dispatch({"ref": "main", "inputs": {"pyton": "3.12"}}) == (
+        422,
+        {"message": 'Unexpected inputs provided: ["pyton"]', "documentation_url": "https://docs.github.com/rest"},
+    )
+    assert (await dispatch({"ref": "main", "inputs": {}}))[1]["message"] == "Required input 'python' not provided"
+    status, answer = await dispatch({"ref": "main", "inputs": {"python": "3.12", "os": "windows-latest"}})
+    assert status == 422 and "not in the list of allowed values" in answer["message"]
+    assert (await dispatch({"ref": "no-branch", "inputs": {"python": "3"}}))[0] == 422
+    sim.state.run_details = False
+    assert await dispatch({"ref": "main", "inputs": {"python": "never"}, "return_run_details": True}) == (204, None)
+    await sim.played()
+    played = [(e.event, e.data["action"]) for e in receiver.events[1:]]
+    assert played == [
+        ("workflow_run", "requested"),
+        ("workflow_job", "queued"),
+        ("workflow_run", "in_progress"),
+        ("workflow_job", "in_progress"),
+        ("workflow_job", "completed"),
+        ("workflow_run", "completed"),
+        ("workflow_run", "requested"),  # the run that is never picked up
+    ]
+    completed_job = receiver.events[5].data["workflow_job"]
+    assert completed_job["conclusion"] == "failure" and completed_job["steps"][0]["conclusion"] == "failure"
+    problems = [problem for e in receiver.events for problem in openapi_contract.check_webhook(e.event, e.data)]
+    assert problems == [], "\n".join(problems)
+
+    waiting = max(sim.state.runs.values(), key=lambda r: r.id)
+    cancel = f"{sim.base_url}/repos/octo-org/app/actions/runs/{waiting.id}/cancel"
+    async with http.post(cancel, headers=auth(token)) as response:
+        assert response.status == 202
+    await sim.played()
+    assert (
+        waiting.latest.conclusion == "cancelled"
+        and receiver.events[-1].data["workflow_run"]["conclusion"] == "cancelled"
+    )
+    async with http.post(cancel, headers=auth(token)) as response:
+        assert response.status == 409
+
+    comment = await sim.add_issue_comment(sim_world.pr, "/ci test")
+    reactions = f"{sim.base_url}/repos/octo-org/app/issues/comments/{comment.id}/reactions"
+    for expected in (201, 200):
+        async with http.post(reactions, headers=auth(token), json={"content": "eyes"}) as response:
+            assert response.status == expected and (await response.json())["content"] == "eyes"
+    assert [r.content for r in sim.state.reactions[comment.id]] == ["eyes"]
+    assert sim.contract_violations == []

@@ -17,7 +17,10 @@ from urllib.parse import urlencode
 
 import jwt
 from aiohttp import web
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
+from bot.config.testing_suites import dispatch_trigger
 from bot.testing.simulator.faults import ConnectionReset, FaultInjector, LostAnswer
 from bot.testing.simulator.render import JSONDict, Renderer
 from bot.testing.simulator.state import (
@@ -29,6 +32,7 @@ from bot.testing.simulator.state import (
     IssueComment,
     Label,
     PullRequest,
+    Reaction,
     Repo,
     Review,
     ReviewComment,
@@ -118,6 +122,9 @@ class ApiContext:
     requests: list[RecordedRequest] = field(default_factory=list)
     contract_violations: list[str] = field(default_factory=list)
     rate_used: Counter[str] = field(default_factory=Counter)
+    #: Called after a dispatched run was created, and after a run was cancelled (the simulator plays them).
+    on_dispatch: Callable[[WorkflowRun], None] | None = None
+    on_cancel: Callable[[WorkflowRun], None] | None = None
 
 
 Handler = Callable[[web.Request], Awaitable[Reply]]
@@ -146,6 +153,21 @@ def _page(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str, 
     return items[(page - 1) * per_page : page * per_page], headers
 
 
+_INPUT_EXPRESSION = re.compile(r"\$\{\{\s*(?:github\.event\.)?inputs\.([A-Za-z0-9_-]+)\s*\}\}")
+
+
+def run_name(workflow_text: str, inputs: dict[str, str]) -> str:
+    """The workflow's `run-name` with its `${{ inputs.NAME }}` expressions filled in ("" without one)."""
+    try:
+        document = YAML(typ="safe", pure=True).load(workflow_text)
+    except YAMLError:
+        return ""
+    template = document.get("run-name") if isinstance(document, dict) else None
+    if not isinstance(template, str):
+        return ""
+    return _INPUT_EXPRESSION.sub(lambda match: inputs.get(match[1], ""), template)
+
+
 def _int(text: str) -> int:
     if not text.isdigit():
         raise not_found()
@@ -169,6 +191,8 @@ class RestApi:
             ("GET", repo + "/actions/workflows/{workflow_id}", self.get_workflow),
             ("GET", repo + "/actions/workflows/{workflow_id}/runs", self.list_workflow_runs),
             ("POST", repo + "/actions/workflows/{workflow_id}/dispatches", self.dispatch_workflow),
+            ("POST", repo + "/actions/runs/{run_id}/cancel", self.cancel_run),
+            ("POST", repo + "/issues/comments/{comment_id}/reactions", self.create_reaction),
             ("GET", repo + "/actions/runs", self.list_runs),
             ("GET", repo + "/actions/runs/{run_id}", self.get_run),
             ("GET", repo + "/actions/runs/{run_id}/attempts/{attempt_number}", self.get_run_attempt),
@@ -489,18 +513,37 @@ class RestApi:
         return Reply(200, {"total_count": len(jobs), "jobs": [render.job(run, j) for j in page]}, headers)
 
     async def dispatch_workflow(self, request: web.Request) -> Reply:
+        """GitHub's checks, in its words: a branch or tag ref, a workflow with `workflow_dispatch` there, only
+        declared inputs (at most 25), every required one, choices among their options."""
         repo = self._repo(request)
         workflow = self._workflow(request, repo)
         body = self._body(request)
         ref = body.get("ref")
         if not isinstance(ref, str):
             raise ApiError(422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
-        commit = repo.resolve(ref)
-        if commit is None:
+        name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        if name not in repo.branches:
             raise ApiError(422, f"No ref found for: {ref}")
-        if "workflow_dispatch" not in commit.tree.get(workflow.path, ""):
+        commit = repo.commits[repo.branches[name]]
+        text = commit.tree.get(workflow.path)
+        trigger = dispatch_trigger(text) if text is not None else None
+        if trigger is None or trigger.inputs is None:
             raise ApiError(422, "Workflow does not have 'workflow_dispatch' trigger")
-        branch = ref.removeprefix("refs/heads/") if ref.removeprefix("refs/heads/") in repo.branches else None
+        inputs = body.get("inputs") or {}
+        if not isinstance(inputs, dict) or len(inputs) > 25:
+            raise ApiError(422, "Invalid request.\n\nFor 'properties/inputs', at most 25 inputs are allowed.")
+        unexpected = [key for key in inputs if key not in trigger.inputs]
+        if unexpected:
+            raise ApiError(422, f"Unexpected inputs provided: {json.dumps(unexpected)}")
+        values = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in inputs.items()}
+        for spec in trigger.inputs.values():
+            if spec.required and spec.name not in values and not spec.has_default:
+                raise ApiError(422, f"Required input '{spec.name}' not provided")
+            if spec.type == "choice" and spec.name in values and values[spec.name] not in spec.options:
+                raise ApiError(
+                    422,
+                    f"Provided value '{values[spec.name]}' for input '{spec.name}' not in the list of allowed values",
+                )
         now = utcnow()
         run = WorkflowRun(
             id=self.state.ids.next("run", 90_000_001),
@@ -508,20 +551,47 @@ class RestApi:
             workflow=workflow,
             run_number=1 + sum(1 for r in self.state.runs.values() if r.workflow is workflow),
             head_sha=commit.sha,
-            head_branch=branch,
+            head_branch=name,
             head_repo=repo,
             event="workflow_dispatch",
             actor=BOT_LOGIN,
             created_at=now,
-            display_title=workflow.name,
+            display_title=run_name(text or "", values) or workflow.name,
             attempts=[RunAttempt(1, now, "queued", None, now, [], BOT_LOGIN)],
+            inputs=values,
         )
         self.state.runs[run.id] = run
-        if body.get("return_run_details") is True:
+        if self.context.on_dispatch is not None:
+            self.context.on_dispatch(run)
+        if body.get("return_run_details") is True and self.state.run_details:
             render = self._render(request)
             details = render.workflow_run(run)
             return Reply(200, {"workflow_run_id": run.id, "run_url": details["url"], "html_url": details["html_url"]})
         return Reply(204)
+
+    async def cancel_run(self, request: web.Request) -> Reply:
+        run = self._run(request)
+        if run.latest.status == "completed":
+            raise ApiError(409, "Cannot cancel a workflow run that is completed.")
+        if self.context.on_cancel is not None:
+            self.context.on_cancel(run)
+        return Reply(202, {})
+
+    async def create_reaction(self, request: web.Request) -> Reply:
+        repo = self._repo(request)
+        comment = self.state.comments.get(_int(request.match_info["comment_id"]))
+        if comment is None or comment.repo is not repo:
+            raise not_found()
+        content = self._body(request).get("content")
+        if content not in ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"):
+            raise validation_failed("Reaction", "content", f"{content} is not a valid reaction")
+        reactions = self.state.reactions.setdefault(comment.id, [])
+        existing = next((r for r in reactions if r.user == BOT_LOGIN and r.content == content), None)
+        if existing is not None:
+            return Reply(200, self._render(request).reaction(existing))
+        reaction = Reaction(self.state.ids.next("reaction", 110_000_001), BOT_LOGIN, content, utcnow())
+        reactions.append(reaction)
+        return Reply(201, self._render(request).reaction(reaction))
 
     def _pull(self, request: web.Request) -> PullRequest:
         repo = self._repo(request)

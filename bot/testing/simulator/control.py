@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import secrets
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -17,6 +20,7 @@ from bot.testing.simulator.faults import FaultInjector
 from bot.testing.simulator.render import JSONDict, Renderer
 from bot.testing.simulator.state import (
     CheckRun,
+    DispatchScript,
     Installation,
     InstallationToken,
     Issue,
@@ -64,7 +68,10 @@ class GitHubSimulator:
         self.webhook_url = webhook_url
         self.state = SimState(app_id=app_id)
         self.faults = FaultInjector(self._expire_tokens, seed=seed)
-        self._context = ApiContext(self.state, self.faults, public_key, contract)
+        self._context = ApiContext(
+            self.state, self.faults, public_key, contract, on_dispatch=self._play_dispatch, on_cancel=self._cancel
+        )
+        self._playbacks: set[asyncio.Task[None]] = set()
         self.deliveries: list[Delivery] = []
         self.base_url = ""
         self._runner: web.AppRunner | None = None
@@ -83,6 +90,8 @@ class GitHubSimulator:
         return self.base_url
 
     async def close(self) -> None:
+        for playback in list(self._playbacks):
+            playback.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -287,6 +296,77 @@ class GitHubSimulator:
                 run, action="completed" if run.latest.status == "completed" else "requested"
             )
         return run
+
+    # ---- dispatched runs -----------------------------------------------------------------------------------
+
+    def script_dispatches(self, workflow: Workflow, script: DispatchScript) -> None:
+        """How runs dispatched of `workflow` play: `script(inputs)` gives their jobs (None: never picked up)."""
+        self.state.dispatch_scripts[workflow.id] = script
+
+    def _play_dispatch(self, run: WorkflowRun) -> None:
+        task = asyncio.get_running_loop().create_task(self._play(run, self.state.dispatch_scripts.get(run.workflow.id)))
+        self._playbacks.add(task)
+        task.add_done_callback(self._playbacks.discard)
+
+    async def played(self) -> None:
+        """Wait until every dispatched run has sent the deliveries of what it played so far."""
+        while self._playbacks:
+            await asyncio.gather(*list(self._playbacks))
+
+    async def _play(self, run: WorkflowRun, script: DispatchScript | None) -> None:
+        await asyncio.sleep(0)  # the dispatch is answered first
+        await self.deliver_workflow_run(run, "requested")
+        specs = script(dict(run.inputs)) if script is not None else None
+        if specs is not None:
+            await self.play_run(run, specs)
+
+    async def play_run(self, run: WorkflowRun, specs: Sequence[JobSpec]) -> None:
+        """Play a queued run with these jobs, as GitHub does: each job queued; the run in progress; each job in
+        progress and completed; the run completed. A run cancelled meanwhile stops playing."""
+        started = utcnow()
+        final = self._attempt(run.id, 1, started, list(specs), None, None, run.latest.triggering_actor)
+        waiting = [
+            replace(job, status="queued", conclusion=None, started_at=None, completed_at=None, steps=[])
+            for job in final.jobs
+        ]
+        running = [
+            replace(job, status="in_progress", conclusion=None, completed_at=None, steps=[]) for job in final.jobs
+        ]
+        stages: list[tuple[str, list[Job], str | None]] = [
+            ("queued", waiting, None),
+            ("in_progress", running, "in_progress"),
+            ("completed", final.jobs, None),
+        ]
+        for action, jobs, run_action in stages:
+            if run.latest.status == "completed":  # cancelled meanwhile
+                return
+            if run_action is not None:
+                run.attempts[-1] = RunAttempt(1, started, "in_progress", None, started, jobs, final.triggering_actor)
+                await self.deliver_workflow_run(run, run_action)
+            for job in jobs:
+                payload = PayloadBuilder(self.render).workflow_job(run, job, action, self._installation(run.repo))
+                await self.deliver("workflow_job", payload)
+        run.attempts[-1] = final
+        await self.deliver_workflow_run(run, "completed")
+
+    def _cancel(self, run: WorkflowRun) -> None:
+        latest = run.latest
+        jobs = [
+            job
+            if job.status == "completed"
+            else replace(job, status="completed", conclusion="cancelled", completed_at=utcnow())
+            for job in latest.jobs
+        ]
+        run.attempts[-1] = RunAttempt(
+            latest.number, latest.run_started_at, "completed", "cancelled", utcnow(), jobs, latest.triggering_actor
+        )
+        task = asyncio.get_running_loop().create_task(self._deliver_cancelled(run))
+        self._playbacks.add(task)
+        task.add_done_callback(self._playbacks.discard)
+
+    async def _deliver_cancelled(self, run: WorkflowRun) -> None:
+        await asyncio.sleep(0)
+        await self.deliver_workflow_run(run, "completed")
 
     def add_check_run(
         self, repo: Repo, head_sha: str, name: str, status: str = "completed", conclusion: str | None = "success"

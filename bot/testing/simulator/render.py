@@ -20,6 +20,7 @@ from bot.testing.simulator.state import (
     Job,
     Label,
     PullRequest,
+    Reaction,
     Repo,
     Review,
     ReviewComment,
@@ -685,6 +686,15 @@ class Renderer:
             "original_line": comment.line,
             "side": comment.side,
             "subject_type": "line",
+        }
+
+    def reaction(self, reaction: Reaction) -> JSONDict:
+        return {
+            "id": reaction.id,
+            "node_id": node_id("Reaction", reaction.id),
+            "user": self.user(reaction.user, "Bot" if reaction.user.endswith("[bot]") else "User"),
+            "content": reaction.content,
+            "created_at": iso(reaction.created_at),
         }
 
     def installation(self, installation: Installation) -> JSONDict:

@@ -6,7 +6,7 @@ import difflib
 import hashlib
 import itertools
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -165,6 +165,7 @@ class WorkflowRun:
     created_at: datetime
     display_title: str
     attempts: list[RunAttempt]
+    inputs: dict[str, str] = field(default_factory=dict)  # of a workflow_dispatch run
 
     @property
     def latest(self) -> RunAttempt:
@@ -292,6 +293,18 @@ class Review:
     commit_id: str
     submitted_at: datetime | None
     comment_ids: list[int]
+
+
+@dataclass
+class Reaction:
+    id: int
+    user: str
+    content: str
+    created_at: datetime
+
+
+#: The jobs a dispatched run plays, from its inputs; None: the run is never picked up (stays queued).
+DispatchScript = Callable[[dict[str, str]], Sequence[JobSpec] | None]
 
 
 @dataclass
@@ -497,6 +510,10 @@ class SimState:
     tokens: dict[str, InstallationToken] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
     issue_numbers: dict[str, int] = field(default_factory=dict)
+    reactions: dict[int, list[Reaction]] = field(default_factory=dict)  # by comment id
+    #: How dispatched runs of a workflow (by id) play: jobs per leg's inputs; None: the run never starts.
+    dispatch_scripts: dict[int, DispatchScript] = field(default_factory=dict)
+    run_details: bool = True  # dispatches answer the run's id (GitHub since 2026); False: 204, as older servers
 
     def user_id(self, login: str) -> int:
         if login not in self.user_ids:

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from bot.testing.simulator.render import JSONDict, Renderer, iso, node_id, template
-from bot.testing.simulator.state import CheckRun, Installation, IssueComment, PullRequest, Repo, WorkflowRun
+from bot.testing.simulator.state import CheckRun, Installation, IssueComment, Job, PullRequest, Repo, WorkflowRun
 
 HOOKSHOT_VERSION = "a1b2c3d"
 
@@ -168,6 +168,12 @@ class PayloadBuilder:
         body.update(
             action=action, workflow=self.render.workflow(run.workflow), workflow_run=self.render.workflow_run(run)
         )
+        return body
+
+    def workflow_job(self, run: WorkflowRun, job: Job, action: str, installation: Installation | None) -> JSONDict:
+        body = self._envelope(f"workflow_job.{action}", run.repo, run.latest.triggering_actor, installation)
+        body.pop("deployment", None)
+        body.update(action=action, workflow_job=self.render.job(run, job))
         return body
 
     def check_run(

@@ -1,8 +1,8 @@
 """Health reports: jobs' queue and run seconds and daily job totals (both filled in for the history already stored),
 indexes for window scans of runs and jobs and for failed jobs, the health schedule, alerts sent.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

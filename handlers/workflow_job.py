@@ -1,0 +1,22 @@
+"""`workflow_job`: follow the jobs of runs the App dispatched for on-demand test sessions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from bot.app.services import Services
+from bot.flows.test_on_demand import follow_run
+from bot.github import events
+
+router = routing.Router()
+
+
+@router.register("workflow_job")
+async def follow_test_job(event: sansio.Event, gh: Any, services: Services) -> None:
+    repo = events.repository(event.data)
+    place = services.testing_place(gh, repo.full_name, repo.id, events.installation_id(event.data), repo.default_branch)
+    if place is not None:
+        await follow_run(place, events.job_run_seen(event.data), datetime.now(UTC))
