@@ -177,3 +177,26 @@ async def test_a_closed_issue_is_edited_but_not_reopened_for_problems_it_already
 
     assert issue.state == "closed"
     assert len(labelled(github, history.repo)) == 1
+
+
+async def test_ci_health_in_a_comment_refreshes_the_issue_for_a_writer_and_is_refused_to_a_reader(health_world):
+    world, history, _dot_github, store, _scheduler, _now = health_world
+    github = world.github
+    world.state.services.store = store
+    github.set_collaborator(history.repo, "mona", "write")
+    github.set_collaborator(history.repo, "eve", "read")
+    github.commit(history.repo, "feature", {"docs/x.md": "x\n"}, message="Docs")
+    pr = await github.open_pull_request(history.repo, "feature", title="Docs", deliver=False)
+
+    await github.add_issue_comment(pr, "/ci health", user="eve")
+    await world.settle()
+    assert labelled(github, history.repo) == []
+    [refusal] = [c for c in github.issue_comments(history.repo, pr.number) if c.user.endswith("[bot]")]
+    assert "`/ci health` needs write access to this repository, and yours is `read`" in refusal.body
+
+    await github.add_issue_comment(pr, "/ci health", user="mona")
+    await world.settle()
+    [issue] = labelled(github, history.repo)
+    replies = [c.body for c in github.issue_comments(history.repo, pr.number) if c.user.endswith("[bot]")]
+    assert len(replies) == 2 and f"Created the CI health issue #{issue.number}" in replies[1]
+    assert "**CI / docs** is broken" in issue.body
