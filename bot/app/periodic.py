@@ -4,8 +4,8 @@ Today: the check-run watchdog, which completes (neutral, with the reason) every 
 `in_progress` for longer than `STALE_CHECK_RUN_SECONDS` (a confirming re-run that never came back, say), so
 no check of the App stays pending and blocks a merge; and the check of on-demand test sessions every few
 seconds (timeouts, batched check-run edits, paused dispatching, push sessions waiting for a slot), whose state
-is in the store, so whichever instance runs it finishes what another started. A task that fails is logged and
-runs again next time.
+is in the store, so whichever instance runs it finishes what another started; and the CI health reports due on
+their schedule (state in the store too). A task that fails is logged and runs again next time.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.app.health_scheduler import HealthScheduler
 from bot.app.services import Services
 from bot.flows.test_on_demand import Place, sweep
 from bot.ondemand.session import SuiteSession
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 STALE_CHECK_RUN_SECONDS = 3 * 3600.0  # a confirming job re-run takes the job's time; GitHub stops jobs at 6 h
 WATCHDOG_EVERY_SECONDS = 300.0
 TEST_SESSIONS_EVERY_SECONDS = 5.0
+HEALTH_REPORTS_EVERY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,11 @@ async def check_test_sessions(services: Services, now: datetime) -> list[str]:
 
     batch_after = timedelta(seconds=services.testing.publish_every_seconds)
     return await sweep(store.sessions, place_of, now, batch_after=batch_after)
+
+
+async def refresh_health_reports(services: Services, now: datetime) -> list[str]:
+    """The CI health reports and organization roll-ups that are due (`bot.app.health_scheduler`); the scopes
+    refreshed. Nothing while the App has no store."""
+    if services.store is None:
+        return []
+    return await HealthScheduler(services.store, services.github, services.caches).tick(now)

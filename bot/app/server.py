@@ -23,12 +23,14 @@ from bot.app.dispatcher import Dispatcher
 from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, UnverifiedBytes, body_signer, read_delivery
 from bot.app.logs import CLIENT_FAULTS, ConnectionLog
 from bot.app.periodic import (
+    HEALTH_REPORTS_EVERY_SECONDS,
     STALE_CHECK_RUN_SECONDS,
     TEST_SESSIONS_EVERY_SECONDS,
     WATCHDOG_EVERY_SECONDS,
     PeriodicTask,
     Schedule,
     check_test_sessions,
+    refresh_health_reports,
 )
 from bot.app.services import Services
 from bot.app.settings import Settings
@@ -85,6 +87,13 @@ class AppState:
         self.schedule.start(
             PeriodicTask(
                 "test sessions", TEST_SESSIONS_EVERY_SECONDS, lambda: check_test_sessions(services, datetime.now(UTC))
+            )
+        )
+        self.schedule.start(
+            PeriodicTask(
+                "health reports",
+                HEALTH_REPORTS_EVERY_SECONDS,
+                lambda: refresh_health_reports(services, datetime.now(UTC)),
             )
         )
         metrics.measure_queue_depth(lambda: dispatcher.pending)

@@ -1,5 +1,5 @@
 """The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`,
-`test`."""
+`test`, `report`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ COMMANDS = {
     "check-config": "check a .github/ci-orchestrator.yml and print its problems with their lines",
     "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
     "test": "dispatch a test suite's matrix (or a workflow) and follow its legs to the end, with your token",
+    "report": "a repository's CI health report from the history store, as markdown, HTML or JSON",
 }
 
 
@@ -72,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.test import main as test_main
 
         return test_main(rest)
+    if command == "report":
+        from bot.cli.report import main as report_main
+
+        return report_main(rest)
     try:
         parsed = _parser().parse_args([command, *rest] if command else rest)
     except SystemExit as exit_request:
