@@ -284,6 +284,7 @@ REVIEW_SETTINGS: dict[str, _Check] = {
     "only_changed_lines": _boolean,
     "fail_on": _choice(REVIEW_FAIL_ON),
     "suggestions": _boolean,
+    "security_strict": _boolean,
 }
 SECTIONS: dict[str, dict[str, _Check]] = {"comparison": COMPARISON_SETTINGS, "review": REVIEW_SETTINGS}
 TOP_LEVEL_KEYS = (*SECTIONS, "shared_actions")

@@ -14,7 +14,7 @@ from jsonschema.exceptions import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from bot.review.expression_checks import action_expression_findings, workflow_expression_findings
-from bot.review.model import Finding, ReviewContext, SourceFile, file_kind
+from bot.review.model import Finding, ReviewContext, SourceFile
 from bot.review.schema_relaxations import relaxed_validator
 from bot.review.workflow_checks import workflow_check_findings
 from bot.review.yaml_lines import locate, parse_yaml, to_plain
@@ -48,7 +48,7 @@ class SyntaxAnalyzer:
         self._errors = []
         findings: list[Finding] = []
         for source in files:
-            kind = file_kind(source.path)
+            kind = source.kind
             if kind not in SCHEMA_FILES:
                 continue
             try:
