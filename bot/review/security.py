@@ -82,11 +82,11 @@ class SecurityAnalyzer:
                 findings.extend(self._run_actionlint(actionlint, root, workflows))
         kept = []
         for finding in findings:
-            source = staged.get(finding.path)
-            if source is None:
+            if finding.path not in staged:
                 continue
-            found = replace(finding, path=source.path)
-            kept.append(found if context.options.security_strict else softened(found, source.text))
+            origin = staged[finding.path]
+            found = replace(finding, path=origin.path)
+            kept.append(found if context.options.security_strict else softened(found, origin.text))
         return kept
 
     def _run_zizmor(self, root: Path, paths: list[str], config: Path | None) -> list[Finding]:
