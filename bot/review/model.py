@@ -98,8 +98,9 @@ class ReviewContext:
     """Everything an analyzer may use besides the files.
 
     ``step_timings`` maps (job name, step name) to the median seconds that step took in the
-    repository's recent runs; it may be empty. ``other_files`` are the repository's workflow files
-    that are not under review: context for rules across files, never reported on themselves.
+    repository's recent runs; it may be empty. ``other_files`` are files of the repository that are
+    not under review (its other workflows, its zizmor configuration): context for the analyzers, never
+    reported on themselves.
     """
 
     options: ReviewOptions = field(default_factory=ReviewOptions)

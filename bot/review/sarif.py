@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from bot import __version__
 from bot.review.model import LEVELS, Finding, ReviewResult
 from bot.review.rules import rule_help_uri, rule_text
 
@@ -28,7 +29,9 @@ SECURITY_SEVERITY = {"error": "8.0", "warning": "5.0", "notice": "2.0"}
 SECURITY_FAMILIES = ("zizmor",)
 
 
-def format_sarif(result: ReviewResult, texts: Mapping[str, str] | None = None, *, tool_version: str = "0.1.0") -> str:
+def format_sarif(
+    result: ReviewResult, texts: Mapping[str, str] | None = None, *, tool_version: str = __version__
+) -> str:
     """SARIF for ``result``; ``texts`` (path → file text) lets fingerprints follow a finding's line content."""
     return json.dumps(sarif_log(result, texts or {}, tool_version), indent=2, ensure_ascii=False) + "\n"
 
