@@ -204,8 +204,7 @@ class SchemaCompiler:
         needs: list[tuple[str, Check]] = []
         for name, dependency in value.items():
             if isinstance(dependency, list):
-                required = list(dependency)
-                needs.append((name, lambda instance, required=required: all(key in instance for key in required)))
+                needs.append((name, self.object_keyword("required", list(dependency), {})))
             else:
                 needs.append((name, self.compile(dependency)))
         return lambda instance: (
