@@ -77,14 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def absolute(path: Path) -> Path:
+    """``path`` from the filesystem root, without following symbolic links (a linked workflow stays in its place)."""
+    return Path(os.path.abspath(path))
+
+
 def shown_path(path: Path) -> str:
     """A path as the user sees it: from the working directory."""
-    return Path(os.path.relpath(path.resolve())).as_posix()
+    return Path(os.path.relpath(absolute(path))).as_posix()
 
 
 def repository_root(path: Path) -> Path | None:
     """The repository ``path`` belongs to: the nearest folder at or above it holding ``.git``, else ``.github``."""
-    start = path.resolve() if path.is_dir() else path.resolve().parent
+    start = absolute(path) if path.is_dir() else absolute(path).parent
     folders = [start, *start.parents]
     found = next((folder for folder in folders if (folder / ".git").exists()), None)
     return found or next((folder for folder in folders if (folder / ".github").is_dir()), None)
@@ -103,9 +108,9 @@ def review_path(path: Path, root: Path | None) -> str:
     """The path analyzers and SARIF see: from the repository root; without one, from the working directory when the
     file is below it, else absolute."""
     if root is not None:
-        return path.resolve().relative_to(root).as_posix()
+        return absolute(path).relative_to(root).as_posix()
     shown = shown_path(path)
-    return shown if not shown.startswith("../") else path.resolve().as_posix()
+    return shown if not shown.startswith("../") else absolute(path).as_posix()
 
 
 def kind_from_content(text: str, shown: str) -> FileKind:

@@ -308,3 +308,17 @@ def test_sarif_uris_are_relative_to_the_repository_root_whatever_the_working_dir
         uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
         assert uris == {".github/workflows/greet.yml"}, cwd
         assert captured.err.startswith("1 file reviewed: 1 error")
+
+
+def test_a_workflow_linked_from_outside_the_repository_is_reviewed_in_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "greet.yml").write_text(INJECTION)
+    repo = make_repo(tmp_path / "repo", {"ci.yml": CLEAN})
+    (repo / ".git").mkdir()
+    (repo / ".github" / "workflows" / "greet.yml").symlink_to(shared / "greet.yml")
+    monkeypatch.chdir(repo)
+    assert main(["."]) == 1
+    assert capsys.readouterr().out.startswith(".github/workflows/greet.yml:9:24: error zizmor/template-injection")
