@@ -151,8 +151,7 @@ def collect_files(paths: Sequence[Path], root: Path | None) -> Collected:
     """Read the files named, and those found under the folders named."""
     collected = Collected()
     for given in paths:
-        named = [] if given.is_dir() else [given]
-        for path in named or list(files_under(given, root)):
+        for path in files_under(given, root) if given.is_dir() else [given]:
             relative = review_path(path, root)
             if relative in collected.shown:
                 continue
