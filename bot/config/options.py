@@ -25,6 +25,7 @@ def review_options(config: RepoConfig) -> ReviewOptions:
     return ReviewOptions(
         analyzers=tuple(config.review.analyzers),
         ignore=tuple(config.review.ignore),
+        security_strict=config.review.security_strict,
         shared_actions=tuple(
             SharedAction(uses=shared.uses, replaces=tuple(shared.replaces), with_=dict(shared.with_))
             for shared in config.shared_actions

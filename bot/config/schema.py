@@ -97,6 +97,7 @@ class ReviewConfig:
     only_changed_lines: bool = True
     fail_on: str = "error"
     suggestions: bool = False
+    security_strict: bool = False
 
 
 @dataclass(frozen=True)

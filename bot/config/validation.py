@@ -286,6 +286,7 @@ REVIEW_SETTINGS: dict[str, _Check] = {
     "only_changed_lines": _boolean,
     "fail_on": _choice(REVIEW_FAIL_ON),
     "suggestions": _boolean,
+    "security_strict": _boolean,
 }
 
 
