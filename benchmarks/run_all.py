@@ -12,6 +12,7 @@ BENCHMARKS = (
     "bench_store.py",
     "bench_ondemand.py",
     "bench_hostile.py",
+    "bench_health.py",
     "bench_intake.py",
 )
 

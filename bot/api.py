@@ -30,8 +30,9 @@ from bot.flows.review_pull_request import review_pull_request
 from bot.report import Annotation, Report, escape_markdown
 from bot.review.engine import review_files
 from bot.review.model import Finding, Fix, ReviewOptions, ReviewResult, SourceFile
-from bot.review.report import format_json, format_sarif, format_text
+from bot.review.report import format_json, format_text
 from bot.review.report import render_check_run as render_review_check_run
+from bot.review.sarif import format_sarif
 
 __all__ = [
     "DEFAULT_CONFIG",

@@ -144,4 +144,5 @@ TEST = COMMANDS.add(
 )
 RERUN_FAILED = COMMANDS.add(CommandSpec("rerun-failed", "dispatch the failed legs of the last test session again"))
 CANCEL = COMMANDS.add(CommandSpec("cancel", "cancel this pull request's running test sessions"))
+HEALTH = COMMANDS.add(CommandSpec("health", "refresh this repository's CI health issue now"))
 HELP = COMMANDS.add(CommandSpec("help", "list the commands", needs_write=False))

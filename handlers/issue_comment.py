@@ -1,4 +1,5 @@
-"""`issue_comment` created: comment commands (`/ci test`, `/ci rerun-failed`, `/ci cancel`, `/ci help`)."""
+"""`issue_comment` created: comment commands (`/ci test`, `/ci rerun-failed`, `/ci cancel`, `/ci health`,
+`/ci help`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot.app.services import Services
-from bot.commands import CANCEL, RERUN_FAILED, TEST, Command
+from bot.commands import CANCEL, HEALTH, RERUN_FAILED, TEST, Command
 from bot.flows import test_on_demand
 from bot.flows.comment_commands import CommandContext, CommandRouter
+from bot.flows.health import RepositoryRef, health_command
 from bot.github import events
+from bot.github.provider import GitHubProvider
 
 router = routing.Router()
 log = logging.getLogger(__name__)
@@ -44,7 +47,17 @@ async def _cancel(context: CommandContext, command: Command) -> bool:
     return await test_on_demand.cancel_command(_place(context), context, command)
 
 
+async def _health(context: CommandContext, command: Command) -> bool:
+    services: Services = context.services
+    assert services.store is not None and isinstance(context.provider, GitHubProvider)
+    comment = context.comment
+    repository = RepositoryRef(comment.repository_id, context.provider.repo, comment.default_branch)
+    await context.reply(await health_command(context.provider, services.store.health, repository, now=context.now))
+    return True
+
+
 commands.register(TEST, _test)
+commands.register(HEALTH, _health)
 commands.register(RERUN_FAILED, _rerun_failed)
 commands.register(CANCEL, _cancel)
 

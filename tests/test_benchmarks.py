@@ -60,3 +60,12 @@ def test_hostile_benchmark_runs_and_the_app_logs_no_traceback():
     for line in ("peak RSS (VmHWM):", "large bodies answered:", "SIGTERM to exit:"):
         assert line in result.stdout, result.stdout + result.stderr
     assert "'signed ping 200': 1" in result.stdout and "tracebacks in the App's log: 0" in result.stdout
+
+
+def test_health_benchmark_runs_end_to_end_on_a_small_store():
+    bench_health = BENCH_INTAKE.parent / "bench_health.py"
+    command = [sys.executable, str(bench_health), "--seeds", "2", "--runs", "400", "--jobs-per-run", "4"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for part in ("1. Change points in synthetic series", "2. Replay of bitcoin_ci_master.json", "report, best of 3"):
+        assert part in result.stdout

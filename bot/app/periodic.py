@@ -4,8 +4,9 @@ The check-run watchdog, which completes (neutral, with the reason) every check r
 `in_progress` for longer than `STALE_CHECK_RUN_SECONDS` (a confirming re-run that never came back, say), so
 no check of the App stays pending and blocks a merge; the check of on-demand test sessions every few seconds
 (timeouts, batched check-run edits, paused dispatching, push sessions waiting for a slot), whose state is in the
-store, so whichever instance runs it finishes what another started; and retention, which deletes history older
-than `RETENTION_DAYS` from the store. A task that fails is logged and runs again next time.
+store, so whichever instance runs it finishes what another started; the CI health reports due on their schedule
+(state in the store too); and retention, which deletes history older than `RETENTION_DAYS` from the store. A
+task that fails is logged and runs again next time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.app.health_scheduler import HealthScheduler
 from bot.app.services import Services
 from bot.flows.test_on_demand import Place, sweep
 from bot.github import events
@@ -28,6 +30,7 @@ STALE_CHECK_RUN_SECONDS = 3 * 3600.0  # a confirming job re-run takes the job's 
 WATCHDOG_EVERY_SECONDS = 300.0
 RETENTION_EVERY_SECONDS = 3600.0
 TEST_SESSIONS_EVERY_SECONDS = 5.0
+HEALTH_REPORTS_EVERY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,9 @@ async def check_test_sessions(services: Services, now: datetime) -> list[str]:
 
     batch_after = timedelta(seconds=services.testing.publish_every_seconds)
     return await sweep(store.sessions, place_of, now, batch_after=batch_after)
+
+
+async def refresh_health_reports(services: Services, now: datetime) -> list[str]:
+    """The CI health reports and organization roll-ups that are due (`bot.app.health_scheduler`); the scopes
+    refreshed."""
+    return await HealthScheduler(services.store, services.github, services.caches).tick(now)

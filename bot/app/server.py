@@ -25,6 +25,7 @@ from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, UnverifiedBytes, 
 from bot.app.journal import Journal, now_utc, run_reconciliations
 from bot.app.logs import CLIENT_FAULTS, ConnectionLog
 from bot.app.periodic import (
+    HEALTH_REPORTS_EVERY_SECONDS,
     RETENTION_EVERY_SECONDS,
     STALE_CHECK_RUN_SECONDS,
     TEST_SESSIONS_EVERY_SECONDS,
@@ -33,6 +34,7 @@ from bot.app.periodic import (
     Schedule,
     apply_retention,
     check_test_sessions,
+    refresh_health_reports,
 )
 from bot.app.services import Services
 from bot.app.settings import Settings, retry_policy
@@ -121,6 +123,13 @@ class AppState:
         self.schedule.start(
             PeriodicTask(
                 "test sessions", TEST_SESSIONS_EVERY_SECONDS, lambda: check_test_sessions(services, datetime.now(UTC))
+            )
+        )
+        self.schedule.start(
+            PeriodicTask(
+                "health reports",
+                HEALTH_REPORTS_EVERY_SECONDS,
+                lambda: refresh_health_reports(services, datetime.now(UTC)),
             )
         )
         self.schedule.start(PeriodicTask("retention", RETENTION_EVERY_SECONDS, lambda: apply_retention(services)))

@@ -1,5 +1,5 @@
 """The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`,
-`test`, `backfill`, `status`."""
+`test`, `report`, `backfill`, `status`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ COMMANDS = {
     "check-config": "check a .github/ci-orchestrator.yml and print its problems with their lines",
     "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
     "test": "dispatch a test suite's matrix (or a workflow) and follow its legs to the end, with your token",
+    "report": "a repository's CI health report from the history store, as markdown, HTML or JSON",
     "backfill": "fetch recent default-branch runs into the history store, as the App, within a rate budget",
     "status": "show what the history store holds, each backfill's progress, and unfinished deliveries",
 }
@@ -76,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.test import main as test_main
 
         return test_main(rest)
+    if command == "report":
+        from bot.cli.report import main as report_main
+
+        return report_main(rest)
     if command == "backfill":
         from bot.cli.backfill import main as backfill_main
 

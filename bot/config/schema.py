@@ -59,6 +59,9 @@ WORKFLOW_RUN_EVENTS = frozenset(
 )
 COMMENT_MODES = ("on-change", "always", "never")
 COMMENT_PER = ("pull-request", "workflow")  # one comment per pull request (sections), or one per workflow
+HEALTH_SCHEDULES = ("weekly", "daily", "off")
+# A user (@login) or a team (@org/team-slug) to mention: GitHub's login and team slug characters only.
+MENTION = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9][A-Za-z0-9_.-]{0,99})?")
 STEP_PATTERN_KEYS = ("uses", "run")
 SHARED_ACTION_KEYS = ("uses", "replaces", "with", "description")
 ACTION_REFERENCE = re.compile(r"\./\S+|[\w.-]+/[\w.-]+(/[^@\s]+)?@[^@\s]+")
@@ -94,6 +97,28 @@ class ReviewConfig:
     only_changed_lines: bool = True
     fail_on: str = "error"
     suggestions: bool = False
+    security_strict: bool = False
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """The "CI health" report: when it is refreshed, over which window, how it decides, whom it alerts."""
+
+    enabled: bool = True
+    schedule: str = "weekly"
+    window_days: int = 30
+    events: tuple[str, ...] = ("push",)
+    label: str = "ci-health"
+    notify: str = ""
+    alpha: float = 0.05
+    min_runs: int = 10
+    min_segment: int = 5
+    threshold_percent: float = 10
+    threshold_seconds: float = 30
+    flaky_recovery_days: int = 14
+    broken_after: int = 3
+    queue_p90_seconds: float = 300
+    jobs: int = 20
 
 
 @dataclass(frozen=True)
@@ -112,6 +137,7 @@ class RepoConfig:
 
     comparison: ComparisonConfig = ComparisonConfig()
     review: ReviewConfig = ReviewConfig()
+    health: HealthConfig = HealthConfig()
     shared_actions: tuple[SharedActionConfig, ...] = ()
 
 

@@ -22,6 +22,8 @@ from bot.config.schema import (
     ACTION_REFERENCE,
     COMMENT_MODES,
     COMMENT_PER,
+    HEALTH_SCHEDULES,
+    MENTION,
     SHARED_ACTION_KEYS,
     STEP_PATTERN_KEYS,
     WORKFLOW_RUN_EVENTS,
@@ -284,8 +286,52 @@ REVIEW_SETTINGS: dict[str, _Check] = {
     "only_changed_lines": _boolean,
     "fail_on": _choice(REVIEW_FAIL_ON),
     "suggestions": _boolean,
+    "security_strict": _boolean,
 }
-SECTIONS: dict[str, dict[str, _Check]] = {"comparison": COMPARISON_SETTINGS, "review": REVIEW_SETTINGS}
+
+
+def _mention(value: Any, key: str, position: Position, validation: _Validation) -> str:
+    if value == "" or (isinstance(value, str) and MENTION.fullmatch(value)):
+        return str(value)
+    hint = (
+        "write the @ too, e.g. '@octo-org/ci-team'" if isinstance(value, str) and MENTION.fullmatch("@" + value) else ""
+    )
+    raise _Invalid("a user or team to mention, like '@octocat' or '@octo-org/ci-team', or '' for nobody", hint)
+
+
+def _label(value: Any, key: str, position: Position, validation: _Validation) -> str:
+    if isinstance(value, str) and value.strip() and len(value) <= 50 and "," not in value:
+        return str(value)
+    raise _Invalid("a label name of 1 to 50 characters without commas")
+
+
+HEALTH_SETTINGS: dict[str, _Check] = {
+    "enabled": _boolean,
+    "schedule": _choice(HEALTH_SCHEDULES),
+    "window_days": _integer(7, 90),
+    "events": _string_list(
+        allowed=lambda: WORKFLOW_RUN_EVENTS,
+        what="workflow run events",
+        non_empty=True,
+        allowed_examples="a workflow run event such as push, schedule, workflow_dispatch or merge_group",
+    ),
+    "label": _label,
+    "notify": _mention,
+    "alpha": _number(above=0, below=0.5),
+    "min_runs": _integer(3, 1000),
+    "min_segment": _integer(3, 100),
+    "threshold_percent": _number(above=0),
+    "threshold_seconds": _number(at_least=0),
+    "flaky_recovery_days": _integer(1, 90),
+    "broken_after": _integer(2, 100),
+    "queue_p90_seconds": _number(above=0),
+    "jobs": _integer(0, 100),
+}
+SECTIONS: dict[str, dict[str, _Check]] = {
+    "comparison": COMPARISON_SETTINGS,
+    "review": REVIEW_SETTINGS,
+    "health": HEALTH_SETTINGS,
+}
 TOP_LEVEL_KEYS = (*SECTIONS, "shared_actions")
 
 
@@ -447,7 +493,7 @@ def parse_config_layer(text: str, source: str = "") -> tuple[ConfigLayer, list[C
     if document is None:
         return ConfigLayer(source=source), []
     if not isinstance(document, Mapping):
-        shape = "a mapping of settings (comparison:, review:, shared_actions:)"
+        shape = "a mapping of settings (comparison:, review:, health:, shared_actions:)"
         validation.report(_document_position(text), "", f"the file must be {shape}, got {_describe(document)}")
         return ConfigLayer(source=source), validation.problems
     _report_unknown_keys(document, "", TOP_LEVEL_KEYS, validation)

@@ -1,8 +1,8 @@
 """Review the workflow, action and config files a pull request changes; publish one "workflow review" check run.
 
-fetch (provider: changed files and their text at the head commit, the other workflows, step timings
-from the base branch) → `review_files` (pure) → render (pure) → publish (provider: the check run,
-and suggestion comments when the configuration asks for them).
+fetch (provider: changed files and their text at the head commit, the other workflows, the repository's
+zizmor configuration and step timings from the base branch) → `review_files` (pure) → render (pure) →
+publish (provider: the check run, and suggestion comments when the configuration asks for them).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bot.flows.provider import ChangedFile, CIProvider, HistoryUnavailable, Pull
 from bot.review.engine import review_files
 from bot.review.model import SourceFile, file_kind
 from bot.review.report import render_check_run, suggestion_comments
+from bot.review.security import ZIZMOR_CONFIG_PATHS
 
 REVIEW_CHECK = "workflow review"
 MAX_OTHER_WORKFLOWS = 50  # unchanged workflows read as context for duplicated steps
@@ -57,6 +58,7 @@ async def review_pull_request(provider: CIProvider, pull: PullRequestRef, *, rer
             files.append(SourceFile(entry.path, text))
     timings = await _step_timings(provider, pull.base_branch, config, [source.path for source in files])
     others = await _other_workflows(provider, pull.head_sha, config, {source.path for source in files})
+    others += await _zizmor_config(provider, pull.base_branch, config, files)
     # zizmor runs as a subprocess: off the event loop
     result = await asyncio.to_thread(
         review_files, files, review_options(config), step_timings=timings, other_files=others
@@ -90,6 +92,26 @@ async def _other_workflows(
         if text is not None:
             others.append(SourceFile(path, text))
     return others
+
+
+async def _zizmor_config(
+    provider: CIProvider, base: str, config: RepoConfig, files: Sequence[SourceFile]
+) -> list[SourceFile]:
+    """The repository's zizmor configuration, where zizmor looks for it (first found wins), on the base branch.
+
+    The base branch's, as for the App's own configuration: a pull request cannot switch off the audit of its own
+    changes (inline `# zizmor: ignore[...]` comments stay visible in its diff).
+    """
+    if "security" not in config.review.analyzers or all(source.kind not in ("workflow", "action") for source in files):
+        return []
+    for path in ZIZMOR_CONFIG_PATHS:
+        try:
+            text = await provider.file_text(path, base)
+        except UnreadableFile:
+            continue
+        if text is not None:
+            return [SourceFile(path, text)]
+    return []
 
 
 async def _step_timings(

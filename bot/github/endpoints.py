@@ -93,6 +93,28 @@ class RepoAPI:
         url = "/repos/{owner}/{repo}/collaborators/{username}/permission"
         return await self.gh.getitem(url, url_vars=self._vars(username=username))
 
+    # Issues and labels
+    def issues_with_label(self, label: str, *, state: str = "all") -> AsyncIterator[JSON]:
+        """Issues (and pull requests) carrying `label`, newest first."""
+        url = "/repos/{owner}/{repo}/issues{?labels,state,per_page}"
+        return self.gh.getiter(url, url_vars=self._vars(labels=label, state=state, per_page="100"))
+
+    async def create_issue(self, title: str, body: str, labels: list[str]) -> JSON:
+        url = "/repos/{owner}/{repo}/issues"
+        return await self.gh.post(url, url_vars=self._vars(), data={"title": title, "body": body, "labels": labels})
+
+    async def update_issue(self, number: int, fields: JSON) -> JSON:
+        """`PATCH` an issue: any of title, body, state, state_reason, labels."""
+        url = "/repos/{owner}/{repo}/issues/{number}"
+        return await self.gh.patch(url, url_vars=self._vars(number=str(number)), data=fields)
+
+    async def label(self, name: str) -> JSON:
+        return await self.gh.getitem("/repos/{owner}/{repo}/labels/{name}", url_vars=self._vars(name=name))
+
+    async def create_label(self, name: str, color: str, description: str) -> JSON:
+        data = {"name": name, "color": color, "description": description}
+        return await self.gh.post("/repos/{owner}/{repo}/labels", url_vars=self._vars(), data=data)
+
     # Check runs
     async def check_runs_for_ref(self, ref: str, name: str, app_id: int) -> list[JSON]:
         url = "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,app_id,filter}"

@@ -14,6 +14,7 @@ import gidgethub
 
 from bot.comparison.model import RunRecord
 from bot.config.schema import LoadedConfig
+from bot.flows.health import IssueRef
 from bot.flows.provider import (
     ChangedFile,
     CommentRenderer,
@@ -27,6 +28,7 @@ from bot.flows.provider import (
 from bot.github.client import GitHubUnavailable, RateLimited, WriteOutcomeUnknown, wait_for_rate_limits
 from bot.github.contents import ConfigCache, read_contents, read_text
 from bot.github.endpoints import RepoAPI
+from bot.github.issues import FoundIssue, create_marked_issue, ensure_label, find_marked_issue
 from bot.github.publish import CREATE_ATTEMPTS, PostedComment, Publisher, _output, _pause
 from bot.github.runs import LISTED_SECONDS, RunHistory
 from bot.report import ANNOTATIONS_PER_REQUEST, Report
@@ -38,6 +40,8 @@ from bot.store import Repository, Store
 WORKFLOWS_DIR = ".github/workflows"
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 FRESH_EVENT = timedelta(minutes=10)  # newer than this, an opened/synchronize event cannot have been answered yet
+HEALTH_LABEL_COLOUR = "d93f0b"
+HEALTH_LABEL_DESCRIPTION = "CI health report kept by CI Orchestrator"
 
 
 @dataclass
@@ -320,3 +324,31 @@ class GitHubProvider:
         pause = getattr(self.gh, "pause", None)
         if pause is not None:
             await pause(seconds)
+
+    # The issues the App keeps (CI health)
+
+    async def find_issue(self, label: str, marker: str) -> IssueRef | None:
+        found = await find_marked_issue(self.api, label, marker)
+        return None if found is None else _issue_ref(found)
+
+    async def create_issue(self, title: str, body: str, label: str, marker: str) -> IssueRef:
+        await ensure_label(self.api, label, HEALTH_LABEL_COLOUR, HEALTH_LABEL_DESCRIPTION)
+        return _issue_ref(await create_marked_issue(self.api, title, body, label, marker))
+
+    async def update_issue(self, number: int, *, body: str | None = None, reopen: bool = False) -> None:
+        fields: dict[str, Any] = {}
+        if body is not None:
+            fields["body"] = body
+        if reopen:
+            fields["state"] = "open"
+        if fields:
+            await self.api.update_issue(number, fields)
+
+    async def post_issue_comment(self, number: int, marker: str, body: str) -> None:
+        await self.caches.publisher.upsert_comment(
+            self.gh, self.repository, number, [marker], lambda _existing: body, create=True
+        )
+
+
+def _issue_ref(found: FoundIssue) -> IssueRef:
+    return IssueRef(found.number, found.state, found.body, found.html_url)

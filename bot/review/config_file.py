@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.config import loading
-from bot.review.model import Finding, ReviewContext, SourceFile, file_kind
+from bot.review.model import Finding, ReviewContext, SourceFile
 
 
 class ConfigFileAnalyzer:
@@ -16,7 +16,7 @@ class ConfigFileAnalyzer:
     def analyze(self, files: Sequence[SourceFile], context: ReviewContext) -> list[Finding]:
         findings = []
         for source in files:
-            if file_kind(source.path) != "config":
+            if source.kind != "config":
                 continue
             _, problems = loading.check_config_text(source.text)
             for problem in problems:

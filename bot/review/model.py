@@ -22,10 +22,20 @@ FAIL_ON_CHOICES: tuple[str, ...] = ("error", "warning", "notice", "never")
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file under review: its repository-relative path (forward slashes) and its text."""
+    """One file under review: its repository-relative path (forward slashes) and its text.
+
+    Its place says what it is (``file_kind``), unless ``declared_kind`` says otherwise: a workflow
+    kept outside ``.github/workflows/`` and named on the command line is reviewed as a workflow.
+    """
 
     path: str
     text: str
+    declared_kind: FileKind | None = None
+
+    @property
+    def kind(self) -> FileKind:
+        """What the file is: its declared kind, else the kind its place gives it."""
+        return self.declared_kind or file_kind(self.path)
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,15 @@ class SharedAction:
 
 @dataclass(frozen=True)
 class ReviewOptions:
-    """What to run and what to leave out. ``ignore`` holds rule ids or globs such as ``"speed/*"``."""
+    """What to run and what to leave out. ``ignore`` holds rule ids or globs such as ``"speed/*"``.
+
+    ``security_strict`` keeps zizmor's own levels instead of the security analyzer's softer ones.
+    """
 
     analyzers: tuple[str, ...] = DEFAULT_ANALYZERS
     ignore: tuple[str, ...] = ()
     shared_actions: tuple[SharedAction, ...] = ()
+    security_strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,8 +98,9 @@ class ReviewContext:
     """Everything an analyzer may use besides the files.
 
     ``step_timings`` maps (job name, step name) to the median seconds that step took in the
-    repository's recent runs; it may be empty. ``other_files`` are the repository's workflow files
-    that are not under review: context for rules across files, never reported on themselves.
+    repository's recent runs; it may be empty. ``other_files`` are files of the repository that are
+    not under review (its other workflows, its zizmor configuration): context for the analyzers, never
+    reported on themselves.
     """
 
     options: ReviewOptions = field(default_factory=ReviewOptions)

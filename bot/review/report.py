@@ -1,4 +1,4 @@
-"""Render a ReviewResult: check-run output with annotations, PR suggestion comments, and text/JSON/SARIF."""
+"""Render a ReviewResult: check-run output with annotations, PR suggestion comments, text and JSON (SARIF: sarif.py)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,6 @@ from bot.review.diff import AllLines
 from bot.review.model import FAIL_ON_CHOICES, LEVELS, Finding, ReviewResult
 
 ANNOTATION_LEVELS: dict[str, AnnotationLevel] = {"error": "failure", "warning": "warning", "notice": "notice"}
-SARIF_LEVELS = {"error": "error", "warning": "warning", "notice": "note"}
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-TOOL_NAME = "ci-orchestrator"
 SUGGESTION_MARKER = "<!-- ci-orchestrator-suggestion {rule} -->"
 SUGGESTION_MARKER_PATTERN = re.compile(r"<!-- ci-orchestrator-suggestion (\S+) -->")
 
@@ -192,59 +189,3 @@ def format_text(findings: Iterable[Finding]) -> str:
 def format_json(result: ReviewResult) -> str:
     """The whole result as JSON (findings with their fixes, analyzers, tool versions, errors)."""
     return json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n"
-
-
-def format_sarif(result: ReviewResult, *, tool_version: str = "0.1.0") -> str:
-    """SARIF 2.1.0 for GitHub code scanning: one run, rules in ``tool.driver.rules``."""
-    rule_ids = sorted({finding.rule for finding in result.findings})
-    index_of = {rule: index for index, rule in enumerate(rule_ids)}
-    rules = []
-    for rule in rule_ids:
-        descriptor: dict[str, Any] = {"id": rule, "name": rule.replace("/", "-"), "shortDescription": {"text": rule}}
-        help_uri = rule_help_uri(rule)
-        if help_uri:
-            descriptor["helpUri"] = help_uri
-        rules.append(descriptor)
-    results = []
-    for finding in result.findings:
-        region: dict[str, int] = {
-            "startLine": finding.line,
-            "startColumn": max(finding.column, 1),
-            "endLine": max(finding.end_line, finding.line),
-        }
-        if finding.end_column and finding.end_line == finding.line:
-            region["endColumn"] = max(finding.end_column + 1, region["startColumn"] + 1)
-        results.append(
-            {
-                "ruleId": finding.rule,
-                "ruleIndex": index_of[finding.rule],
-                "level": SARIF_LEVELS[finding.level],
-                "message": {"text": finding.message},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
-                            "region": region,
-                        }
-                    }
-                ],
-            }
-        )
-    notifications = [{"level": "error", "message": {"text": error}} for error in result.errors]
-    run: dict[str, Any] = {
-        "tool": {"driver": {"name": TOOL_NAME, "version": tool_version, "rules": rules}},
-        "results": results,
-        "invocations": [{"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}],
-    }
-    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
-
-
-def rule_help_uri(rule: str) -> str | None:
-    """Where an external tool's rule is explained (zizmor, actionlint), or None for the App's own rules."""
-    family, _, name = rule.partition("/")
-    if family == "zizmor":
-        return f"https://docs.zizmor.sh/audits/#{name}"
-    if family == "actionlint":
-        return "https://github.com/rhysd/actionlint/blob/main/docs/checks.md"
-    return None

@@ -6,7 +6,8 @@
   other files) is passed to zizmor; inline ``# zizmor: ignore[rule]`` comments are zizmor's own and are honoured.
 - ``template-injection`` is an error for values an outsider can choose; zizmor also rates as High values the runner
   sets (``github.event_path``, ``runner.temp``), account names and typed inputs (notices) and string inputs, which are
-  as trusted as whoever sets them (warnings).
+  as trusted as whoever sets them (warnings). Hygiene rules (DOWNGRADED_RULES) are at most warnings.
+  ``review.security_strict: true`` keeps zizmor's own levels for all of them.
 - actionlint (the optional extra ``ci-orchestrator[actionlint]``) is stricter than GitHub in places (custom runner
   labels, action inputs it guesses), so its findings are warnings, never errors; what GitHub rejects is reported as
   an error by the syntax analyzer.
@@ -60,11 +61,11 @@ class SecurityAnalyzer:
         auditable = [
             source
             for source in files
-            if file_kind(source.path) in ("workflow", "action") and parse_yaml(source.text).problem is None
+            if source.kind in ("workflow", "action") and parse_yaml(source.text).problem is None
         ]
         if not auditable:
             return []
-        staged = {staging_path(source.path, index): source for index, source in enumerate(auditable)}
+        staged = {staging_path(source, index): source for index, source in enumerate(auditable)}
         config = zizmor_config([*files, *context.other_files])
         findings: list[Finding] = []
         with tempfile.TemporaryDirectory(prefix="ci-orchestrator-review-") as folder:
@@ -75,15 +76,18 @@ class SecurityAnalyzer:
             if config is not None:
                 config_path = write_under(root, "_config/zizmor.yml", config.text)
             findings.extend(self._run_zizmor(root, list(staged), config_path))
-            workflows = [relative for relative in staged if file_kind(relative) == "workflow"]
+            workflows = [relative for relative, source in staged.items() if source.kind == "workflow"]
             actionlint = find_executable("actionlint")
             if workflows and actionlint:
                 findings.extend(self._run_actionlint(actionlint, root, workflows))
-        return [
-            tempered_injection(replace(finding, path=staged[finding.path].path), staged[finding.path].text)
-            for finding in findings
-            if finding.path in staged
-        ]
+        kept = []
+        for finding in findings:
+            if finding.path not in staged:
+                continue
+            origin = staged[finding.path]
+            found = replace(finding, path=origin.path)
+            kept.append(found if context.options.security_strict else softened(found, origin.text))
+        return kept
 
     def _run_zizmor(self, root: Path, paths: list[str], config: Path | None) -> list[Finding]:
         """zizmor over the batch; over each file alone when the batch fails, with a notice for each file it cannot
@@ -254,6 +258,15 @@ def input_type(text: str, name: str) -> str | None:
     return None
 
 
+def softened(finding: Finding, text: str) -> Finding:
+    """A zizmor finding at the level this analyzer gives it (``review.security_strict`` keeps zizmor's): hygiene rules
+    (DOWNGRADED_RULES) at most warnings, ``template-injection`` by who can choose the value's text."""
+    rule = finding.rule.removeprefix("zizmor/")
+    if rule in DOWNGRADED_RULES and finding.level == "error":
+        return replace(finding, level="warning")
+    return tempered_injection(finding, text)
+
+
 def tempered_injection(finding: Finding, text: str) -> Finding:
     """A ``template-injection`` finding at the level its whole expression deserves: a notice when no one can choose
     its text, a warning when only whoever sets an input or variable can; zizmor's level when an outsider can."""
@@ -292,17 +305,18 @@ def is_safe_relative(path: str) -> bool:
     )
 
 
-def staging_path(path: str, index: int) -> str:
-    """Where a file is written for the tools: its own relative path when that is safe.
+def staging_path(source: SourceFile, index: int) -> str:
+    """Where a file is written for the tools: its own relative path when that is safe and its place says what it is.
 
-    Otherwise a made-up place (``_outside/<index>/...``) that keeps what the tools need: the
-    ``.github/workflows/<name>`` layout or the ``action.yml`` name.
+    Otherwise a made-up place (``_outside/<index>/...``) that tells the tools what the file is: the
+    ``.github/workflows/<name>`` layout for a workflow, the name ``action.yml`` for an action.
     """
-    if is_safe_relative(path):
-        return path
-    name = PurePosixPath(path).name
-    layout = f".github/workflows/{name}" if file_kind(path) == "workflow" else name
-    return f"_outside/{index}/{layout}"
+    if is_safe_relative(source.path) and file_kind(source.path) == source.kind:
+        return source.path
+    name = PurePosixPath(source.path).name
+    if source.kind == "workflow":
+        return f"_outside/{index}/.github/workflows/{name}"
+    return f"_outside/{index}/{name if name in ('action.yml', 'action.yaml') else 'action.yml'}"
 
 
 def find_executable(name: str) -> str | None:
@@ -350,10 +364,9 @@ def last_line(text: str) -> str:
 DOWNGRADED_RULES = frozenset({"unpinned-uses", "unpinned-images", "excessive-permissions", "github-app"})
 
 
-def zizmor_level(determinations: Mapping[str, Any], rule: str = "") -> Level:
-    """High severity → error (warning if zizmor is not highly confident); Medium → warning; else notice."""
-    if rule in DOWNGRADED_RULES and determinations.get("severity") == "High":
-        return "warning"
+def zizmor_level(determinations: Mapping[str, Any]) -> Level:
+    """zizmor's own rating: High severity → error (warning if zizmor is not highly confident); Medium → warning; else
+    notice."""
     severity = determinations.get("severity")
     if severity == "High":
         return "error" if determinations.get("confidence") == "High" else "warning"
@@ -369,7 +382,7 @@ def zizmor_findings(report: Sequence[Mapping[str, Any]]) -> list[Finding]:
         if result.get("ignored"):
             continue
         rule = f"zizmor/{result['ident']}"
-        level = zizmor_level(result.get("determinations", {}), result["ident"])
+        level = zizmor_level(result.get("determinations", {}))
         for location in result.get("locations", []):
             symbolic = location.get("symbolic", {})
             if symbolic.get("kind") != "Primary":

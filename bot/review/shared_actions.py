@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from bot.review.model import Finding, Fix, ReviewContext, SharedAction, SourceFile, file_kind
+from bot.review.model import Finding, Fix, ReviewContext, SharedAction, SourceFile
 from bot.review.yaml_lines import job_steps, parse_yaml, step_lines, to_plain, workflow_jobs
 
 MIN_DUPLICATED_STEPS = 2
@@ -97,7 +97,7 @@ def step_identity(step: CommentedMap) -> str | None:
 
 def collect_jobs(source: SourceFile) -> list[JobSteps]:
     """The jobs of a workflow (or the steps of a composite action) with each step's place in the text."""
-    kind = file_kind(source.path)
+    kind = source.kind
     if kind not in ("workflow", "action"):
         return []
     parsed = parse_yaml(source.text)

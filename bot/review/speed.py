@@ -33,7 +33,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from bot.review.model import Finding, Fix, Level, ReviewContext, SourceFile, file_kind
+from bot.review.model import Finding, Fix, Level, ReviewContext, SourceFile
 from bot.review.yaml_lines import (
     job_steps,
     key_position,
@@ -148,7 +148,7 @@ class SpeedAnalyzer:
     def analyze(self, files: Sequence[SourceFile], context: ReviewContext) -> list[Finding]:
         findings: list[Finding] = []
         for source in files:
-            if file_kind(source.path) != "workflow":
+            if source.kind != "workflow":
                 continue
             parsed = parse_yaml(source.text)
             if parsed.problem is not None or not isinstance(parsed.data, CommentedMap):

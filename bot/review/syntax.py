@@ -6,7 +6,7 @@ import functools
 import importlib.resources
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jsonschema
@@ -14,7 +14,8 @@ from jsonschema.exceptions import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from bot.review.expression_checks import action_expression_findings, workflow_expression_findings
-from bot.review.model import Finding, ReviewContext, SourceFile, file_kind
+from bot.review.model import Finding, ReviewContext, SourceFile
+from bot.review.schema_check import UnsupportedSchema, compile_schema
 from bot.review.schema_relaxations import relaxed_validator
 from bot.review.workflow_checks import workflow_check_findings
 from bot.review.yaml_lines import locate, parse_yaml, to_plain
@@ -48,7 +49,7 @@ class SyntaxAnalyzer:
         self._errors = []
         findings: list[Finding] = []
         for source in files:
-            kind = file_kind(source.path)
+            kind = source.kind
             if kind not in SCHEMA_FILES:
                 continue
             try:
@@ -79,9 +80,24 @@ def check_file(source: SourceFile, kind: str) -> list[Finding]:
     return findings
 
 
+@functools.cache
+def schema_fits(kind: str) -> Callable[[Any], bool]:
+    """The compiled yes/no check of the relaxed schema (bot/review/schema_check.py); jsonschema's own when the schema
+    uses a keyword not compiled there."""
+    validator = schema_validator(kind)
+    try:
+        return compile_schema(validator.schema)
+    except UnsupportedSchema:
+        return validator.is_valid
+
+
 def schema_findings(source: SourceFile, kind: str, data: Any) -> list[Finding]:
-    """One finding per schema error (the most specific ones), at most MAX_SCHEMA_FINDINGS_PER_FILE."""
+    """One finding per schema error (the most specific ones), at most MAX_SCHEMA_FINDINGS_PER_FILE.
+
+    A file that fits is known from the compiled check at once; jsonschema then only explains the others."""
     plain = to_plain(data)
+    if schema_fits(kind)(plain):
+        return []
     described = [
         describe(specific) for error in schema_validator(kind).iter_errors(plain) for specific in specific_errors(error)
     ]

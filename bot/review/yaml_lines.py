@@ -1,16 +1,28 @@
-"""ruamel.yaml helpers: parse once with line info, map a data path to a line, find block ends, walk jobs and steps."""
+"""ruamel.yaml helpers: parse once with line info, map a data path to a line, find block ends, walk jobs and steps.
+
+Parsing is ruamel.yaml's round trip (YAML 1.2, line and column of every key and item), with libyaml's C parser in
+place of ruamel's pure-Python scanner and parser where PyYAML has it: libyaml composes the node tree with its marks,
+ruamel's resolver and round-trip constructor make the same objects from it as ruamel alone would (same values,
+types, lines and columns: tests/review/test_review_yaml_lines.py compares both on every fixture). ruamel alone parses
+what that path does not take: a YAML error (so the message stays ruamel's), a ``%YAML`` directive, a tab, an explicit
+tag, an empty sequence item or flow mapping value.
+"""
 
 from __future__ import annotations
 
 import datetime
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
+import yaml as pyyaml
+from ruamel.yaml import YAML, nodes
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 
 @dataclass(frozen=True)
@@ -31,12 +43,132 @@ class ParsedYaml:
     lines: tuple[str, ...]
 
 
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml: ruamel alone parses
+    CParser = None
+
+VERSION_DIRECTIVE = re.compile(r"^%YAML", re.MULTILINE)
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+RUAMEL_NODE_KINDS: dict[type, type] = {
+    pyyaml.ScalarNode: nodes.ScalarNode,
+    pyyaml.SequenceNode: nodes.SequenceNode,
+    pyyaml.MappingNode: nodes.MappingNode,
+}
+
+
+class NotForLibyaml(Exception):
+    """The text holds something the libyaml path does not take; ruamel alone parses it."""
+
+
+class LibyamlComposer(CParser or object):  # type: ignore[misc]
+    """libyaml's parser and composer, leaving each untagged node's tag to ruamel's YAML 1.2 resolver."""
+
+    def __init__(self, text: str, resolver: VersionedResolver) -> None:
+        super().__init__(text)
+        self.ruamel_resolver = resolver
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> Tag:
+        return self.ruamel_resolver.resolve(RUAMEL_NODE_KINDS[kind], value, implicit)
+
+    def descend_resolver(self, parent: Any, index: Any) -> None:
+        """Path resolvers are not used (ruamel's round trip registers none)."""
+
+    def ascend_resolver(self) -> None:
+        """Path resolvers are not used (ruamel's round trip registers none)."""
+
+
+class RuamelNodes:
+    """Turns libyaml's node tree into ruamel's (an alias stays the node it names, as in ruamel's composer).
+
+    libyaml and ruamel place empty values differently: a block mapping's empty value is moved to where ruamel puts
+    it; an empty item of a sequence or an empty value of a flow mapping is left to ruamel alone (NotForLibyaml), as
+    is an explicit tag (ruamel keeps it as a TaggedScalar).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines = LINE_BREAK.split(text)
+        self.made: dict[int, Any] = {}
+
+    def node(self, node: Any) -> Any:
+        found = self.made.get(id(node))
+        if found is not None:
+            return found
+        if not isinstance(node.tag, Tag):
+            raise NotForLibyaml(f"explicit tag {node.tag}")
+        if isinstance(node, pyyaml.ScalarNode):
+            style = node.style or None  # libyaml's plain style is "", ruamel's None
+            self.made[id(node)] = nodes.ScalarNode(node.tag, node.value, node.start_mark, node.end_mark, style)
+            return self.made[id(node)]
+        is_sequence = isinstance(node, pyyaml.SequenceNode)
+        children = node.value if is_sequence else [value for _, value in node.value] if node.flow_style else []
+        if any(is_empty(child) for child in children):
+            raise NotForLibyaml("an empty sequence item or flow mapping value")
+        kind = nodes.SequenceNode if is_sequence else nodes.MappingNode
+        result = kind(node.tag, [], node.start_mark, node.end_mark, node.flow_style)
+        self.made[id(node)] = result
+        if is_sequence:
+            result.value = [self.node(child) for child in node.value]
+            return result
+        for key, value in node.value:
+            made_value = self.node(value)
+            if is_empty(value):
+                made_value.start_mark = self.empty_value_mark(value.start_mark, key.start_mark.column)
+            result.value.append((self.node(key), made_value))
+        return result
+
+    def empty_value_mark(self, mark: Any, key_column: int) -> Any:
+        """Where ruamel places an empty block mapping value: at the next token, past blanks and comments; but right
+        after the colon (libyaml's place) when a comment follows the colon and the next token is a sibling key."""
+        line, column = mark.line, mark.column
+        commented = line < len(self.lines) and self.lines[line][column:].strip().startswith("#")
+        while line < len(self.lines):
+            rest = self.lines[line][column:]
+            stripped = rest.lstrip(" ")
+            if stripped and not stripped.startswith("#"):
+                found = column + len(rest) - len(stripped)
+                if stripped.startswith(("---", "...")):
+                    raise NotForLibyaml("an empty value before a document marker")
+                if commented and found == key_column:
+                    return mark
+                return pyyaml.Mark(mark.name, -1, line, found, None, None)
+            if line == len(self.lines) - 1:
+                return pyyaml.Mark(mark.name, -1, line, len(self.lines[line]), None, None)
+            line, column = line + 1, 0
+        return mark
+
+
+def is_empty(node: Any) -> bool:
+    """An empty plain scalar: what a key with nothing after it, or a bare ``-``, holds."""
+    return isinstance(node, pyyaml.ScalarNode) and node.value == "" and not node.style
+
+
+def load_with_libyaml(text: str) -> Any:
+    """ruamel's round-trip data for ``text``, composed by libyaml; NotForLibyaml when ruamel alone must parse it."""
+    if CParser is None or VERSION_DIRECTIVE.search(text) or "\t" in text:
+        raise NotForLibyaml("no libyaml, a %YAML directive, or a tab (ruamel refuses some that libyaml takes)")
+    loader = YAML(typ="rt")
+    try:
+        root = LibyamlComposer(text, loader.resolver).get_single_node()
+    except pyyaml.YAMLError as error:
+        raise NotForLibyaml(str(error)) from error
+    if root is None:
+        return None
+    try:
+        return loader.constructor.construct_document(RuamelNodes(text).node(root))
+    except YAMLError as error:  # a duplicate key, say: ruamel alone reports it, in its words
+        raise NotForLibyaml(str(error)) from error
+
+
 @functools.lru_cache(maxsize=512)
 def parse_yaml(text: str) -> ParsedYaml:
     """Parse ``text`` once; analyzers share the cached result, so they must not modify ``data``."""
     lines = tuple(text.splitlines())
     try:
-        data = YAML(typ="rt").load(text)
+        try:
+            data = load_with_libyaml(text)
+        except NotForLibyaml:
+            data = YAML(typ="rt").load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

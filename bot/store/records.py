@@ -34,6 +34,13 @@ def progress(status: str | None, *moments: datetime | None) -> int:
     return STATUS_RANKS.get(status or "", 0) * _RANK_SCALE + max(0, min(millis, _RANK_SCALE - 1))
 
 
+def whole_seconds(start: datetime | None, end: datetime | None) -> int | None:
+    """Whole seconds from `start` to `end` (GitHub's timestamps have whole seconds); None when unknown or negative."""
+    if start is None or end is None or end < start:
+        return None
+    return round((end - start).total_seconds())
+
+
 def step_progress(step: StepRecord) -> int:
     """`progress` of a step, which has no status of its own in the record: done, started or waiting."""
     if step.conclusion is not None or step.completed_at is not None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -144,6 +145,9 @@ jobs = Table(
     Column("completed_at", UTCDateTime),
     Column("html_url", Text),
     Column("progress", BigInteger, nullable=False),
+    # Revision 4: whole seconds waited for a runner and run on it, computed at ingest (health reports sum them).
+    Column("queue_seconds", Integer),
+    Column("duration_seconds", Integer),
     Index(None, "repository_id", "run_id", "run_attempt"),
     Index(None, "created_at"),
 )
@@ -318,4 +322,70 @@ test_budgets = Table(
     Column("installation_id", BigInteger, primary_key=True, autoincrement=False),
     Column("window_start", UTCDateTime, nullable=False),
     Column("used", Integer, nullable=False),
+)
+
+# Revision 4: indexes for health reports (window scans of a repository's runs and jobs), the health schedule
+# (one row per repository or organization roll-up: when it is due, who is refreshing it, what it last said) and
+# the alerts already sent (at most one per finding).
+
+Index("ix_runs_repository_branch_created", runs.c.repository_id, runs.c.head_branch, runs.c.created_at)
+Index("ix_jobs_repository_created", jobs.c.repository_id, jobs.c.created_at)
+# Covers what the default branch's job series read (busiest jobs, their durations, which run), so that scanning a
+# window reads the index alone.
+Index(
+    "ix_jobs_branch_series",
+    jobs.c.repository_id,
+    jobs.c.head_branch,
+    jobs.c.created_at,
+    jobs.c.conclusion,
+    jobs.c.workflow_name,
+    jobs.c.name,
+    jobs.c.duration_seconds,
+    jobs.c.run_id,
+)
+FAILED_JOB = text("conclusion IN ('failure', 'timed_out', 'startup_failure')")
+Index("ix_jobs_failed", jobs.c.repository_id, jobs.c.created_at, postgresql_where=FAILED_JOB, sqlite_where=FAILED_JOB)
+
+# Completed jobs counted per repository, UTC day, workflow, label set, first attempt or re-run, and queue time
+# (whole seconds below 100 s, two significant digits above, rounded down): what queue-time and minutes reports sum,
+# kept up to date at ingest so that a report reads hundreds of rows instead of every job of the window.
+job_totals = Table(
+    "job_totals",
+    metadata,
+    Column("repository_id", BigInteger, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("workflow_name", Text, primary_key=True),
+    Column("labels", Text, primary_key=True),  # the labels' JSON text, as `CAST(jobs.labels AS TEXT)` gives it
+    Column("rerun", Boolean, primary_key=True),
+    Column("queue_seconds", Integer, primary_key=True, autoincrement=False),
+    Column("jobs", Integer, nullable=False),
+    Column("seconds", BigInteger, nullable=False),
+    Column("billed_minutes", BigInteger, nullable=False),
+)
+
+# The jobs already counted in `job_totals`: a job is added once, however often its completion is delivered.
+job_totals_counted = Table(
+    "job_totals_counted",
+    metadata,
+    Column("job_id", BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+)
+
+health_schedule = Table(
+    "health_schedule",
+    metadata,
+    Column("scope", Text, primary_key=True),  # "repository:<id>" or "organization:<login>"
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("claimed_by", Text),
+    Column("claimed_until", UTCDateTime),
+    Column("refreshed_at", UTCDateTime),
+    Column("summary", JSON),  # what the last report found (`bot.health.export.summary`)
+    Index(None, "due_at"),
+)
+
+health_alerts = Table(
+    "health_alerts",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("finding", Text, primary_key=True),
+    Column("notified_at", UTCDateTime, nullable=False),
 )

@@ -24,6 +24,8 @@ from bot.comparison.model import JobRecord, RunRecord, StepRecord
 from bot.store import schema
 from bot.store.database import cancel_safe, create_engine, migrate
 from bot.store.deliveries import Deliveries, RetryPolicy
+from bot.store.health import HealthStore
+from bot.store.job_totals import count_completed_jobs
 from bot.store.locks import SingleFlight
 from bot.store.records import (
     BackfillProgress,
@@ -35,6 +37,7 @@ from bot.store.records import (
     WorkflowRun,
     WorkflowRunEvent,
     step_progress,
+    whole_seconds,
 )
 from bot.store.sessions import SessionStore
 
@@ -160,6 +163,8 @@ class _Batch:
             "completed_at": job.completed_at,
             "html_url": job.html_url,
             "progress": job.progress,
+            "queue_seconds": whole_seconds(job.created_at, job.started_at),
+            "duration_seconds": whole_seconds(job.started_at, job.completed_at),
         }
         self._keep(self.jobs, job.id, row, "progress")
         for step in job.steps:
@@ -225,6 +230,7 @@ class _Batch:
         for table, rows, newer in tables:
             if rows:
                 await _execute_upsert(connection, table, rows, newer=newer)
+        await count_completed_jobs(connection, self.jobs.values())
 
 
 class KnownRows:
@@ -296,11 +302,13 @@ class RetentionResult:
 @cancel_safe
 class Store:
     """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`),
-    on-demand test sessions (`sessions`) and a single-flight lock across processes (`single_flight`)."""
+    health-report queries and schedule (`health`), on-demand test sessions (`sessions`) and a single-flight lock
+    across processes (`single_flight`)."""
 
     def __init__(self, engine: AsyncEngine, *, retry: RetryPolicy | None = None) -> None:
         self.engine = engine
         self.deliveries = Deliveries(engine, retry or RetryPolicy())
+        self.health = HealthStore(engine)
         self._single_flight = SingleFlight(engine)
         self.sessions = SessionStore(engine, self._single_flight)
         self._known = KnownRows()
@@ -761,6 +769,7 @@ class Store:
         runs, prs = schema.runs, schema.run_pull_requests
         statements = {
             "jobs": delete(schema.jobs).where(schema.jobs.c.created_at < cutoff),
+            "job_totals": delete(schema.job_totals).where(schema.job_totals.c.day < cutoff.date()),
             "runs": delete(runs).where(runs.c.created_at < cutoff),
             "run_pull_requests": delete(prs).where(
                 ~exists().where(runs.c.repository_id == prs.c.repository_id, runs.c.run_id == prs.c.run_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE_CORES = ("bot.comparison", "bot.review", "bot.config", "bot.report", "bot.ondemand", "bot.commands")
+PURE_CORES = ("bot.comparison", "bot.review", "bot.config", "bot.health", "bot.report", "bot.ondemand", "bot.commands")
 RUNTIME_AND_SEAMS = ("bot.app", "bot.github", "bot.store", "bot.flows", "bot.cli", "bot.testing", "handlers")
 
 # (modules the rule applies to, imports they must not make, why)

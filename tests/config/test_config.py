@@ -94,6 +94,7 @@ def test_full_valid_file_is_read_into_plain_values():
           only_changed_lines: false
           fail_on: warning
           suggestions: true
+          security_strict: true
         shared_actions:
           - uses: provide-io/ci-tooling/actions/setup-python-env@v0
             replaces:
@@ -126,6 +127,7 @@ def test_full_valid_file_is_read_into_plain_values():
         only_changed_lines=False,
         fail_on="warning",
         suggestions=True,
+        security_strict=True,
     )
     assert config.shared_actions == (
         SharedActionConfig(
@@ -180,7 +182,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys():
           zzz: 1
         """)
     assert problem.line == 2
-    assert "enabled, analyzers, ignore, only_changed_lines, fail_on, suggestions" in problem.message
+    assert "enabled, analyzers, ignore, only_changed_lines, fail_on, suggestions, security_strict" in problem.message
 
 
 def test_wrong_type_is_reported_at_the_value():

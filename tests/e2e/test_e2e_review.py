@@ -288,8 +288,42 @@ async def test_deleted_files_are_skipped_renamed_ones_reviewed_under_their_new_n
         "/repos/octo-org/app/contents/.github/workflows",
         "/repos/octo-org/app/contents/.github/workflows/build.yml",
         "/repos/octo-org/app/contents/.github/workflows/release.yml",
+        # the repository's zizmor configuration, where zizmor looks for it: none here
+        "/repos/octo-org/app/contents/.github/zizmor.yaml",
+        "/repos/octo-org/app/contents/.github/zizmor.yml",
         "/repos/octo-org/app/contents/tools/setup/action.yml",
+        "/repos/octo-org/app/contents/zizmor.yaml",
+        "/repos/octo-org/app/contents/zizmor.yml",
     ]
+
+
+ZIZMOR_CONFIG = "rules:\n  template-injection:\n    disable: true\n"
+
+
+async def test_the_repository_zizmor_config_of_the_base_branch_applies(world):
+    github = world.github
+    repo, pr = await open_pr(world, {CI_PATH: BASE_WORKFLOW + LINT_JOB}, base={".github/zizmor.yml": ZIZMOR_CONFIG})
+    check = review_check(github, repo, pr.head_sha)
+    assert annotated(check) == [(CI_PATH, 18, "speed/missing-timeout")]
+    zizmor_reads = [(path, ref) for path, ref in contents_paths(github) if "zizmor" in path]
+    assert zizmor_reads == [
+        ("/repos/octo-org/app/contents/zizmor.yml", "main"),
+        ("/repos/octo-org/app/contents/zizmor.yaml", "main"),
+        ("/repos/octo-org/app/contents/.github/zizmor.yml", "main"),
+    ]
+
+
+async def test_a_pull_request_cannot_switch_off_the_audit_of_its_own_changes_with_a_zizmor_config(world):
+    repo, pr = await open_pr(world, {CI_PATH: BASE_WORKFLOW + LINT_JOB, "zizmor.yml": ZIZMOR_CONFIG})
+    check = review_check(world.github, repo, pr.head_sha)
+    assert annotated(check) == [(CI_PATH, 18, "speed/missing-timeout"), (CI_PATH, 21, "zizmor/template-injection")]
+
+
+async def test_inline_zizmor_ignore_comments_apply(world):
+    ignored = LINT_JOB.replace('title }}"', 'title }}" # zizmor: ignore[template-injection]')
+    repo, pr = await open_pr(world, {CI_PATH: BASE_WORKFLOW + ignored})
+    check = review_check(world.github, repo, pr.head_sha)
+    assert annotated(check) == [(CI_PATH, 18, "speed/missing-timeout")]
 
 
 async def test_a_file_too_large_for_the_contents_api_is_named_in_the_summary_and_the_others_reviewed(

@@ -1,4 +1,4 @@
-"""Tests for diff parsing and report rendering: check-run output, suggestions, text/JSON/SARIF."""
+"""Tests for diff parsing and report rendering: check-run output, suggestions, text and JSON."""
 
 import json
 
@@ -9,7 +9,6 @@ from bot.review.diff import AllLines, changed_lines
 from bot.review.model import Finding, Fix, ReviewResult
 from bot.review.report import (
     format_json,
-    format_sarif,
     format_text,
     posted_key,
     render_check_run,
@@ -120,27 +119,3 @@ def test_text_and_json_formats() -> None:
     assert format_text(result.findings) == "w.yml:2:3: warning speed/no-concurrency: speed/no-concurrency message\n"
     data = json.loads(format_json(result))
     assert data["findings"][0]["rule"] == "speed/no-concurrency" and data["tool_versions"] == {"zizmor": "1.32.0"}
-
-
-def test_sarif_structure_for_code_scanning() -> None:
-    result = result_of(
-        finding("w.yml", 2, "warning", rule="speed/no-concurrency"),
-        finding("w.yml", 8, "error", rule="zizmor/template-injection", end_column=20),
-        finding("a/action.yml", 1, "notice", rule="speed/no-concurrency", end_line=3),
-    )
-    sarif = json.loads(format_sarif(result))
-    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
-    [run] = sarif["runs"]
-    rules = run["tool"]["driver"]["rules"]
-    assert [rule["id"] for rule in rules] == ["speed/no-concurrency", "zizmor/template-injection"]
-    assert rules[1]["helpUri"] == "https://docs.zizmor.sh/audits/#template-injection"
-    assert [(r["ruleId"], r["ruleIndex"], r["level"]) for r in run["results"]] == [
-        ("speed/no-concurrency", 0, "warning"),
-        ("zizmor/template-injection", 1, "error"),
-        ("speed/no-concurrency", 0, "note"),
-    ]
-    location = run["results"][1]["locations"][0]["physicalLocation"]
-    assert location["artifactLocation"]["uri"] == "w.yml"
-    assert location["region"] == {"startLine": 8, "startColumn": 3, "endLine": 8, "endColumn": 21}
-    assert run["results"][2]["locations"][0]["physicalLocation"]["region"]["endLine"] == 3
-    assert all(result["message"]["text"] for result in run["results"])

@@ -9,7 +9,7 @@ from textwrap import dedent
 import pytest
 
 from bot.review import security
-from bot.review.model import Finding, ReviewContext, SourceFile
+from bot.review.model import Finding, ReviewContext, ReviewOptions, SourceFile
 from bot.review.security import SecurityAnalyzer, actionlint_findings, tempered_injection, zizmor_findings
 
 INJECTION = dedent("""\
@@ -230,12 +230,26 @@ def test_actionlint_script_lint_kinds_are_notices() -> None:
     assert (finding.level, finding.rule, finding.end_column) == ("notice", "actionlint/shellcheck", None)
 
 
-def test_unpinned_uses_is_a_warning_not_an_error():
-    from bot.review.security import zizmor_level
+def test_unpinned_uses_is_a_warning_not_an_error_unless_strict():
+    from bot.review.security import softened, zizmor_level
 
-    high = {"severity": "High", "confidence": "High"}
-    assert zizmor_level(high, "unpinned-uses") == "warning"
-    assert zizmor_level(high, "template-injection") == "error"
+    assert zizmor_level({"severity": "High", "confidence": "High"}) == "error"
+    unpinned = Finding(".github/workflows/x.yml", 3, 1, 3, "error", "zizmor/unpinned-uses", "unpinned")
+    assert softened(unpinned, "").level == "warning"
+    text = INJECTION.replace("title }}", "title }}\n      - uses: actions/checkout@v4")
+    workflow = SourceFile(".github/workflows/x.yml", text)
+    levels = {f.rule: f.level for f in SecurityAnalyzer().analyze([workflow], ReviewContext())}
+    strict = ReviewContext(options=ReviewOptions(security_strict=True))
+    strict_levels = {f.rule: f.level for f in SecurityAnalyzer().analyze([workflow], strict)}
+    assert (levels["zizmor/unpinned-uses"], strict_levels["zizmor/unpinned-uses"]) == ("warning", "error")
+
+
+def test_strict_security_keeps_zizmor_level_for_runner_set_values() -> None:
+    text = INJECTION.replace("github.event.pull_request.title", "github.event_path")
+    workflow = SourceFile(".github/workflows/x.yml", text)
+    strict = ReviewContext(options=ReviewOptions(security_strict=True))
+    [finding] = [f for f in SecurityAnalyzer().analyze([workflow], strict) if f.rule == "zizmor/template-injection"]
+    assert finding.level == "error" and "runner sets" not in finding.message
 
 
 @pytest.mark.parametrize(
@@ -274,3 +288,9 @@ def test_template_injection_level_follows_who_can_choose_the_text(expression: st
         ".github/workflows/x.yml", 12, 25, 12, "error", "zizmor/template-injection", "injection", None, 30
     )
     assert tempered_injection(finding, text).level == level
+
+
+def test_a_declared_workflow_outside_the_workflows_folder_is_audited_as_a_workflow() -> None:
+    workflow = SourceFile("ci-templates/greet.yml", INJECTION, declared_kind="workflow")
+    findings = [f for f in SecurityAnalyzer().analyze([workflow], ReviewContext()) if f.rule.startswith("zizmor/")]
+    assert ("zizmor/template-injection", "ci-templates/greet.yml", 8) in [(f.rule, f.path, f.line) for f in findings]

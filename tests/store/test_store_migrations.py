@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from store_events import REPOSITORY_ID, START, WORKFLOW_ID, parse, small_history
 
-from bot.store import JournalEntry, Posted, Store, database_url
+from bot.store import JournalEntry, Posted, Store, database_url, schema
 from bot.store.database import create_engine, migrate, schema_revision
+from bot.store.records import whole_seconds
 from bot.store.schema import metadata
+from bot.store.store import _Batch
 
 
 async def differences_from_schema(engine: AsyncEngine) -> list:
@@ -30,19 +32,44 @@ async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
     try:
         assert await schema_revision(engine) is None
         await migrate(engine)
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005"
         assert await differences_from_schema(engine) == []
         await migrate(engine)  # every start-up migrates: nothing left to do
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005"
     finally:
         await engine.dispose()
 
 
-async def test_a_database_at_the_previous_revision_keeps_its_history(database_url: str):
+async def write_at_revision_3(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The small history as revision 0003 stored it: jobs without queue and run seconds, no daily totals."""
+
+    async def no_totals(*_arguments: object) -> None:
+        return None
+
+    monkeypatch.setattr("bot.store.store.count_completed_jobs", no_totals)
+    batch = _Batch()
+    for payload in small_history():
+        batch.add_event(parse(payload))
+    for row in batch.jobs.values():
+        del row["queue_seconds"], row["duration_seconds"]
+    async with engine.begin() as connection:
+        await batch.write(connection, None)
+
+
+async def job_totals(store: Store) -> list[tuple]:
+    async with store.engine.connect() as connection:
+        rows = (await connection.execute(select(schema.job_totals))).all()
+    return sorted(tuple(row) for row in rows)
+
+
+async def test_a_database_at_the_previous_revision_keeps_its_history(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     engine = create_engine(database_url)
-    await migrate(engine, "0001")
-    await Store(engine).ingest(parse(payload) for payload in small_history())
+    await migrate(engine, "0003")
+    await write_at_revision_3(engine, monkeypatch)
     await engine.dispose()
+    monkeypatch.undo()
 
     store = await Store.open(database_url)
     try:
@@ -53,13 +80,26 @@ async def test_a_database_at_the_previous_revision_keeps_its_history(database_ur
             [JournalEntry("d-1", "ping", None, None, None, None, START, b"{}")]
         )  # the new revision's table works
         assert [s.delivery_id for s in await store.deliveries.unfinished()] == ["d-1"]
+        async with store.engine.connect() as connection:  # revision 0004 filled in the jobs' seconds
+            jobs = (await connection.execute(select(schema.jobs))).all()
+        assert jobs and all(job.completed_at is not None for job in jobs)
+        for job in jobs:
+            assert job.queue_seconds == whole_seconds(job.created_at, job.started_at)
+            assert job.duration_seconds == whole_seconds(job.started_at, job.completed_at) is not None
+        # ... and counted the stored jobs in the daily totals exactly as ingest counts new ones.
+        fresh = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}")
+        try:
+            await fresh.ingest(parse(payload) for payload in small_history())
+            assert await job_totals(store) == await job_totals(fresh) != []
+        finally:
+            await fresh.close()
     finally:
         await store.close()
 
 
-async def test_posted_ids_of_revision_3_are_kept_without_what_they_show(database_url: str):
+async def test_posted_ids_of_revision_4_are_kept_without_what_they_show(database_url: str):
     engine = create_engine(database_url)
-    await migrate(engine, "0003")
+    await migrate(engine, "0004")
     async with engine.begin() as connection:
         await connection.execute(
             text(
@@ -82,7 +122,7 @@ async def test_instances_starting_together_migrate_once(database_url: str):
         pytest.skip("several instances need PostgreSQL")
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     try:
-        assert {await schema_revision(store.engine) for store in stores} == {"0004"}
+        assert {await schema_revision(store.engine) for store in stores} == {"0005"}
     finally:
         for store in stores:
             await store.close()

@@ -6,6 +6,7 @@ from bot.testing.simulator.faults import FaultInjector
 from bot.testing.simulator.state import (
     CheckRun,
     Installation,
+    Issue,
     IssueComment,
     JobSpec,
     PullRequest,
@@ -23,6 +24,7 @@ __all__ = [
     "FaultInjector",
     "GitHubSimulator",
     "Installation",
+    "Issue",
     "IssueComment",
     "JobSpec",
     "PullRequest",

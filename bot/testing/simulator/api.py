@@ -29,7 +29,9 @@ from bot.testing.simulator.state import (
     CheckRun,
     HookDelivery,
     InstallationToken,
+    Issue,
     IssueComment,
+    Label,
     PullRequest,
     Reaction,
     Repo,
@@ -237,6 +239,12 @@ class RestApi:
             ("GET", repo + "/pulls/{pull_number}/files", self.list_pull_files),
             ("POST", repo + "/pulls/{pull_number}/reviews", self.create_review),
             ("GET", repo + "/pulls/{pull_number}/comments", self.list_review_comments),
+            ("GET", repo + "/issues", self.list_issues),
+            ("POST", repo + "/issues", self.create_issue),
+            ("GET", repo + "/issues/{issue_number}", self.get_issue),
+            ("PATCH", repo + "/issues/{issue_number}", self.update_issue),
+            ("GET", repo + "/labels/{name}", self.get_label),
+            ("POST", repo + "/labels", self.create_label),
             ("GET", repo + "/issues/{issue_number}/comments", self.list_issue_comments),
             ("POST", repo + "/issues/{issue_number}/comments", self.create_issue_comment),
             ("PATCH", repo + "/issues/comments/{comment_id}", self.update_issue_comment),
@@ -820,11 +828,134 @@ class RestApi:
         return Reply(200, [render.review_comment(c) for c in page], headers)
 
     def _issue(self, request: web.Request) -> tuple[Repo, int]:
+        """The repository and number of an issue or pull request (they share numbers and the comments API)."""
         repo = self._repo(request)
         number = _int(request.match_info["issue_number"])
-        if (repo.full_name, number) not in self.state.pulls:
+        if (repo.full_name, number) not in self.state.pulls and (repo.full_name, number) not in self.state.issues:
             raise not_found()
         return repo, number
+
+    def _labels_of(self, repo: Repo, names: Any) -> list[str]:
+        """Label names of an issue request; unknown labels are created, as GitHub does."""
+        if names is None:
+            return []
+        if not isinstance(names, list) or not all(isinstance(name, str) and name.strip() for name in names):
+            raise validation_failed("Issue", "labels", "labels must be a list of label names")
+        known = self.state.labels.setdefault(repo.full_name, {})
+        for name in names:
+            if name.lower() not in known:
+                known[name.lower()] = Label(self.state.ids.next("label", 200_000_001), name, "ededed", None)
+        return list(dict.fromkeys(known[name.lower()].name for name in names))
+
+    async def list_issues(self, request: web.Request) -> Reply:
+        repo = self._repo(request)
+        query = request.query
+        state = query.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            raise validation_failed("Issue", "state", "state must be one of: open, closed, all")
+        wanted = {name.strip().lower() for name in query.get("labels", "").split(",") if name.strip()}
+        render = self._render(request)
+        found: list[tuple[Any, JSONDict]] = []
+        for issue in self.state.issues.values():
+            if issue.repo is repo and wanted <= {name.lower() for name in issue.labels}:
+                found.append((issue.created_at, render.issue(issue)))
+        if not wanted:
+            found += [(pr.created_at, render.pull_request_as_issue(pr)) for pr in self.state.pulls_of(repo)]
+        if "creator" in query:
+            found = [item for item in found if item[1]["user"]["login"] == query["creator"]]
+        found = [item for item in found if state == "all" or item[1]["state"] == state]
+        found.sort(key=lambda item: (item[0], item[1]["number"]), reverse=query.get("direction", "desc") == "desc")
+        page, headers = _page(request, [body for _created, body in found])
+        return Reply(200, page, headers)
+
+    async def create_issue(self, request: web.Request) -> Reply:
+        repo = self._repo(request)
+        body = self._body(request)
+        title = body.get("title")
+        if not isinstance(title, str | int) or isinstance(title, bool) or not str(title).strip():
+            raise ApiError(422, 'Invalid request.\n\n"title" wasn\'t supplied.')
+        text = body.get("body")
+        if text is not None and not isinstance(text, str):
+            raise validation_failed("Issue", "body", "body must be a string")
+        if isinstance(text, str) and len(text) > MAX_COMMENT_CHARS:
+            raise validation_failed("Issue", "body", f"body is too long (maximum is {MAX_COMMENT_CHARS} characters)")
+        now = utcnow()
+        issue = Issue(
+            self.state.ids.next("issue", 3_000_001),
+            self.state.next_issue_number(repo),
+            repo,
+            str(title),
+            text,
+            BOT_LOGIN,
+            self._labels_of(repo, body.get("labels")),
+            now,
+            now,
+        )
+        self.state.issues[(repo.full_name, issue.number)] = issue
+        rendered = self._render(request).issue(issue)
+        return Reply(201, rendered, {"Location": rendered["url"]})
+
+    async def get_issue(self, request: web.Request) -> Reply:
+        repo, number = self._issue(request)
+        issue = self.state.issues.get((repo.full_name, number))
+        render = self._render(request)
+        if issue is None:
+            return Reply(200, render.pull_request_as_issue(self.state.pulls[(repo.full_name, number)]))
+        return Reply(200, render.issue(issue))
+
+    async def update_issue(self, request: web.Request) -> Reply:
+        repo, number = self._issue(request)
+        issue = self.state.issues.get((repo.full_name, number))
+        if issue is None:
+            raise ApiError(422, "Pull requests are edited through the pulls API in this simulator")
+        body = self._body(request)
+        if "title" in body:
+            if not isinstance(body["title"], str) or not body["title"].strip():
+                raise validation_failed("Issue", "title", "title must be a non-empty string")
+            issue.title = body["title"]
+        if "body" in body:
+            text = body["body"]
+            if text is not None and (not isinstance(text, str) or len(text) > MAX_COMMENT_CHARS):
+                raise validation_failed("Issue", "body", f"body must be a string of at most {MAX_COMMENT_CHARS}")
+            issue.body = text
+        if "labels" in body:
+            issue.labels = self._labels_of(repo, body["labels"])
+        now = utcnow()
+        if "state" in body:
+            if body["state"] not in ("open", "closed"):
+                raise validation_failed("Issue", "state", "state must be open or closed")
+            if body["state"] != issue.state:
+                issue.state = body["state"]
+                issue.closed_at = now if issue.state == "closed" else None
+                default_reason = "completed" if issue.state == "closed" else "reopened"
+                issue.state_reason = body.get("state_reason") or default_reason
+        issue.updated_at = now
+        return Reply(200, self._render(request).issue(issue))
+
+    async def get_label(self, request: web.Request) -> Reply:
+        repo = self._repo(request)
+        label = self.state.labels.get(repo.full_name, {}).get(request.match_info["name"].lower())
+        if label is None:
+            raise not_found()
+        return Reply(200, self._render(request).label(repo, label))
+
+    async def create_label(self, request: web.Request) -> Reply:
+        repo = self._repo(request)
+        body = self._body(request)
+        name, color = body.get("name"), body.get("color", "ededed")
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(422, 'Invalid request.\n\n"name" wasn\'t supplied.')
+        if not isinstance(color, str) or not re.fullmatch(r"[0-9a-fA-F]{6}", color):
+            raise validation_failed("Label", "color", "color is invalid")
+        description = body.get("description")
+        if description is not None and (not isinstance(description, str) or len(description) > 100):
+            raise validation_failed("Label", "description", "description is too long (maximum is 100 characters)")
+        known = self.state.labels.setdefault(repo.full_name, {})
+        if name.lower() in known:
+            raise ApiError(422, "Validation Failed", [{"resource": "Label", "code": "already_exists", "field": "name"}])
+        label = Label(self.state.ids.next("label", 200_000_001), name, color.lower(), description)
+        known[name.lower()] = label
+        return Reply(201, self._render(request).label(repo, label))
 
     async def list_issue_comments(self, request: web.Request) -> Reply:
         repo, number = self._issue(request)

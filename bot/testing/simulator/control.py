@@ -25,6 +25,7 @@ from bot.testing.simulator.state import (
     HookDelivery,
     Installation,
     InstallationToken,
+    Issue,
     IssueComment,
     Job,
     JobSpec,
@@ -656,6 +657,15 @@ class GitHubSimulator:
 
     def issue_comments(self, repo: Repo, number: int) -> list[IssueComment]:
         return [c for c in self.state.comments.values() if c.repo is repo and c.issue_number == number]
+
+    def issues(self, repo: Repo) -> list[Issue]:
+        """The repository's issues (pull requests aside), oldest first."""
+        return sorted((i for i in self.state.issues.values() if i.repo is repo), key=lambda issue: issue.number)
+
+    def close_issue(self, issue: Issue, reason: str = "completed") -> None:
+        """A user closes an issue (no webhook: the App does not subscribe to `issues`)."""
+        issue.state, issue.state_reason, issue.closed_at = "closed", reason, utcnow()
+        issue.updated_at = issue.closed_at
 
     def check_runs_for(self, repo: Repo, sha: str) -> list[CheckRun]:
         return [c for c in self.state.check_runs.values() if c.repo is repo and c.head_sha == sha]

@@ -15,8 +15,10 @@ from bot.testing.simulator.state import (
     CheckRun,
     FileChange,
     Installation,
+    Issue,
     IssueComment,
     Job,
+    Label,
     PullRequest,
     Reaction,
     Repo,
@@ -417,13 +419,83 @@ class Renderer:
             "blob_href": f"{WEB}/{check.repo.full_name}/blob/{check.head_sha}/{annotation.path}",
         }
 
+    def label(self, repo: Repo, label: Label) -> JSONDict:
+        return {
+            "id": label.id,
+            "node_id": node_id("Label", label.id),
+            "url": f"{self.api}/repos/{repo.full_name}/labels/{label.name}",
+            "name": label.name,
+            "description": label.description,
+            "color": label.color,
+            "default": False,
+        }
+
+    def issue(self, issue: Issue) -> JSONDict:
+        repo = issue.repo.full_name
+        api = f"{self.api}/repos/{repo}/issues/{issue.number}"
+        known = self.state.labels.get(repo, {})
+        comments = sum(
+            1 for c in self.state.comments.values() if c.repo is issue.repo and c.issue_number == issue.number
+        )
+        return {
+            "id": issue.id,
+            "node_id": node_id("Issue", issue.id),
+            "url": api,
+            "repository_url": f"{self.api}/repos/{repo}",
+            "labels_url": f"{api}/labels{{/name}}",
+            "comments_url": f"{api}/comments",
+            "events_url": f"{api}/events",
+            "html_url": f"{WEB}/{repo}/issues/{issue.number}",
+            "number": issue.number,
+            "state": issue.state,
+            "state_reason": issue.state_reason,
+            "title": issue.title,
+            "body": issue.body,
+            "user": self.user(issue.user, "Bot" if issue.user.endswith("[bot]") else "User"),
+            "labels": [self.label(issue.repo, known[name.lower()]) for name in issue.labels if name.lower() in known],
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "locked": False,
+            "active_lock_reason": None,
+            "comments": comments,
+            "closed_at": iso(issue.closed_at),
+            "created_at": iso(issue.created_at),
+            "updated_at": iso(issue.updated_at),
+            "closed_by": None,
+            "author_association": "NONE" if issue.user.endswith("[bot]") else "OWNER",
+            "timeline_url": f"{api}/timeline",
+        }
+
+    def pull_request_as_issue(self, pr: PullRequest) -> JSONDict:
+        """A pull request as the issues API lists it: an issue with a `pull_request` object."""
+        repo = pr.repo.full_name
+        api = f"{self.api}/repos/{repo}/issues/{pr.number}"
+        body = self.issue(
+            Issue(pr.id, pr.number, pr.repo, pr.title, pr.body, pr.user, [], pr.created_at, pr.updated_at)
+        )
+        body.update(
+            state=pr.state,
+            closed_at=iso(pr.closed_at),
+            url=api,
+            html_url=f"{WEB}/{repo}/pull/{pr.number}",
+            pull_request={
+                "url": f"{self.api}/repos/{repo}/pulls/{pr.number}",
+                "html_url": f"{WEB}/{repo}/pull/{pr.number}",
+                "diff_url": f"{WEB}/{repo}/pull/{pr.number}.diff",
+                "patch_url": f"{WEB}/{repo}/pull/{pr.number}.patch",
+                "merged_at": iso(pr.closed_at) if pr.merged else None,
+            },
+        )
+        return body
+
     def issue_comment(self, comment: IssueComment) -> JSONDict:
         repo = comment.repo.full_name
         return {
             "id": comment.id,
             "node_id": node_id("IssueComment", comment.id),
             "url": f"{self.api}/repos/{repo}/issues/comments/{comment.id}",
-            "html_url": f"{WEB}/{repo}/pull/{comment.issue_number}#issuecomment-{comment.id}",
+            "html_url": f"{WEB}/{repo}/{self._issue_kind(comment)}/{comment.issue_number}#issuecomment-{comment.id}",
             "body": comment.body,
             "user": self.user(comment.user, "Bot" if comment.user.endswith("[bot]") else "User"),
             "created_at": iso(comment.created_at),
@@ -444,6 +516,9 @@ class Renderer:
                 "eyes": 0,
             },
         }
+
+    def _issue_kind(self, comment: IssueComment) -> str:
+        return "issues" if (comment.repo.full_name, comment.issue_number) in self.state.issues else "pull"
 
     def _branch_side(self, repo: Repo, branch: str, sha: str, owner_login: str) -> JSONDict:
         return {

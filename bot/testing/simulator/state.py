@@ -209,6 +209,32 @@ class IssueComment:
 
 
 @dataclass
+class Label:
+    id: int
+    name: str
+    color: str
+    description: str | None
+
+
+@dataclass
+class Issue:
+    """An issue (not a pull request: those live in `SimState.pulls` and share the numbering)."""
+
+    id: int
+    number: int
+    repo: Repo
+    title: str
+    body: str | None
+    user: str
+    labels: list[str]
+    created_at: datetime
+    updated_at: datetime
+    state: str = "open"
+    state_reason: str | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass
 class Annotation:
     path: str
     start_line: int
@@ -493,6 +519,8 @@ class SimState:
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     pulls: dict[tuple[str, int], PullRequest] = field(default_factory=dict)
     comments: dict[int, IssueComment] = field(default_factory=dict)
+    issues: dict[tuple[str, int], Issue] = field(default_factory=dict)
+    labels: dict[str, dict[str, Label]] = field(default_factory=dict)  # repository → lower-cased name → label
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     reviews: dict[int, Review] = field(default_factory=dict)
     review_comments: dict[int, ReviewComment] = field(default_factory=dict)
