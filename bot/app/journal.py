@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.app.intake import Delivery, ordering_key
+from bot.github.client import GitHubUnavailable, Refused
 from bot.github.endpoints import AppAPI
 from bot.store import DeliveryJournal, HandledDelivery, JournalEntry, LeaseLost, Store
 
@@ -412,6 +413,8 @@ async def run_reconciliations(
             async with journal.store.single_flight("reconcile deliveries"):
                 await reconcile(app, journal.store, in_hand, since=since, now=started, settle=settle)
             since = started - settle - timedelta(minutes=5)
-        except Exception:  # GitHub unavailable: the next round looks back further
+        except (GitHubUnavailable, Refused) as error:  # the next round looks back further
+            log.warning("reconciliation with GitHub's record of deliveries failed: %s", error)
+        except Exception:
             log.exception("reconciliation with GitHub's record of deliveries failed")
         await sleep(every)
