@@ -390,17 +390,18 @@ def test_repeated_step_names_are_matched_by_position() -> None:
     assert [step.duration.baseline_count for step in steps_compared] == [10, 10, 10]
 
 
-def test_several_pr_samples_use_mann_whitney_and_hodges_lehmann() -> None:
+def test_several_pr_samples_are_judged_by_their_mean() -> None:
     baseline = build_baseline({"build": 300.0})
     samples = [build_run(2000 + attempt, [build_job("build", 390.0 + attempt)]) for attempt in range(2)]
     current = build_run(1000, [build_job("build", 395.0)])
     comparison = compare_run(current, baseline, OPTIONS, pr_samples=[*samples, current])
     build = by_name(comparison, "build").duration
     assert comparison.pr_sample_count == 3  # the current run is not counted twice
-    assert build.method == "mann-whitney" and build.sample_count == 3
+    assert build.method == "prediction-interval-of-mean" and build.sample_count == 3
     assert build.verdict is Verdict.REGRESSION
-    assert build.change_seconds == pytest.approx(391.0 - 300.0, abs=12.0)
-    assert build.change_percent == pytest.approx(30.0, abs=4.0)
+    geometric_mean = (390.0 * 391.0 * 395.0) ** (1 / 3)
+    assert build.change_seconds == pytest.approx(geometric_mean - 300.0)
+    assert build.change_percent == pytest.approx((geometric_mean / 300.0 - 1) * 100)
 
 
 def test_failed_pr_samples_are_not_duration_samples() -> None:

@@ -53,24 +53,24 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 
-from bot.comparison.model import JobRecord, RunRecord
-from bot.comparison.statistics import (
-    RateEstimate,
-    hodges_lehmann_shift,
-    mann_whitney_u,
-    median,
-    prediction_bounds,
-    wilson_interval,
+from bot.comparison.durations import (
+    Call,
+    DecisionRules,
+    Measure,
+    judge_family,
+    log_seconds,
 )
+from bot.comparison.model import JobRecord, RunRecord
+from bot.comparison.run_speed import baseline_levels, sensitivities, speed_factors
+from bot.comparison.statistics import RateEstimate, median, wilson_interval
 
 SUCCESS = "success"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
-# Durations are whole seconds on GitHub; shorter ones count as this many seconds on the log scale.
-SHORTEST_LOGGED_SECONDS = 1.0
 
 
 class Verdict(StrEnum):
@@ -79,6 +79,8 @@ class Verdict(StrEnum):
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     UNCHANGED = "unchanged"
+    # Looks slower in one sample; not called slower before a second sample (a re-run) agrees.
+    NEEDS_CONFIRMATION = "needs-confirmation"
     NOT_ENOUGH_HISTORY = "not-enough-history"
     NOT_COMPARED = "not-compared"
 
@@ -115,9 +117,13 @@ class ComparisonOptions:
     min_runs: int = 5
     threshold_percent: float = 10.0
     threshold_seconds: float = 30.0
-    alpha: float = 0.05
+    alpha: float = 0.01
     pass_rate_for_new_failure: float = 0.9
     baseline_branch: str = "main"
+    # May a verdict wait for a second sample? True: one sample that looks slower is `needs-confirmation`
+    # (the caller re-runs those jobs, see `RunComparison.confirm_jobs`); False: one sample is judged at
+    # once, at the stricter single-sample level. Pass False once no further sample will come.
+    confirm: bool = False
 
     def __post_init__(self) -> None:
         if self.min_runs < 2:
@@ -126,6 +132,14 @@ class ComparisonOptions:
             raise ValueError("alpha must be between 0 and 0.5")
         if not 0.0 <= self.pass_rate_for_new_failure <= 1.0:
             raise ValueError("pass_rate_for_new_failure must be between 0 and 1")
+
+    def decision_rules(self, *, confirm: bool) -> DecisionRules:
+        return DecisionRules(
+            alpha=self.alpha,
+            threshold_percent=self.threshold_percent,
+            threshold_seconds=self.threshold_seconds,
+            confirm=confirm,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +154,9 @@ class DurationComparison:
     change_percent: float | None = None
     method: str | None = None
     sample_count: int = 0
+    # The smallest slowdown (%) the comparison could have called with this history and procedure; a
+    # change of this size is caught about half of the time. None when nothing was judged.
+    smallest_detectable_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +247,21 @@ class RunComparison:
         return self.jobs_with(FailureVerdict.NEW_FAILURE)
 
     @property
+    def confirm_jobs(self) -> tuple[str, ...]:
+        """Names of the jobs that look slower in one sample and await a second (re-run them to decide)."""
+        return tuple(job.name for job in self.jobs if job.duration.verdict is Verdict.NEEDS_CONFIRMATION)
+
+    @property
+    def confirm_run(self) -> bool:
+        """The run's wall time or total job time looks slower in one sample and awaits a complete re-run."""
+        return Verdict.NEEDS_CONFIRMATION in (self.wall_time.verdict, self.total_job_time.verdict)
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """Some verdict waits for a second sample: the report shows "checking" until it comes."""
+        return self.confirm_run or bool(self.confirm_jobs)
+
+    @property
     def has_regression(self) -> bool:
         """True when the run or any job got significantly slower."""
         return (
@@ -237,6 +269,94 @@ class RunComparison:
             or self.total_job_time.verdict is Verdict.REGRESSION
             or any(job.duration.verdict is Verdict.REGRESSION for job in self.jobs)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Durations:
+    """One measure before judging: baseline durations, this run's value, other samples from the PR."""
+
+    baseline: Sequence[float]
+    current: float | None
+    other_samples: Sequence[float] = ()
+    comparable: bool = True
+    # Log-offsets of the common-mode control (see `run_speed`): one per baseline value, one per sample
+    # (`current` first), None where a sample has none; both None without a control.
+    baseline_offsets: Sequence[float] | None = None
+    sample_offsets: Sequence[float | None] | None = None
+    # See `durations.Measure`.
+    lone_strictness: float | None = None
+    reachable_lone_strictness: float | None = None
+
+
+def _unjudged(item: _Durations, options: ComparisonOptions) -> DurationComparison | None:
+    """The comparison of a measure that gets no verdict (nothing to judge, too little history); else None."""
+    baseline = item.baseline
+    if item.current is not None and item.comparable and len(baseline) >= max(1, options.min_runs):
+        return None
+    baseline_median = median(baseline) if baseline else None
+    if item.current is None:
+        return DurationComparison(Verdict.NOT_COMPARED, None, baseline_median, len(baseline))
+    if not item.comparable:
+        return DurationComparison(Verdict.NOT_COMPARED, item.current, baseline_median, len(baseline))
+    change = None if baseline_median is None else item.current - baseline_median
+    return DurationComparison(
+        Verdict.NOT_ENOUGH_HISTORY,
+        item.current,
+        baseline_median,
+        len(baseline),
+        change_seconds=change,
+        change_percent=_percent(change, baseline_median),
+    )
+
+
+_VERDICTS = {
+    Call.SLOWER: Verdict.REGRESSION,
+    Call.FASTER: Verdict.IMPROVEMENT,
+    Call.NO_CHANGE: Verdict.UNCHANGED,
+    Call.NEEDS_CONFIRMATION: Verdict.NEEDS_CONFIRMATION,
+}
+
+
+def _compare_family(
+    items: Sequence[_Durations],
+    options: ComparisonOptions,
+    *,
+    confirm: bool,
+    detectable: bool = True,
+) -> list[DurationComparison]:
+    """Judge the measures of one family together (see `durations.judge_family` and `DecisionRules`)."""
+    results = [_unjudged(item, options) for item in items]
+    judged = [index for index, result in enumerate(results) if result is None]
+    judgements = judge_family(
+        [
+            Measure(
+                item.baseline,
+                [item.current, *item.other_samples],
+                item.baseline_offsets,
+                item.sample_offsets,
+                item.lone_strictness,
+                item.reachable_lone_strictness,
+            )
+            for item in (items[index] for index in judged)
+        ],
+        options.decision_rules(confirm=confirm),
+        detectable=detectable,
+    )
+    for index, judgement in zip(judged, judgements, strict=True):
+        item = items[index]
+        sample_count = 1 + len(item.other_samples)
+        results[index] = DurationComparison(
+            _VERDICTS[judgement.call],
+            item.current,
+            judgement.baseline_median,
+            len(item.baseline),
+            change_seconds=judgement.change_seconds,
+            change_percent=judgement.change_percent,
+            method="prediction-interval" if sample_count == 1 else "prediction-interval-of-mean",
+            sample_count=sample_count,
+            smallest_detectable_percent=judgement.smallest_detectable_percent,
+        )
+    return [result for result in results if result is not None]
 
 
 def compare_durations(
@@ -247,71 +367,13 @@ def compare_durations(
     *,
     comparable: bool = True,
 ) -> DurationComparison:
-    """Judge `current` (plus `other_samples` from the same pull request) against baseline durations.
+    """Judge `current` (plus `other_samples` from the same pull request) against baseline durations, alone.
 
     `comparable=False` (a failed job, say) keeps the numbers but judges nothing: `not-compared`.
     """
-    baseline_median = median(baseline) if baseline else None
-    if current is None:
-        return DurationComparison(Verdict.NOT_COMPARED, None, baseline_median, len(baseline))
-    if not comparable:
-        return DurationComparison(Verdict.NOT_COMPARED, current, baseline_median, len(baseline))
-    if baseline_median is None or len(baseline) < options.min_runs:
-        change = None if baseline_median is None else current - baseline_median
-        return DurationComparison(
-            Verdict.NOT_ENOUGH_HISTORY,
-            current,
-            baseline_median,
-            len(baseline),
-            change_seconds=change,
-            change_percent=_percent(change, baseline_median),
-        )
-    samples = [current, *other_samples]
-    if len(samples) == 1:
-        change_seconds = current - baseline_median
-        change_percent = _percent(change_seconds, baseline_median)
-        method = "prediction-interval"
-    else:
-        change_seconds = hodges_lehmann_shift(baseline, samples)
-        log_shift = hodges_lehmann_shift(
-            [_log_seconds(value) for value in baseline], [_log_seconds(value) for value in samples]
-        )
-        change_percent = math.expm1(log_shift) * 100.0
-        method = "mann-whitney"
-    large = abs(change_seconds) >= options.threshold_seconds and (
-        change_percent is None or abs(change_percent) >= options.threshold_percent
-    )
-    verdict = Verdict.UNCHANGED
-    # Significance is tested only for changes large enough to matter: most steps stop here.
-    if large and change_seconds > 0 and _significantly_shifted(baseline, samples, options.alpha, slower=True):
-        verdict = Verdict.REGRESSION
-    elif large and change_seconds < 0 and _significantly_shifted(baseline, samples, options.alpha, slower=False):
-        verdict = Verdict.IMPROVEMENT
-    return DurationComparison(
-        verdict,
-        current,
-        baseline_median,
-        len(baseline),
-        change_seconds=change_seconds,
-        change_percent=change_percent,
-        method=method,
-        sample_count=len(samples),
-    )
-
-
-def _significantly_shifted(baseline: Sequence[float], samples: Sequence[float], alpha: float, *, slower: bool) -> bool:
-    """One-sided test at `alpha`: prediction interval for one sample, Mann–Whitney U for several."""
-    if len(samples) == 1:
-        bounds = prediction_bounds([_log_seconds(value) for value in baseline], alpha)
-        value = _log_seconds(samples[0])
-        return value > bounds.upper if slower else value < bounds.lower
-    test = mann_whitney_u(baseline, samples)
-    return (test.p_greater if slower else test.p_less) <= alpha
-
-
-def _log_seconds(seconds: float) -> float:
-    """ln(seconds), counting durations under SHORTEST_LOGGED_SECONDS as that long."""
-    return math.log(seconds) if seconds > SHORTEST_LOGGED_SECONDS else 0.0
+    return _compare_family(
+        [_Durations(baseline, current, other_samples, comparable)], options, confirm=options.confirm
+    )[0]
 
 
 def _percent(change: float | None, reference: float | None) -> float | None:
@@ -322,7 +384,7 @@ def _percent(change: float | None, reference: float | None) -> float | None:
 
 def _step_keys(job: JobRecord) -> tuple[tuple[str, int], ...]:
     """(name, how many earlier steps share the name) for each step, so repeated names stay apart."""
-    return _keys_for_names(tuple(step.name for step in job.steps))
+    return _keys_for_names(tuple([step.name for step in job.steps]))
 
 
 @lru_cache(maxsize=4096)
@@ -345,11 +407,13 @@ class _JobHistory:
         self.ran: dict[str, int] = defaultdict(int)
         self.step_durations: dict[str, dict[tuple[str, int], list[float]]] = defaultdict(lambda: defaultdict(list))
         self.order: dict[str, None] = {}  # every job name seen, in first-seen order
+        # The run and job record of each entry of `durations`, in the same order.
+        self.duration_sources: dict[str, list[tuple[RunRecord, JobRecord]]] = defaultdict(list)
         for run in runs:
             for job in run.jobs:
-                self._add(job)
+                self._add(run, job)
 
-    def _add(self, job: JobRecord) -> None:
+    def _add(self, run: RunRecord, job: JobRecord) -> None:
         name = job.name
         self.order.setdefault(name)
         queue_time = job.queue_time
@@ -364,11 +428,13 @@ class _JobHistory:
         duration = job.duration
         if duration is not None:
             self.durations[name].append(duration)
+            self.duration_sources[name].append((run, job))
+        if not job.steps:
+            return
         steps = self.step_durations[name]
-        for key, step in zip(_step_keys(job), job.steps, strict=False):
-            step_duration = step.duration
-            if step_duration is not None and step.conclusion == SUCCESS:
-                steps[key].append(step_duration)
+        for key, step in zip(_step_keys(job), job.steps, strict=True):
+            if step.conclusion == SUCCESS and step.duration is not None:
+                steps[key].append(step.duration)
 
     def knows(self, name: str) -> bool:
         return name in self.order
@@ -376,6 +442,56 @@ class _JobHistory:
     def pass_rate(self, name: str) -> RateEstimate | None:
         trials = self.ran.get(name, 0)
         return wilson_interval(self.passes.get(name, 0), trials) if trials else None
+
+
+def _attempt_logs(run: RunRecord) -> dict[int, dict[str, float]]:
+    """Log-durations of the run's successful jobs, grouped by the attempt each job ran in."""
+    groups: dict[int, dict[str, float]] = defaultdict(dict)
+    for job in run.jobs:
+        duration = job.duration
+        if job.conclusion == SUCCESS and duration is not None:
+            groups[job.run_attempt][job.name] = log_seconds(duration)
+    return groups
+
+
+class _CommonMode:
+    """The control for common-mode slowness (`run_speed`) fitted on the baseline runs."""
+
+    def __init__(self, baseline: Sequence[RunRecord], min_runs: int) -> None:
+        self._groups: dict[tuple[int, int], dict[int, dict[str, float]]] = {
+            (run.id, run.run_attempt): _attempt_logs(run) for run in baseline
+        }
+        groups = [group for attempts in self._groups.values() for group in attempts.values()]
+        self.levels = baseline_levels(groups, min_runs)
+        self._factors: dict[tuple[int, int], dict[int, dict[str, float]]] = {
+            key: {attempt: speed_factors(logs, self.levels) for attempt, logs in attempts.items()}
+            for key, attempts in self._groups.items()
+        }
+        self.sensitivities = sensitivities(
+            [
+                (self._groups[key][attempt], factors)
+                for key, attempts in self._factors.items()
+                for attempt, factors in attempts.items()
+            ],
+            self.levels,
+        )
+
+    def _offset(self, run: RunRecord, job: JobRecord, sensitivity: float) -> float | None:
+        """β × the speed factor of `job`'s attempt in `run`; None when that attempt has no factor for it."""
+        key = (run.id, run.run_attempt)
+        if key not in self._factors:
+            self._factors[key] = {
+                attempt: speed_factors(logs, self.levels) for attempt, logs in _attempt_logs(run).items()
+            }
+        factor = self._factors[key].get(job.run_attempt, {}).get(job.name)
+        return None if factor is None else sensitivity * factor
+
+    def offsets(self, name: str, sources: Sequence[tuple[RunRecord, JobRecord]]) -> list[float | None] | None:
+        """The offset of job `name` in each (run, job) of `sources`; None when the job has no control."""
+        sensitivity = self.sensitivities.get(name)
+        if not sensitivity:  # no control, or a job that moves on its own
+            return None
+        return [self._offset(run, job, sensitivity) for run, job in sources]
 
 
 def _not_compared() -> DurationComparison:
@@ -397,52 +513,60 @@ def _failure_verdict(
     return None
 
 
-def _compare_job(
-    job: JobRecord,
-    history: _JobHistory,
-    pr_history: _JobHistory,
-    failed_earlier: set[str],
-    options: ComparisonOptions,
-    step_options: ComparisonOptions,
-) -> JobComparison:
+def _job_measures(
+    current: RunRecord, job: JobRecord, history: _JobHistory, pr_history: _JobHistory, control: _CommonMode
+) -> tuple[_Durations, list[_Durations]]:
+    """The job's duration and its steps' durations as measures to judge."""
     name = job.name
-    pass_rate = history.pass_rate(name)
     baseline_steps = history.step_durations.get(name, {})
     pr_steps = pr_history.step_durations.get(name, {})
     job_succeeded = job.conclusion == SUCCESS
-    steps = []
-    for key, step in zip(_step_keys(job), job.steps, strict=False):
-        steps.append(
-            StepComparison(
-                name=step.name,
-                number=step.number,
-                conclusion=step.conclusion,
-                duration=compare_durations(
-                    baseline_steps.get(key, ()),
-                    step.duration,
-                    step_options,
-                    pr_steps.get(key, ()),
-                    comparable=job_succeeded and step.conclusion == SUCCESS,
-                ),
-            )
+    steps = [
+        _Durations(
+            baseline_steps.get(key, ()),
+            step.duration,
+            pr_steps.get(key, ()),
+            comparable=job_succeeded and step.conclusion == SUCCESS,
         )
+        for key, step in zip(_step_keys(job), job.steps, strict=False)
+    ]
+    baseline_offsets = control.offsets(name, history.duration_sources.get(name, ()))
+    sample_offsets = control.offsets(name, [(current, job), *pr_history.duration_sources.get(name, ())])
+    duration = _Durations(
+        history.durations.get(name, ()),
+        job.duration,
+        pr_history.durations.get(name, ()),
+        comparable=job_succeeded,
+        baseline_offsets=None if baseline_offsets is None else [offset or 0.0 for offset in baseline_offsets],
+        sample_offsets=sample_offsets,
+    )
+    return duration, steps
+
+
+def _job_comparison(
+    job: JobRecord,
+    duration: DurationComparison,
+    step_durations: Sequence[DurationComparison],
+    history: _JobHistory,
+    failed_earlier: set[str],
+    options: ComparisonOptions,
+) -> JobComparison:
+    name = job.name
+    pass_rate = history.pass_rate(name)
     queue_times = history.queue_times.get(name)
     return JobComparison(
         name=name,
         presence=Presence.BOTH if history.knows(name) else Presence.NEW,
         conclusion=job.conclusion,
-        duration=compare_durations(
-            history.durations.get(name, ()),
-            job.duration,
-            options,
-            pr_history.durations.get(name, ()),
-            comparable=job_succeeded,
-        ),
+        duration=duration,
         queue_time=job.queue_time,
         baseline_queue_median=median(queue_times) if queue_times else None,
         baseline_pass_rate=pass_rate,
         failure=_failure_verdict(job, pass_rate, failed_earlier, options),
-        steps=tuple(steps),
+        steps=tuple(
+            StepComparison(name=step.name, number=step.number, conclusion=step.conclusion, duration=step_duration)
+            for step, step_duration in zip(job.steps, step_durations, strict=False)
+        ),
         run_attempt=job.run_attempt,
         html_url=job.html_url,
     )
@@ -498,6 +622,67 @@ def _status_of(run: RunRecord) -> ComparisonStatus:
     return ComparisonStatus.COMPARED
 
 
+def _run_measures(
+    current: RunRecord, baseline: Sequence[RunRecord], other_samples: Sequence[RunRecord], *, comparable: bool
+) -> tuple[_Durations, _Durations]:
+    """Wall time and total job time as measures; their samples are the PR's complete attempts.
+
+    An attempt that re-ran only some jobs has a wall time of those jobs alone, and a total job time that
+    repeats the carried-over jobs: it is no new sample of either. So when `current` is such an attempt,
+    the run's measures are those of the latest complete attempt among `other_samples`; without one, the
+    wall time is not compared and the total job time of `current` (every job once) is the one sample.
+    """
+    complete = [run for run in other_samples if not _reran_partially(run)]
+    if not _reran_partially(current):
+        shown: RunRecord | None = current
+    else:
+        shown = max(complete, key=lambda run: (run.id, run.run_attempt), default=None)
+    others = [run for run in complete if run is not shown]
+    wall_time = _Durations(
+        _known(run.duration for run in baseline if not _reran_partially(run)),
+        shown.duration if shown else None,
+        _known(run.duration for run in others),
+        comparable=comparable,
+    )
+    total_job_time = _Durations(
+        _known(run.total_job_time for run in baseline),
+        (shown or current).total_job_time,
+        _known(run.total_job_time for run in others),
+        comparable=comparable,
+    )
+    return wall_time, total_job_time
+
+
+def _backed(
+    run_measures: tuple[_Durations, _Durations], job_durations: Sequence[DurationComparison], options: ComparisonOptions
+) -> tuple[_Durations, _Durations]:
+    """The run's measures, told how a lone sample of theirs may be called slower when jobs are judged.
+
+    The wall time is queueing plus the jobs, and queueing is runner availability, not the code: with
+    judged jobs, the run's measures never ask for a complete re-run of their own (the App re-runs the
+    jobs), and a lone wall time is called slower only when jobs confirmed slower back it, i.e. their extra
+    seconds account for its change (up to `threshold_seconds`). The total job time, a sum of the jobs,
+    is backed the same way, or called slower alone at the stricter single-sample level.
+    """
+    if not any(duration.method is not None for duration in job_durations):
+        return run_measures
+    backing = sum(
+        duration.change_seconds or 0.0 for duration in job_durations if duration.verdict is Verdict.REGRESSION
+    )
+
+    def told(item: _Durations, alone: float | None) -> _Durations:
+        change = None if item.current is None or not item.baseline else item.current - median(item.baseline)
+        backed = backing > 0 and change is not None and change <= backing + options.threshold_seconds
+        return replace(item, lone_strictness=1.0 if backed else alone, reachable_lone_strictness=1.0)
+
+    wall_time, total_job_time = run_measures
+    return told(wall_time, math.inf), told(total_job_time, None)
+
+
+def _known(values: Iterable[float | None]) -> list[float]:
+    return [value for value in values if value is not None]
+
+
 def compare_run(
     current: RunRecord,
     baseline: Sequence[RunRecord],
@@ -525,7 +710,11 @@ def compare_run(
     }
     if status is not ComparisonStatus.COMPARED:
         return RunComparison(status=status, wall_time=_not_compared(), total_job_time=_not_compared(), **identity)
-    baseline = [run for run in baseline if run.id != current.id]
+    # Oldest first: how consecutive runs move together is part of the noise (see `durations`).
+    baseline = sorted(
+        (run for run in baseline if run.id != current.id),
+        key=lambda run: (run.created_at is None, run.created_at or _EPOCH, run.id),
+    )
     successful_baseline = [run for run in baseline if run.conclusion == SUCCESS]
     other_samples = [
         run
@@ -536,33 +725,38 @@ def compare_run(
     pr_history = _JobHistory(_without_repeated_jobs(other_samples, current))
     failed_earlier = {job.name for run in earlier_attempts for job in run.jobs if job.conclusion in FAILED_CONCLUSIONS}
 
-    def known(values: Iterable[float | None]) -> list[float]:
-        return [value for value in values if value is not None]
-
     run_succeeded = current.conclusion == SUCCESS
     partial_rerun = _reran_partially(current)
-    # The run is one family of two tests (wall time, total job time): each gets half of α.
-    run_options = replace(options, alpha=options.alpha / 2)
-    wall_time = compare_durations(
-        known(run.duration for run in successful_baseline if not _reran_partially(run)),
-        current.duration,
-        run_options,
-        known(run.duration for run in other_samples if not _reran_partially(run)),
-        comparable=run_succeeded and not partial_rerun,
+    control = _CommonMode(baseline, options.min_runs)
+    job_measures = [_job_measures(current, job, history, pr_history, control) for job in current.jobs]
+    # Every job, and every step, is a test of its own: each family shares α (Holm), so that a run with no
+    # real change gets a false "slower" job (or step) at most about α of the time, not once per job.
+    job_durations = _compare_family([duration for duration, _ in job_measures], options, confirm=options.confirm)
+    # Steps never ask for a re-run of their own: they are details of their job.
+    step_durations = iter(
+        _compare_family([step for _, steps in job_measures for step in steps], options, confirm=False, detectable=False)
     )
-    total_job_time = compare_durations(
-        known(run.total_job_time for run in successful_baseline),
-        current.total_job_time,
-        run_options,
-        known(run.total_job_time for run in other_samples),
-        comparable=run_succeeded,
+    wall_time, total_job_time = _compare_family(
+        _backed(
+            _run_measures(current, successful_baseline, other_samples, comparable=run_succeeded),
+            job_durations,
+            options,
+        ),
+        options,
+        confirm=options.confirm and not any(duration.method is not None for duration in job_durations),
     )
+    jobs = [
+        _job_comparison(
+            job,
+            duration,
+            [next(step_durations) for _ in steps],
+            history,
+            failed_earlier,
+            options,
+        )
+        for job, duration, (_, steps) in zip(current.jobs, job_durations, job_measures, strict=True)
+    ]
     current_names = {job.name for job in current.jobs}
-    # Every job, and every step, is a test of its own: share α within each family (Bonferroni) so that
-    # a run with no real change gets a false "slower" job (or step) at most α of the time, not once per run.
-    job_options = replace(options, alpha=options.alpha / max(1, len(current.jobs)))
-    step_options = replace(options, alpha=options.alpha / max(1, sum(len(job.steps) for job in current.jobs)))
-    jobs = [_compare_job(job, history, pr_history, failed_earlier, job_options, step_options) for job in current.jobs]
     jobs.extend(_removed_job(name, history) for name in history.order if name not in current_names)
     return RunComparison(
         status=status,

@@ -45,11 +45,12 @@ class JobRecord:
     steps: tuple[StepRecord, ...] = ()
     run_attempt: int = 1
     html_url: str | None = None
+    # Seconds the job ran on its runner (`started_at` to `completed_at`), or None; computed once, as
+    # comparisons read it several times for every job of every baseline run.
+    duration: float | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def duration(self) -> float | None:
-        """Seconds the job ran on its runner (`started_at` to `completed_at`)."""
-        return _seconds_between(self.started_at, self.completed_at)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "duration", _seconds_between(self.started_at, self.completed_at))
 
     @property
     def queue_time(self) -> float | None:

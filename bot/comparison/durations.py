@@ -1,0 +1,378 @@
+"""Decide whether durations got slower or faster: baseline noise, screening, confirmation, Holm, detectable change.
+
+All statistics work on log-durations (seconds below 1 count as 1). One *measure* (the run's wall
+time, one job, one step) has baseline values from the base branch and one or more samples from the
+pull request. A *family* is a set of measures whose false alarms are counted together (the run's
+measures, the jobs, the steps); `judge_family` decides every measure of a family at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.comparison.statistics import (
+    NormalReference,
+    holm_rejections,
+    lag_one_autocorrelation,
+    mean_and_stdev,
+    median,
+)
+
+# Durations are whole seconds on GitHub; shorter ones count as this many seconds on the log scale.
+SHORTEST_LOGGED_SECONDS = 1.0
+# The base branch's current level is the mean log-duration of its last RECENT_RUNS runs: an old baseline
+# is a wrong baseline when the level drifts (the spread still comes from every baseline run).
+RECENT_RUNS = 10
+# Without a second sample, a lone sample's p-value counts this many times larger: one slow spike cannot
+# be told from a slowdown, and real CI noise has heavy right tails.
+SINGLE_SAMPLE_STRICTNESS = 10.0
+# Two modes when the largest gap between sorted log-durations (at least two runs on each side) is at least
+# this many pooled within-mode standard deviations. A normal sample of 20 splits 0.1 % of the time, a heavy-tailed
+# one (t, 3 df) about 1 %; two modes six deviations apart with 15 % in the upper one split about 63 % of the time.
+MODE_GAP = 3.0
+# A sample within a mode's own two-sided prediction bounds at this level is explained by that mode.
+EXPLAINED_ALPHA = 0.05
+
+
+def log_seconds(seconds: float) -> float:
+    """ln(seconds), counting durations under SHORTEST_LOGGED_SECONDS as that long."""
+    return math.log(seconds) if seconds > SHORTEST_LOGGED_SECONDS else 0.0
+
+
+class Call(StrEnum):
+    """What the evidence on one measure supports."""
+
+    SLOWER = "slower"
+    FASTER = "faster"
+    NO_CHANGE = "no-change"
+    NEEDS_CONFIRMATION = "needs-confirmation"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRules:
+    """The knobs of a decision; `ComparisonOptions` carries them from the App's configuration."""
+
+    alpha: float
+    threshold_percent: float
+    threshold_seconds: float
+    confirm: bool
+
+
+def _sum_of_squares(values: Sequence[float]) -> float:
+    mean = sum(values) / len(values)
+    return sum((value - mean) ** 2 for value in values)
+
+
+def _split(logs: Sequence[float]) -> tuple[int, float] | None:
+    """Where the sorted `logs` fall apart into a faster and a slower group, and the pooled spread; None if they don't.
+
+    The split is at the largest gap between neighbours, kept when the gap is at least MODE_GAP pooled
+    within-group standard deviations and each side has at least two runs (a lone spike is no mode).
+    """
+    count = len(logs)
+    if count < 4:
+        return None
+    gap, index = max((logs[index] - logs[index - 1], index) for index in range(2, count - 1))
+    pooled = math.sqrt((_sum_of_squares(logs[:index]) + _sum_of_squares(logs[index:])) / (count - 2))
+    if gap <= 0 or gap < MODE_GAP * pooled:
+        return None
+    return index, pooled
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineNoise:
+    """What the base branch's history says about one measure, on the log scale: its modes.
+
+    One mode for most histories: the level of the last RECENT_RUNS runs with the spread of all of them
+    (spikes included: the tails are real). When the history falls apart into two groups of at least two
+    runs each (see `_split`: cache hit and miss, skipped work), each group is a mode with the pooled
+    spread, and a sample is compared within the mode that explains it (see `p_slower`). Every mode
+    carries the lag-1 autocorrelation of the history: samples taken close together move together.
+    """
+
+    modes: tuple[NormalReference, ...]  # fastest first
+
+    @classmethod
+    def of(cls, logs: Sequence[float]) -> BaselineNoise:
+        """The history from its log-durations, oldest first."""
+        correlation = max(0.0, lag_one_autocorrelation(logs))
+        ordered = sorted(logs)
+        count = len(ordered)
+        split = _split(ordered)
+        if split is None:
+            _, stdev = mean_and_stdev(ordered)
+            recent = logs[-RECENT_RUNS:]
+            return cls((NormalReference(_mean(recent), stdev, len(recent), count - 1, correlation),))
+        index, pooled = split
+        return cls(
+            tuple(
+                NormalReference(_mean(group), pooled, len(group), count - 2, correlation)
+                for group in (ordered[:index], ordered[index:])
+            )
+        )
+
+    @property
+    def multimodal(self) -> bool:
+        return len(self.modes) > 1
+
+    def _explains(self, mode: NormalReference, value: float, count: int) -> bool:
+        """`value` (the mean of `count` samples) is within `mode`'s own two-sided bounds at EXPLAINED_ALPHA."""
+        greater, less = mode.p_values(value, count)
+        return min(greater, less) > EXPLAINED_ALPHA / 2
+
+    def _slower_reference(self, value: float, count: int) -> NormalReference:
+        """The mode to judge `value` against for "slower": the slowest one that explains it or lies below it."""
+        reference = self.modes[0]
+        for mode in self.modes[1:]:
+            if mode.mean <= value or self._explains(mode, value, count):
+                reference = mode
+        return reference
+
+    def p_slower(self, value: float, count: int) -> float:
+        """One-sided p-value that `value` (the mean log of `count` samples) is slower than the history."""
+        return self._slower_reference(value, count).p_values(value, count)[0]
+
+    def p_faster(self, value: float, count: int) -> float:
+        """One-sided p-value that `value` is faster than the history: against the fastest mode that explains it
+        or lies above it (the mirror of `p_slower`)."""
+        reference = self.modes[-1]
+        for mode in reversed(self.modes[:-1]):
+            if mode.mean >= value or self._explains(mode, value, count):
+                reference = mode
+        return reference.p_values(value, count)[1]
+
+    def slower_bar(self, count: int, alpha: float) -> float:
+        """The smallest mean log of `count` samples with `p_slower` ≤ `alpha`."""
+        for mode in self.modes:
+            bar = mode.mean + mode.bound(count, alpha)
+            if self._slower_reference(bar, count) is mode:
+                return bar
+        return bar  # the slowest mode's
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One measure to judge: its baseline durations and the pull request's samples (seconds).
+
+    With a control for common-mode slowness (see `run_speed`), `baseline_offsets` holds the log-offset of
+    each baseline value and `sample_offsets` that of each sample, None for a sample without one.
+    """
+
+    baseline: Sequence[float]
+    samples: Sequence[float]
+    baseline_offsets: Sequence[float] | None = None
+    sample_offsets: Sequence[float | None] | None = None
+    # How many times stronger than the family's level a lone sample's evidence must be to call it slower:
+    # 1 when something else backs it (the run's wall time, by slower jobs that explain it), infinite when
+    # it may only be called slower backed.
+    lone_strictness: float | None = None  # None: SINGLE_SAMPLE_STRICTNESS
+    # The same as the procedure can reach it, for the smallest detectable change (None: `lone_strictness`).
+    reachable_lone_strictness: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The decision on one measure, with the numbers behind it."""
+
+    call: Call
+    baseline_median: float
+    change_seconds: float
+    change_percent: float | None
+    smallest_detectable_percent: float | None
+    multimodal: bool | None  # the history has two modes; None when not looked at (steps)
+
+
+class _Evidence:
+    """A measure's samples against its history: raw, and with the common-mode control where there is one.
+
+    The size of the change is worked out at once; the histories only when asked for (most steps of a run
+    change too little to be judged, and never need them).
+    """
+
+    __slots__ = ("_judged", "change_percent", "change_seconds", "measure", "median_seconds", "sample_logs")
+
+    def __init__(self, measure: Measure) -> None:
+        self.measure = measure
+        self.sample_logs = tuple(log_seconds(value) for value in measure.samples)
+        self.median_seconds = median(measure.baseline)
+        typical_sample = math.exp(_mean(self.sample_logs)) if len(self.sample_logs) > 1 else measure.samples[0]
+        self.change_seconds = typical_sample - self.median_seconds
+        self.change_percent = self.change_seconds / self.median_seconds * 100.0 if self.median_seconds else None
+        self._judged: tuple[BaselineNoise, tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]] | None
+        self._judged = None
+
+    @property
+    def sample_count(self) -> int:
+        return len(self.sample_logs)
+
+    def _histories(
+        self,
+    ) -> tuple[BaselineNoise, tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]]:
+        """The raw history; each sample with the history it is judged by alone; the mean with the family's."""
+        if self._judged is None:
+            measure = self.measure
+            baseline_logs = [log_seconds(value) for value in measure.baseline]
+            raw = BaselineNoise.of(baseline_logs)
+            offsets = measure.sample_offsets or [None] * len(self.sample_logs)
+            controlled = None
+            if measure.baseline_offsets is not None and any(offset is not None for offset in offsets):
+                controlled = BaselineNoise.of(
+                    [value - offset for value, offset in zip(baseline_logs, measure.baseline_offsets, strict=True)]
+                )
+            each = tuple(
+                (value, raw) if offset is None or controlled is None else (value - offset, controlled)
+                for value, offset in zip(self.sample_logs, offsets, strict=True)
+            )
+            # The mean is judged with the control only when every sample has it.
+            if controlled is not None and all(offset is not None for offset in offsets):
+                mean = (_mean([value for value, _ in each]), controlled)
+            else:
+                mean = (_mean(self.sample_logs), raw)
+            self._judged = (raw, each, mean)
+        return self._judged
+
+    @property
+    def raw(self) -> BaselineNoise:
+        return self._histories()[0]
+
+    @property
+    def each(self) -> tuple[tuple[float, BaselineNoise], ...]:
+        return self._histories()[1]
+
+    @property
+    def p_slower(self) -> float:
+        value, noise = self._histories()[2]
+        return noise.p_slower(value, self.sample_count)
+
+    @property
+    def p_faster(self) -> float:
+        value, noise = self._histories()[2]
+        return noise.p_faster(value, self.sample_count)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _large(evidence: _Evidence, rules: DecisionRules) -> bool:
+    """The change is worth reading: at least `threshold_percent` and `threshold_seconds`."""
+    return abs(evidence.change_seconds) >= rules.threshold_seconds and (
+        evidence.change_percent is None or abs(evidence.change_percent) >= rules.threshold_percent
+    )
+
+
+def _most_samples_past(evidence: _Evidence, alpha: float, *, slower: bool) -> bool:
+    """More than half of the samples (so both of two) each look slower (faster) at one-sided level `alpha`.
+
+    One slow spike among the samples cannot make a verdict on its own.
+    """
+    past = sum(
+        1
+        for value, noise in evidence.each
+        if (noise.p_slower(value, 1) if slower else noise.p_faster(value, 1)) <= alpha
+    )
+    return past > evidence.sample_count // 2
+
+
+def _family_p_value(p_value: float, sample_count: int, strictness: float) -> float:
+    """The p-value as the family test uses it: one sample alone must be `strictness` times stronger."""
+    return p_value if sample_count > 1 else min(1.0, p_value * strictness)  # inf × 0 never: p > 0 here
+
+
+def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: DecisionRules) -> float:
+    """The smallest slowdown (%) these rules would call slower if every sample were exactly that much slower.
+
+    A change of this size is caught about half of the time; the procedure counts: with confirmation
+    allowed, one sample leads to a second. Bonferroni's α / N is the most any one measure can need under Holm.
+    Figured on the history the first sample is judged by (with the control where it has one), and
+    relative to the baseline median.
+    """
+    if not evidence.median_seconds:
+        return math.inf
+    _, noise = evidence.each[0]
+    sample_count = max(evidence.sample_count, 2) if rules.confirm else evidence.sample_count
+    level = rules.alpha / family_size
+    if sample_count == 1:
+        measure = evidence.measure
+        strictness = measure.reachable_lone_strictness or measure.lone_strictness or SINGLE_SAMPLE_STRICTNESS
+        if math.isinf(strictness):
+            return math.inf
+        level /= strictness
+    needed = noise.slower_bar(sample_count, level)
+    if sample_count > 1:
+        needed = max(needed, noise.slower_bar(1, _sample_level(rules, family_size)))
+    ratio = math.exp(needed - math.log(evidence.median_seconds))
+    floor = max(rules.threshold_percent / 100.0, rules.threshold_seconds / evidence.median_seconds)
+    return max(ratio - 1.0, floor) * 100.0
+
+
+def _sample_level(rules: DecisionRules, family_size: int) -> float:
+    """The one-sided level at which each sample must look slower on its own: √(α / N).
+
+    Two independent samples both pass it with probability α / N, Bonferroni's share of the family's α.
+    It is also the level at which one sample asks for a second.
+    """
+    return math.sqrt(rules.alpha / family_size)
+
+
+def judge_family(measures: Sequence[Measure], rules: DecisionRules, *, detectable: bool = True) -> list[Judgement]:
+    """Decide every measure of one family; false "slower" calls in the family stay at about `rules.alpha`.
+
+    Per measure and direction: the mean log-duration of the samples against the history (a prediction
+    p-value for the mean of m new values, see `BaselineNoise`), Holm's procedure over the family, a change
+    of at least the thresholds, and more than half of the samples looking slower (faster) on their own.
+    A lone sample's evidence counts `Measure.lone_strictness` times less. With
+    `rules.confirm`, a lone sample that looks slower is not called slower but NEEDS_CONFIRMATION.
+    `detectable=False` leaves out the smallest detectable change (steps, where nobody reads it).
+    """
+    if not measures:
+        return []
+    evidence = [_Evidence(measure) for measure in measures]
+    large = [_large(item, rules) for item in evidence]
+    # A change too small to matter is never called: its p-value is not worked out, and counts as 1 (this
+    # only makes Holm's procedure stricter for the others).
+    slower = holm_rejections(
+        [
+            _family_p_value(item.p_slower, item.sample_count, item.measure.lone_strictness or SINGLE_SAMPLE_STRICTNESS)
+            if big and item.change_seconds > 0
+            else 1.0
+            for item, big in zip(evidence, large, strict=True)
+        ],
+        rules.alpha,
+    )
+    faster = holm_rejections(
+        [
+            _family_p_value(item.p_faster, item.sample_count, SINGLE_SAMPLE_STRICTNESS)
+            if big and item.change_seconds < 0
+            else 1.0
+            for item, big in zip(evidence, large, strict=True)
+        ],
+        rules.alpha,
+    )
+    sample_level = _sample_level(rules, len(measures))
+    judgements = []
+    for item, big, holm_slower, holm_faster in zip(evidence, large, slower, faster, strict=True):
+        call = Call.NO_CHANGE
+        if big and item.change_seconds > 0 and _most_samples_past(item, sample_level, slower=True):
+            if item.sample_count == 1 and rules.confirm:
+                call = Call.NEEDS_CONFIRMATION
+            elif holm_slower:
+                call = Call.SLOWER
+        elif holm_faster and _most_samples_past(item, sample_level, slower=False):
+            call = Call.FASTER
+        judgements.append(
+            Judgement(
+                call=call,
+                baseline_median=item.median_seconds,
+                change_seconds=item.change_seconds,
+                change_percent=item.change_percent,
+                smallest_detectable_percent=(
+                    _smallest_detectable_percent(item, len(measures), rules) if detectable else None
+                ),
+                multimodal=item.raw.multimodal if detectable else None,
+            )
+        )
+    return judgements
