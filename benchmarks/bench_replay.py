@@ -157,9 +157,7 @@ def judge(
             second = rerun_of(first, stand_in, comparison.confirm_jobs, run_id, attempt)
         attempts.append(second)
         last = round_number == len(stand_ins)
-        comparison = compare_run(
-            second, baseline, replace(options, confirm=confirm and not last), pr_samples=attempts
-        )
+        comparison = compare_run(second, baseline, replace(options, confirm=confirm and not last), pr_samples=attempts)
     return Outcome(first_comparison, comparison, rerun_jobs=tuple(rerun), full_rerun=full_rerun)
 
 
