@@ -658,11 +658,12 @@ def _backed(
 ) -> tuple[_Durations, _Durations]:
     """The run's measures, told how a lone sample of theirs may be called slower when jobs are judged.
 
-    The wall time is queueing plus the jobs, and queueing is runner availability, not the code: with
+    The wall time is queueing plus the jobs, and queueing is runner availability, not the code; the
+    total job time is the sum of the jobs, and one slow spike of a job is a spike of the sum. So with
     judged jobs, the run's measures never ask for a complete re-run of their own (the App re-runs the
-    jobs), and a lone wall time is called slower only when jobs confirmed slower back it, i.e. their extra
-    seconds account for its change (up to `threshold_seconds`). The total job time, a sum of the jobs,
-    is backed the same way, or called slower alone at the stricter single-sample level.
+    jobs), and a lone sample of theirs is called slower only when jobs called slower back it: their extra
+    seconds account for its change (up to `threshold_seconds`). Complete samples (later pushes, complete
+    re-runs) are judged as usual.
     """
     if not any(duration.method is not None for duration in job_durations):
         return run_measures
@@ -670,13 +671,13 @@ def _backed(
         duration.change_seconds or 0.0 for duration in job_durations if duration.verdict is Verdict.REGRESSION
     )
 
-    def told(item: _Durations, alone: float | None) -> _Durations:
+    def told(item: _Durations) -> _Durations:
         change = None if item.current is None or not item.baseline else item.current - median(item.baseline)
         backed = backing > 0 and change is not None and change <= backing + options.threshold_seconds
-        return replace(item, lone_strictness=1.0 if backed else alone, reachable_lone_strictness=1.0)
+        return replace(item, lone_strictness=1.0 if backed else math.inf, reachable_lone_strictness=1.0)
 
     wall_time, total_job_time = run_measures
-    return told(wall_time, math.inf), told(total_job_time, None)
+    return told(wall_time), told(total_job_time)
 
 
 def _known(values: Iterable[float | None]) -> list[float]:

@@ -66,18 +66,19 @@ def _sum_of_squares(values: Sequence[float]) -> float:
     return sum((value - mean) ** 2 for value in values)
 
 
-def _split(logs: Sequence[float]) -> tuple[int, float] | None:
+def _split(logs: Sequence[float], min_gap: float) -> tuple[int, float] | None:
     """Where the sorted `logs` fall apart into a faster and a slower group, and the pooled spread; None if they don't.
 
     The split is at the largest gap between neighbours, kept when the gap is at least MODE_GAP pooled
-    within-group standard deviations and each side has at least two runs (a lone spike is no mode).
+    within-group standard deviations and at least `min_gap` (modes closer than the smallest change worth
+    reading are one mode), and each side has at least two runs (a lone spike is no mode).
     """
     count = len(logs)
     if count < 4:
         return None
     gap, index = max((logs[index] - logs[index - 1], index) for index in range(2, count - 1))
     pooled = math.sqrt((_sum_of_squares(logs[:index]) + _sum_of_squares(logs[index:])) / (count - 2))
-    if gap <= 0 or gap < MODE_GAP * pooled:
+    if gap < max(MODE_GAP * pooled, min_gap) or gap <= 0:
         return None
     return index, pooled
 
@@ -96,12 +97,12 @@ class BaselineNoise:
     modes: tuple[NormalReference, ...]  # fastest first
 
     @classmethod
-    def of(cls, logs: Sequence[float]) -> BaselineNoise:
-        """The history from its log-durations, oldest first."""
+    def of(cls, logs: Sequence[float], min_gap: float) -> BaselineNoise:
+        """The history from its log-durations, oldest first; modes at least `min_gap` apart (see `_split`)."""
         correlation = max(0.0, lag_one_autocorrelation(logs))
         ordered = sorted(logs)
         count = len(ordered)
-        split = _split(ordered)
+        split = _split(ordered, min_gap)
         if split is None:
             _, stdev = mean_and_stdev(ordered)
             recent = logs[-RECENT_RUNS:]
@@ -192,10 +193,19 @@ class _Evidence:
     change too little to be judged, and never need them).
     """
 
-    __slots__ = ("_judged", "change_percent", "change_seconds", "measure", "median_seconds", "sample_logs")
+    __slots__ = (
+        "_judged",
+        "change_percent",
+        "change_seconds",
+        "measure",
+        "median_seconds",
+        "min_gap",
+        "sample_logs",
+    )
 
-    def __init__(self, measure: Measure) -> None:
+    def __init__(self, measure: Measure, rules: DecisionRules) -> None:
         self.measure = measure
+        self.min_gap = math.log1p(rules.threshold_percent / 100.0)
         self.sample_logs = tuple(log_seconds(value) for value in measure.samples)
         self.median_seconds = median(measure.baseline)
         typical_sample = math.exp(_mean(self.sample_logs)) if len(self.sample_logs) > 1 else measure.samples[0]
@@ -215,12 +225,13 @@ class _Evidence:
         if self._judged is None:
             measure = self.measure
             baseline_logs = [log_seconds(value) for value in measure.baseline]
-            raw = BaselineNoise.of(baseline_logs)
+            raw = BaselineNoise.of(baseline_logs, self.min_gap)
             offsets = measure.sample_offsets or [None] * len(self.sample_logs)
             controlled = None
             if measure.baseline_offsets is not None and any(offset is not None for offset in offsets):
                 controlled = BaselineNoise.of(
-                    [value - offset for value, offset in zip(baseline_logs, measure.baseline_offsets, strict=True)]
+                    [value - offset for value, offset in zip(baseline_logs, measure.baseline_offsets, strict=True)],
+                    self.min_gap,
                 )
             each = tuple(
                 (value, raw) if offset is None or controlled is None else (value - offset, controlled)
@@ -330,7 +341,7 @@ def judge_family(measures: Sequence[Measure], rules: DecisionRules, *, detectabl
     """
     if not measures:
         return []
-    evidence = [_Evidence(measure) for measure in measures]
+    evidence = [_Evidence(measure, rules) for measure in measures]
     large = [_large(item, rules) for item in evidence]
     # A change too small to matter is never called: its p-value is not worked out, and counts as 1 (this
     # only makes Holm's procedure stricter for the others).
