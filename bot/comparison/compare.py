@@ -3,36 +3,38 @@
 How the comparison decides (defaults in brackets, all in `ComparisonOptions`):
 
 * Baseline. The caller passes the last completed runs of the same workflow on the base branch
-  [`main`], created before the pull request's run. Run durations come only from successful runs; job
-  and step durations from successful jobs and steps (also in runs that failed in another job); failure
-  rates from every baseline run in which the job ran (succeeded or failed).
-* What is measured. The run's wall time (this attempt's `run_started_at` to `updated_at`; not
-  compared after a partial re-run, whose attempt covers only the re-run jobs, and such baseline runs
-  are left out of it), its total job time (the sum of its jobs' durations), every job (matched by
-  its exact name, so each matrix leg such as `test (ubuntu-latest, 3.11)` is compared with the same
-  leg) and every step of every job (matched by name and position among steps of that name). Jobs
-  only in the pull request are `new`,
+  [`main`], created before the pull request's run; they are taken oldest first. Run durations come
+  only from successful runs; job and step durations from successful jobs and steps (also in runs that
+  failed in another job); failure rates from every baseline run in which the job ran.
+* What is measured. The run's wall time (this attempt's `run_started_at` to `updated_at`), its total
+  job time (the sum of its jobs' durations), every job (matched by its exact name, so each matrix leg
+  such as `test (ubuntu-latest, 3.11)` is compared with the same leg) and every step of every job
+  (matched by name and position among steps of that name). Jobs only in the pull request are `new`,
   jobs only in the baseline are `removed`. Queue time (a job's `created_at` to `started_at`) measures
-  runner availability, not the code, so it is reported apart and never judged.
+  runner availability, not the code, so it is reported apart and never judged. An attempt that re-ran
+  only some jobs is no new sample of the run's measures (its wall time covers the re-run jobs alone):
+  they are judged on the pull request's complete attempts.
 * Verdict for a duration. `regression` or `improvement` only when the change is BOTH statistically
-  significant AND large: at least [10] % and at least [30] seconds away from the baseline. With fewer
-  than [5] successful baseline samples the verdict is `not-enough-history` and the numbers are shown
-  without a verdict. The duration of a run, job or step that did not succeed is shown but not judged:
-  `not-compared`.
-* Significance with one sample from the pull request: a one-sided prediction interval (at the
-  level below) on log-durations: Student's t with n − 1 degrees of freedom and scale s·√(1 + 1/n), where
-  n is the number of baseline samples (durations below 1 s count as 1 s). The size is the difference
-  from the baseline median.
-* Significance with several samples (`pr_samples`: successful earlier attempts or earlier pushes of
-  the pull request, together with this run; a job carried over by a partial re-run counts once): a
-  one-sided Mann–Whitney U test (at the level below) (exact for small samples without
-  ties, normal approximation with tie correction otherwise); the size is the Hodges–Lehmann shift
-  (the median of all pairwise differences; in percent, from log-durations).
-* Multiplicity (Bonferroni within each family). α is the level of each family, not of each test:
-  the run's two measures (wall time, total job time) are each tested at α/2; each job at α divided
-  by the number of jobs; each step at α divided by the number of steps in the run. So a run with no
-  real change is called slower at most α of the time, and a large workflow does not get a false
-  "slower" job in most runs (measured: 30 jobs, 76 % of unchanged runs without this, 4.3 % with it).
+  significant AND large: at least [10] % and at least [30] seconds away from the baseline median.
+  With fewer than [5] successful baseline samples the verdict is `not-enough-history`; the duration
+  of a run, job or step that did not succeed is shown but not judged: `not-compared`.
+* Significance (`durations`): log-durations against the base branch's history as a noise model: the
+  level of its last 10 runs, the spread of all of them, its modes (cache hit and miss) and how much
+  consecutive runs move together. Jobs are also judged net of their run's speed (`run_speed`): the
+  run's other jobs are the control for a slow runner. α [0.01] is the level of each *family* (the
+  run's two measures, the jobs, the steps), shared with Holm's procedure; each sample on its own must
+  look slower at √(α / N) for a family of N measures.
+* Confirmation [`confirm=False`; the App confirms]. With `confirm=True`, one sample that looks slower is
+  not called slower but `needs-confirmation`: `RunComparison.confirm_jobs` names the jobs to re-run,
+  `confirm_run` says the run's measures need a complete re-run (only when no job is judged). With two
+  or more samples (`pr_samples`: the re-run, earlier attempts, earlier pushes of the pull request; a job
+  carried over by a partial re-run counts once), more than half must look slower on their own and
+  their mean must pass the family's test: one slow spike never makes a verdict. A lone sample that is
+  never confirmed counts ten times less. The run's measures never wait for a re-run of their own when
+  jobs are judged: a lone sample of theirs is called slower when jobs called slower account for its
+  change (queueing is not the code).
+* What could be seen: every judged job and the run's measures carry the smallest slowdown the
+  comparison could have called with this history and procedure (`smallest_detectable_percent`).
 * Failures, per job (`failure`, `timed_out` and `startup_failure` count as failing). A job that
   fails now and passed in at least [90] % of the baseline runs where it ran (or never ran there) is a
   `new-failure`; a job that fails now and fails more often than that on the base branch is
@@ -40,11 +42,8 @@ How the comparison decides (defaults in brackets, all in `ComparisonOptions`):
   commit (`earlier_attempts`) and passes now is `flaky`. Pass rates carry a 95 % Wilson score interval.
 * A run that was cancelled or skipped, or has not completed, is reported as such and nothing is compared.
 
-Calibration (tests/test_comparison_calibration.py: 20 baseline runs, hosted-runner noise of 10 % as σ
-of log-duration, 1,000 trials): with one sample from the pull request it calls 3.1 % of unchanged runs
-slower (2.5 % expected; 2.54 % over 20,000 trials), 40 % of the runs that are 20 % slower, 67 % at +30 %,
-88 % at +40 % and 96 % at +50 %; with three samples (e.g. three attempts) 2.0 % of unchanged runs, 71 %
-at +20 %, 95 % at +30 % and 99 % at +40 %.
+Calibration: tests/test_comparison_calibration.py (simulated noise of five kinds, through the App's
+procedure) and benchmarks/bench_replay.py (real CI timings); the figures are in the README.
 """
 
 from __future__ import annotations
