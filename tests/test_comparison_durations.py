@@ -20,8 +20,8 @@ from bot.comparison.durations import (
 # Twenty runs around 600 s, ±3 % in a fixed pattern (σ of log-duration ≈ 0.024).
 PATTERN = (0.97, 0.99, 1.0, 1.01, 1.03)
 STEADY = [600.0 * factor for factor in PATTERN * 4]
-# The same with a cache-miss mode: four runs 75 % longer.
-MISSES = [*STEADY[:16], 1050.0, 1040.0, 1060.0, 1045.0]
+# The same with a cache-miss mode: four runs, here and there, 75 % longer.
+MISSES = [1050.0 + 5 * index if index in (3, 8, 13, 17) else value for index, value in enumerate(STEADY)]
 RULES = DecisionRules(alpha=0.01, threshold_percent=10.0, threshold_seconds=30.0, confirm=True)
 FINAL = DecisionRules(alpha=0.01, threshold_percent=10.0, threshold_seconds=30.0, confirm=False)
 MIN_GAP = math.log(1.1)  # modes closer than the 10 % worth reading are one
@@ -35,23 +35,46 @@ def judge(samples: list[float], rules: DecisionRules = RULES, baseline: list[flo
     return judge_family([Measure(baseline, samples, **measure)], rules)[0].call
 
 
-def test_a_steady_history_is_one_mode_at_the_level_of_its_recent_runs() -> None:
-    drifting = [500.0 + 10.0 * index for index in range(20)]
-    noise = BaselineNoise.of(logs(drifting), MIN_GAP)
-    (mode,) = noise.modes
+def test_one_mode_is_the_level_of_the_recent_runs_with_the_spread_around_each_parts_own_level() -> None:
+    drifting = logs([500.0 + 10.0 * index for index in range(20)])
+    noise = BaselineNoise.of(drifting, MIN_GAP)
+    ((mode,),) = (reading.modes for reading in noise.readings)
     assert not noise.multimodal
-    assert mode.mean == pytest.approx(sum(logs(drifting)[-RECENT_RUNS:]) / RECENT_RUNS)
-    assert mode.stdev == pytest.approx(stats.tstd(logs(drifting)))
-    assert (mode.count, mode.degrees_of_freedom) == (RECENT_RUNS, 19)
-    assert mode.correlation > 0.5  # a steady climb: neighbours move together
+    older, recent = drifting[:-RECENT_RUNS], drifting[-RECENT_RUNS:]
+    assert mode.mean == pytest.approx(sum(recent) / RECENT_RUNS)
+    pooled = (stats.tvar(older) * (len(older) - 1) + stats.tvar(recent) * (len(recent) - 1)) / 18
+    assert mode.stdev == pytest.approx(math.sqrt(pooled))
+    assert (mode.count, mode.degrees_of_freedom) == (RECENT_RUNS, 18)
+    assert mode.correlation > 0.5  # a steady climb within each part: neighbours move together
+
+
+@pytest.mark.parametrize("shift_at", [10, 16])
+def test_a_level_shift_on_the_base_branch_is_no_noise_and_no_mode(shift_at) -> None:
+    """Runs at 600 s, then at 720 s (a change merged on main): the level is 720 s, the spread ±3 %."""
+    shifted = logs([600.0 * factor if index < shift_at else 720.0 * factor for index, factor in enumerate(PATTERN * 4)])
+    noise = BaselineNoise.of(shifted, MIN_GAP)
+    as_modes, as_shift = noise.readings  # two groups apart in time: read both ways
+    assert len(as_modes.modes) == 2
+    (mode,) = as_shift.modes
+    assert math.exp(mode.mean) == pytest.approx(720.0, rel=0.02) and mode.count == 20 - shift_at
+    assert mode.stdev < 0.03 < stats.tstd(shifted)
+    assert noise.p_slower(math.log(680.0), 1) > 0.5  # under the new level: not slower than the old one
+    assert noise.p_slower(math.log(860.0), 1) < 1e-6
+
+
+def test_a_slow_mode_seen_only_at_the_start_of_the_history_still_explains_a_slow_run() -> None:
+    """Three slow runs, then seventeen normal ones: a level that moved down, or a slow mode? Either way,
+    another run as slow as those three is no evidence of a slowdown."""
+    history = logs([1050.0, 1060.0, 1040.0, *STEADY[3:]])
+    assert BaselineNoise.of(history, MIN_GAP).p_slower(math.log(1055.0), 1) > 0.05
 
 
 def test_a_history_that_falls_apart_has_two_modes_but_a_lone_spike_is_no_mode() -> None:
     noise = BaselineNoise.of(logs(MISSES), MIN_GAP)
-    fast, slow = noise.modes
+    ((fast, slow),) = (reading.modes for reading in noise.readings)
     assert noise.multimodal
     assert math.exp(fast.mean) == pytest.approx(600.0, rel=0.01)
-    assert math.exp(slow.mean) == pytest.approx(1049.0, rel=0.01)
+    assert math.exp(slow.mean) == pytest.approx(stats.gmean([1065.0, 1090.0, 1115.0, 1135.0]))
     assert fast.stdev == slow.stdev < 0.03 and fast.degrees_of_freedom == 18
     assert not BaselineNoise.of(logs([*STEADY[:19], 1800.0]), MIN_GAP).multimodal
 

@@ -8,6 +8,7 @@ measures, the jobs, the steps); `judge_family` decides every measure of a family
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,41 +84,35 @@ def _split(logs: Sequence[float], min_gap: float) -> tuple[int, float] | None:
     return index, pooled
 
 
-@dataclass(frozen=True, slots=True)
-class BaselineNoise:
-    """What the base branch's history says about one measure, on the log scale: its modes.
+def _recent_level(logs: Sequence[float], cut: int) -> NormalReference:
+    """One mode: the level of the runs from `cut` on, and the spread of every run around its own level.
 
-    One mode for most histories: the level of the last RECENT_RUNS runs with the spread of all of them
-    (spikes included: the tails are real). When the history falls apart into two groups of at least two
-    runs each (see `_split`: cache hit and miss, skipped work), each group is a mode with the pooled
-    spread, and a sample is compared within the mode that explains it (see `p_slower`). Every mode
-    carries the lag-1 autocorrelation of the history: samples taken close together move together.
+    The history is cut into the older runs and the recent ones; each run deviates from the mean of its
+    part. A level shift between the parts (a change on the base branch) is then no noise, while spikes
+    anywhere are. The lag-1 autocorrelation is that of the same deviations.
+    """
+    count = len(logs)
+    recent = logs[cut:]
+    older = logs[:cut]
+    if len(older) < 2:
+        mean, stdev = mean_and_stdev(logs)
+        return NormalReference(mean, stdev, count, count - 1, max(0.0, lag_one_autocorrelation(logs)))
+    older_mean, recent_mean = _mean(older), _mean(recent)
+    deviations = [value - older_mean for value in older] + [value - recent_mean for value in recent]
+    stdev = math.sqrt(sum(deviation * deviation for deviation in deviations) / (count - 2))
+    correlation = max(0.0, lag_one_autocorrelation(deviations))
+    return NormalReference(recent_mean, stdev, len(recent), count - 2, correlation)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One way to read a history: its modes, fastest first (one mode for most histories).
+
+    With two modes (cache hit and miss, skipped work) a sample is compared within the mode that explains
+    it: against the slowest mode that explains it or lies below it (see `p_slower`).
     """
 
-    modes: tuple[NormalReference, ...]  # fastest first
-
-    @classmethod
-    def of(cls, logs: Sequence[float], min_gap: float) -> BaselineNoise:
-        """The history from its log-durations, oldest first; modes at least `min_gap` apart (see `_split`)."""
-        correlation = max(0.0, lag_one_autocorrelation(logs))
-        ordered = sorted(logs)
-        count = len(ordered)
-        split = _split(ordered, min_gap)
-        if split is None:
-            _, stdev = mean_and_stdev(ordered)
-            recent = logs[-RECENT_RUNS:]
-            return cls((NormalReference(_mean(recent), stdev, len(recent), count - 1, correlation),))
-        index, pooled = split
-        return cls(
-            tuple(
-                NormalReference(_mean(group), pooled, len(group), count - 2, correlation)
-                for group in (ordered[:index], ordered[index:])
-            )
-        )
-
-    @property
-    def multimodal(self) -> bool:
-        return len(self.modes) > 1
+    modes: tuple[NormalReference, ...]
 
     def _explains(self, mode: NormalReference, value: float, count: int) -> bool:
         """`value` (the mean of `count` samples) is within `mode`'s own two-sided bounds at EXPLAINED_ALPHA."""
@@ -125,7 +120,6 @@ class BaselineNoise:
         return min(greater, less) > EXPLAINED_ALPHA / 2
 
     def _slower_reference(self, value: float, count: int) -> NormalReference:
-        """The mode to judge `value` against for "slower": the slowest one that explains it or lies below it."""
         reference = self.modes[0]
         for mode in self.modes[1:]:
             if mode.mean <= value or self._explains(mode, value, count):
@@ -133,12 +127,11 @@ class BaselineNoise:
         return reference
 
     def p_slower(self, value: float, count: int) -> float:
-        """One-sided p-value that `value` (the mean log of `count` samples) is slower than the history."""
+        """One-sided p-value that `value` (the mean log of `count` samples) is slower than this history."""
         return self._slower_reference(value, count).p_values(value, count)[0]
 
     def p_faster(self, value: float, count: int) -> float:
-        """One-sided p-value that `value` is faster than the history: against the fastest mode that explains it
-        or lies above it (the mirror of `p_slower`)."""
+        """The mirror of `p_slower`: against the fastest mode that explains `value` or lies above it."""
         reference = self.modes[-1]
         for mode in reversed(self.modes[:-1]):
             if mode.mean >= value or self._explains(mode, value, count):
@@ -152,6 +145,58 @@ class BaselineNoise:
             if self._slower_reference(bar, count) is mode:
                 return bar
         return bar  # the slowest mode's
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineNoise:
+    """What the base branch's history says about one measure, on the log scale.
+
+    Most histories have one reading with one mode (see `_recent_level`; spikes widen the spread: the
+    tails are real). A history that falls apart into two groups of at least two runs each (see `_split`)
+    has two modes when the groups interleave in time. When one group holds the oldest runs and the
+    other the newest, it reads both as two modes and as the base branch's level having moved (the later
+    group's level, see `_recent_level`), and a sample must look slower under both readings. Every mode
+    carries a lag-1 autocorrelation: samples taken close together move together.
+    """
+
+    readings: tuple[Reading, ...]
+
+    @classmethod
+    def of(cls, logs: Sequence[float], min_gap: float) -> BaselineNoise:
+        """The history from its log-durations, oldest first; modes at least `min_gap` apart (see `_split`)."""
+        ordered = sorted(logs)
+        count = len(ordered)
+        split = _split(ordered, min_gap)
+        if split is None:
+            return cls((Reading((_recent_level(logs, max(0, count - RECENT_RUNS)),)),))
+        index, pooled = split
+        correlation = max(0.0, lag_one_autocorrelation(logs))
+        modes = Reading(
+            tuple(
+                NormalReference(_mean(group), pooled, len(group), count - 2, correlation)
+                for group in (ordered[:index], ordered[index:])
+            )
+        )
+        slow = [value >= ordered[index] for value in logs]
+        if sum(1 for earlier, later in itertools.pairwise(slow) if earlier != later) > 1:
+            return cls((modes,))
+        return cls((modes, Reading((_recent_level(logs, slow.index(slow[-1])),))))
+
+    @property
+    def multimodal(self) -> bool:
+        return any(len(reading.modes) > 1 for reading in self.readings)
+
+    def p_slower(self, value: float, count: int) -> float:
+        """One-sided p-value that `value` (the mean log of `count` samples) is slower than the history."""
+        return max(reading.p_slower(value, count) for reading in self.readings)
+
+    def p_faster(self, value: float, count: int) -> float:
+        """One-sided p-value that `value` is faster than the history."""
+        return max(reading.p_faster(value, count) for reading in self.readings)
+
+    def slower_bar(self, count: int, alpha: float) -> float:
+        """The smallest mean log of `count` samples with `p_slower` ≤ `alpha`."""
+        return max(reading.slower_bar(count, alpha) for reading in self.readings)
 
 
 @dataclass(frozen=True, slots=True)
