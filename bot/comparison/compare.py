@@ -60,11 +60,13 @@ from bot.comparison.durations import (
     Call,
     DecisionRules,
     Measure,
+    change_of,
     judge_family,
     log_seconds,
+    worth_reading,
 )
 from bot.comparison.model import JobRecord, RunRecord
-from bot.comparison.run_speed import baseline_levels, sensitivities, speed_factors
+from bot.comparison.run_speed import CONTROL_MIN_SENSITIVITY, baseline_levels, sensitivities, speed_factors
 from bot.comparison.statistics import RateEstimate, median, wilson_interval
 
 SUCCESS = "success"
@@ -286,6 +288,11 @@ class _Durations:
     lone_strictness: float | None = None
     reachable_lone_strictness: float | None = None
 
+    @property
+    def samples(self) -> list[float]:
+        """`current` and the other samples (only asked of a measure that has a current value)."""
+        return [self.current or 0.0, *self.other_samples]
+
 
 def _unjudged(item: _Durations, options: ComparisonOptions) -> DurationComparison | None:
     """The comparison of a measure that gets no verdict (nothing to judge, too little history); else None."""
@@ -323,14 +330,28 @@ def _compare_family(
     confirm: bool,
     detectable: bool = True,
 ) -> list[DurationComparison]:
-    """Judge the measures of one family together (see `durations.judge_family` and `DecisionRules`)."""
+    """Judge the measures of one family together (see `durations.judge_family` and `DecisionRules`).
+
+    With `detectable=False` (steps: hundreds of measures, most of which barely move) a change too small
+    to be worth reading is settled here, without the statistics; it still counts in the family's size.
+    """
+    rules = options.decision_rules(confirm=confirm)
     results = [_unjudged(item, options) for item in items]
     judged = [index for index, result in enumerate(results) if result is None]
+    family_size = len(judged)
+    if not detectable:
+        for index in judged:
+            item = items[index]
+            baseline_median = median(item.baseline)
+            change, percent = change_of(baseline_median, item.samples)
+            if not worth_reading(change, percent, rules):
+                results[index] = _duration_comparison(item, Verdict.UNCHANGED, baseline_median, change, percent)
+        judged = [index for index in judged if results[index] is None]
     judgements = judge_family(
         [
             Measure(
                 item.baseline,
-                [item.current, *item.other_samples],
+                item.samples,
                 item.baseline_offsets,
                 item.sample_offsets,
                 item.lone_strictness,
@@ -338,24 +359,42 @@ def _compare_family(
             )
             for item in (items[index] for index in judged)
         ],
-        options.decision_rules(confirm=confirm),
+        rules,
         detectable=detectable,
+        family_size=family_size,
     )
     for index, judgement in zip(judged, judgements, strict=True):
-        item = items[index]
-        sample_count = 1 + len(item.other_samples)
-        results[index] = DurationComparison(
+        results[index] = _duration_comparison(
+            items[index],
             _VERDICTS[judgement.call],
-            item.current,
             judgement.baseline_median,
-            len(item.baseline),
-            change_seconds=judgement.change_seconds,
-            change_percent=judgement.change_percent,
-            method="prediction-interval" if sample_count == 1 else "prediction-interval-of-mean",
-            sample_count=sample_count,
-            smallest_detectable_percent=judgement.smallest_detectable_percent,
+            judgement.change_seconds,
+            judgement.change_percent,
+            judgement.smallest_detectable_percent,
         )
     return [result for result in results if result is not None]
+
+
+def _duration_comparison(
+    item: _Durations,
+    verdict: Verdict,
+    baseline_median: float,
+    change_seconds: float,
+    change_percent: float | None,
+    smallest_detectable_percent: float | None = None,
+) -> DurationComparison:
+    sample_count = 1 + len(item.other_samples)
+    return DurationComparison(
+        verdict,
+        item.current,
+        baseline_median,
+        len(item.baseline),
+        change_seconds=change_seconds,
+        change_percent=change_percent,
+        method="prediction-interval" if sample_count == 1 else "prediction-interval-of-mean",
+        sample_count=sample_count,
+        smallest_detectable_percent=smallest_detectable_percent,
+    )
 
 
 def compare_durations(
@@ -404,7 +443,8 @@ class _JobHistory:
         self.queue_times: dict[str, list[float]] = defaultdict(list)
         self.passes: dict[str, int] = defaultdict(int)
         self.ran: dict[str, int] = defaultdict(int)
-        self.step_durations: dict[str, dict[tuple[str, int], list[float]]] = defaultdict(lambda: defaultdict(list))
+        # Per job name, each run's step names and step durations (None for a step that did not succeed).
+        self._step_rows: dict[str, list[tuple[tuple[str, ...], tuple[float | None, ...]]]] = defaultdict(list)
         self.order: dict[str, None] = {}  # every job name seen, in first-seen order
         # The run and job record of each entry of `durations`, in the same order.
         self.duration_sources: dict[str, list[tuple[RunRecord, JobRecord]]] = defaultdict(list)
@@ -428,12 +468,32 @@ class _JobHistory:
         if duration is not None:
             self.durations[name].append(duration)
             self.duration_sources[name].append((run, job))
-        if not job.steps:
-            return
-        steps = self.step_durations[name]
-        for key, step in zip(_step_keys(job), job.steps, strict=True):
-            if step.conclusion == SUCCESS and step.duration is not None:
-                steps[key].append(step.duration)
+        if job.steps:
+            self._step_rows[name].append(
+                (
+                    tuple([step.name for step in job.steps]),
+                    tuple([step.duration if step.conclusion == SUCCESS else None for step in job.steps]),
+                )
+            )
+
+    def step_durations(self, name: str) -> dict[tuple[str, int], list[float]]:
+        """Durations of job `name`'s successful steps, by step key (see `_step_keys`), runs in order."""
+        rows = self._step_rows.get(name, ())
+        if not rows:
+            return {}
+        names = rows[0][0]
+        if all(row_names == names for row_names, _ in rows):  # the usual case: the same steps every run
+            columns = zip(*(durations for _, durations in rows), strict=True)
+            return {
+                key: [value for value in column if value is not None]
+                for key, column in zip(_keys_for_names(names), columns, strict=True)
+            }
+        by_key: dict[tuple[str, int], list[float]] = defaultdict(list)
+        for row_names, durations in rows:
+            for key, value in zip(_keys_for_names(row_names), durations, strict=True):
+                if value is not None:
+                    by_key[key].append(value)
+        return by_key
 
     def knows(self, name: str) -> bool:
         return name in self.order
@@ -487,8 +547,8 @@ class _CommonMode:
 
     def offsets(self, name: str, sources: Sequence[tuple[RunRecord, JobRecord]]) -> list[float | None] | None:
         """The offset of job `name` in each (run, job) of `sources`; None when the job has no control."""
-        sensitivity = self.sensitivities.get(name)
-        if not sensitivity:  # no control, or a job that moves on its own
+        sensitivity = self.sensitivities.get(name, 0.0)
+        if sensitivity < CONTROL_MIN_SENSITIVITY:  # no control, or a job that moves on its own
             return None
         return [self._offset(run, job, sensitivity) for run, job in sources]
 
@@ -517,8 +577,8 @@ def _job_measures(
 ) -> tuple[_Durations, list[_Durations]]:
     """The job's duration and its steps' durations as measures to judge."""
     name = job.name
-    baseline_steps = history.step_durations.get(name, {})
-    pr_steps = pr_history.step_durations.get(name, {})
+    baseline_steps = history.step_durations(name)
+    pr_steps = pr_history.step_durations(name)
     job_succeeded = job.conclusion == SUCCESS
     steps = [
         _Durations(

@@ -77,11 +77,13 @@ def _split(logs: Sequence[float], min_gap: float) -> tuple[int, float] | None:
     count = len(logs)
     if count < 4:
         return None
-    gap, index = max((logs[index] - logs[index - 1], index) for index in range(2, count - 1))
-    pooled = math.sqrt((_sum_of_squares(logs[:index]) + _sum_of_squares(logs[index:])) / (count - 2))
-    if gap < max(MODE_GAP * pooled, min_gap) or gap <= 0:
+    gaps = [later - earlier for earlier, later in itertools.pairwise(logs[1:-1])]  # between logs[i] and logs[i + 1]
+    index = max(range(len(gaps)), key=gaps.__getitem__) + 2  # the first run of the slower group
+    gap = gaps[index - 2]
+    if gap < min_gap or gap <= 0:  # most histories: nothing more to work out
         return None
-    return index, pooled
+    pooled = math.sqrt((_sum_of_squares(logs[:index]) + _sum_of_squares(logs[index:])) / (count - 2))
+    return (index, pooled) if gap >= MODE_GAP * pooled else None
 
 
 def _recent_level(logs: Sequence[float], cut: int) -> NormalReference:
@@ -253,24 +255,23 @@ class _Evidence:
         self.min_gap = math.log1p(rules.threshold_percent / 100.0)
         self.sample_logs = tuple(log_seconds(value) for value in measure.samples)
         self.median_seconds = median(measure.baseline)
-        typical_sample = math.exp(_mean(self.sample_logs)) if len(self.sample_logs) > 1 else measure.samples[0]
-        self.change_seconds = typical_sample - self.median_seconds
-        self.change_percent = self.change_seconds / self.median_seconds * 100.0 if self.median_seconds else None
-        self._judged: tuple[BaselineNoise, tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]] | None
-        self._judged = None
+        self.change_seconds, self.change_percent = change_of(self.median_seconds, measure.samples)
+        self._judged: tuple[tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]] | None = None
 
     @property
     def sample_count(self) -> int:
         return len(self.sample_logs)
 
-    def _histories(
-        self,
-    ) -> tuple[BaselineNoise, tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]]:
-        """The raw history; each sample with the history it is judged by alone; the mean with the family's."""
+    def _histories(self) -> tuple[tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]]:
+        """Each sample with the history it is judged by alone; the samples' mean with the family test's.
+
+        A sample with a common-mode offset is judged net of it, against the history net of its own
+        offsets; one without (a job re-run alone) against the raw history. The mean uses the control only
+        when every sample has it. Each history is worked out only when some sample needs it.
+        """
         if self._judged is None:
             measure = self.measure
             baseline_logs = [log_seconds(value) for value in measure.baseline]
-            raw = BaselineNoise.of(baseline_logs, self.min_gap)
             offsets = measure.sample_offsets or [None] * len(self.sample_logs)
             controlled = None
             if measure.baseline_offsets is not None and any(offset is not None for offset in offsets):
@@ -278,34 +279,34 @@ class _Evidence:
                     [value - offset for value, offset in zip(baseline_logs, measure.baseline_offsets, strict=True)],
                     self.min_gap,
                 )
-            each = tuple(
-                (value, raw) if offset is None or controlled is None else (value - offset, controlled)
-                for value, offset in zip(self.sample_logs, offsets, strict=True)
-            )
-            # The mean is judged with the control only when every sample has it.
             if controlled is not None and all(offset is not None for offset in offsets):
+                each = tuple(
+                    (value - (offset or 0.0), controlled)
+                    for value, offset in zip(self.sample_logs, offsets, strict=True)
+                )
                 mean = (_mean([value for value, _ in each]), controlled)
             else:
+                raw = BaselineNoise.of(baseline_logs, self.min_gap)
+                each = tuple(
+                    (value - offset, controlled) if offset is not None and controlled is not None else (value, raw)
+                    for value, offset in zip(self.sample_logs, offsets, strict=True)
+                )
                 mean = (_mean(self.sample_logs), raw)
-            self._judged = (raw, each, mean)
+            self._judged = (each, mean)
         return self._judged
 
     @property
-    def raw(self) -> BaselineNoise:
+    def each(self) -> tuple[tuple[float, BaselineNoise], ...]:
         return self._histories()[0]
 
     @property
-    def each(self) -> tuple[tuple[float, BaselineNoise], ...]:
-        return self._histories()[1]
-
-    @property
     def p_slower(self) -> float:
-        value, noise = self._histories()[2]
+        value, noise = self._histories()[1]
         return noise.p_slower(value, self.sample_count)
 
     @property
     def p_faster(self) -> float:
-        value, noise = self._histories()[2]
+        value, noise = self._histories()[1]
         return noise.p_faster(value, self.sample_count)
 
 
@@ -313,11 +314,22 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
-def _large(evidence: _Evidence, rules: DecisionRules) -> bool:
-    """The change is worth reading: at least `threshold_percent` and `threshold_seconds`."""
-    return abs(evidence.change_seconds) >= rules.threshold_seconds and (
-        evidence.change_percent is None or abs(evidence.change_percent) >= rules.threshold_percent
+def change_of(baseline_median: float, samples: Sequence[float]) -> tuple[float, float | None]:
+    """The change (seconds, percent) from the baseline median to the samples: the one, or their geometric mean."""
+    typical = samples[0] if len(samples) == 1 else math.exp(_mean([log_seconds(value) for value in samples]))
+    change = typical - baseline_median
+    return change, change / baseline_median * 100.0 if baseline_median else None
+
+
+def worth_reading(change_seconds: float, change_percent: float | None, rules: DecisionRules) -> bool:
+    """The change is at least `threshold_percent` and `threshold_seconds`: smaller ones are never called."""
+    return abs(change_seconds) >= rules.threshold_seconds and (
+        change_percent is None or abs(change_percent) >= rules.threshold_percent
     )
+
+
+def _large(evidence: _Evidence, rules: DecisionRules) -> bool:
+    return worth_reading(evidence.change_seconds, evidence.change_percent, rules)
 
 
 def _most_samples_past(evidence: _Evidence, alpha: float, *, slower: bool) -> bool:
@@ -374,7 +386,9 @@ def _sample_level(rules: DecisionRules, family_size: int) -> float:
     return math.sqrt(rules.alpha / family_size)
 
 
-def judge_family(measures: Sequence[Measure], rules: DecisionRules, *, detectable: bool = True) -> list[Judgement]:
+def judge_family(
+    measures: Sequence[Measure], rules: DecisionRules, *, detectable: bool = True, family_size: int | None = None
+) -> list[Judgement]:
     """Decide every measure of one family; false "slower" calls in the family stay at about `rules.alpha`.
 
     Per measure and direction: the mean log-duration of the samples against the history (a prediction
@@ -383,32 +397,39 @@ def judge_family(measures: Sequence[Measure], rules: DecisionRules, *, detectabl
     A lone sample's evidence counts `Measure.lone_strictness` times less. With
     `rules.confirm`, a lone sample that looks slower is not called slower but NEEDS_CONFIRMATION.
     `detectable=False` leaves out the smallest detectable change (steps, where nobody reads it).
+    `family_size` counts measures of the family left out of `measures` because their change is not worth
+    reading (see `worth_reading`): they can never be called, and count as tests with p = 1.
     """
     if not measures:
         return []
+    family_size = family_size or len(measures)
+    left_out = [1.0] * (family_size - len(measures))
     evidence = [_Evidence(measure, rules) for measure in measures]
     large = [_large(item, rules) for item in evidence]
     # A change too small to matter is never called: its p-value is not worked out, and counts as 1 (this
     # only makes Holm's procedure stricter for the others).
+    count = len(measures)
     slower = holm_rejections(
         [
             _family_p_value(item.p_slower, item.sample_count, item.measure.lone_strictness or SINGLE_SAMPLE_STRICTNESS)
             if big and item.change_seconds > 0
             else 1.0
             for item, big in zip(evidence, large, strict=True)
-        ],
+        ]
+        + left_out,
         rules.alpha,
-    )
+    )[:count]
     faster = holm_rejections(
         [
             _family_p_value(item.p_faster, item.sample_count, SINGLE_SAMPLE_STRICTNESS)
             if big and item.change_seconds < 0
             else 1.0
             for item, big in zip(evidence, large, strict=True)
-        ],
+        ]
+        + left_out,
         rules.alpha,
-    )
-    sample_level = _sample_level(rules, len(measures))
+    )[:count]
+    sample_level = _sample_level(rules, family_size)
     judgements = []
     for item, big, holm_slower, holm_faster in zip(evidence, large, slower, faster, strict=True):
         call = Call.NO_CHANGE
@@ -426,9 +447,9 @@ def judge_family(measures: Sequence[Measure], rules: DecisionRules, *, detectabl
                 change_seconds=item.change_seconds,
                 change_percent=item.change_percent,
                 smallest_detectable_percent=(
-                    _smallest_detectable_percent(item, len(measures), rules) if detectable else None
+                    _smallest_detectable_percent(item, family_size, rules) if detectable else None
                 ),
-                multimodal=item.raw.multimodal if detectable else None,
+                multimodal=item.each[0][1].multimodal if detectable else None,
             )
         )
     return judgements

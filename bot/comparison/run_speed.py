@@ -20,6 +20,8 @@ from bot.comparison.statistics import median
 CONTROL_MIN_JOBS = 3
 # A job's sensitivity needs at least this many baseline runs with a speed factor.
 CONTROL_MIN_RUNS = 5
+# A job less sensitive than this moves on its own: it gets no control (the offset would only add noise).
+CONTROL_MIN_SENSITIVITY = 0.1
 
 # One run as the control sees it: job name → log-duration of the jobs that ran in the same attempt.
 RunLogs = Mapping[str, float]
