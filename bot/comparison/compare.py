@@ -272,7 +272,7 @@ class RunComparison:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Durations:
     """One measure before judging: baseline durations, this run's value, other samples from the PR."""
 
@@ -444,6 +444,7 @@ class _JobHistory:
         self.passes: dict[str, int] = defaultdict(int)
         self.ran: dict[str, int] = defaultdict(int)
         # Per job name, each run's step names and step durations (None for a step that did not succeed).
+        self._step_names: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._step_rows: dict[str, list[tuple[tuple[str, ...], tuple[float | None, ...]]]] = defaultdict(list)
         self.order: dict[str, None] = {}  # every job name seen, in first-seen order
         # The run and job record of each entry of `durations`, in the same order.
@@ -469,9 +470,10 @@ class _JobHistory:
             self.durations[name].append(duration)
             self.duration_sources[name].append((run, job))
         if job.steps:
+            names = tuple([step.name for step in job.steps])
             self._step_rows[name].append(
                 (
-                    tuple([step.name for step in job.steps]),
+                    self._step_names.setdefault(names, names),  # one object per list of names
                     tuple([step.duration if step.conclusion == SUCCESS else None for step in job.steps]),
                 )
             )
@@ -482,7 +484,7 @@ class _JobHistory:
         if not rows:
             return {}
         names = rows[0][0]
-        if all(row_names == names for row_names, _ in rows):  # the usual case: the same steps every run
+        if [row_names for row_names, _ in rows].count(names) == len(rows):  # usually the same steps every run
             columns = zip(*(durations for _, durations in rows), strict=True)
             return {
                 key: [value for value in column if value is not None]
@@ -535,22 +537,22 @@ class _CommonMode:
             self.levels,
         )
 
-    def _offset(self, run: RunRecord, job: JobRecord, sensitivity: float) -> float | None:
-        """β × the speed factor of `job`'s attempt in `run`; None when that attempt has no factor for it."""
+    def _factor(self, run: RunRecord, job: JobRecord) -> float | None:
+        """The speed factor of `job`'s attempt in `run`; None when that attempt has none for it."""
         key = (run.id, run.run_attempt)
-        if key not in self._factors:
-            self._factors[key] = {
-                attempt: speed_factors(logs, self.levels) for attempt, logs in _attempt_logs(run).items()
-            }
-        factor = self._factors[key].get(job.run_attempt, {}).get(job.name)
-        return None if factor is None else sensitivity * factor
+        attempts = self._factors.get(key)
+        if attempts is None:
+            attempts = {attempt: speed_factors(logs, self.levels) for attempt, logs in _attempt_logs(run).items()}
+            self._factors[key] = attempts
+        return attempts.get(job.run_attempt, {}).get(job.name)
 
     def offsets(self, name: str, sources: Sequence[tuple[RunRecord, JobRecord]]) -> list[float | None] | None:
-        """The offset of job `name` in each (run, job) of `sources`; None when the job has no control."""
+        """β × the speed factor of job `name` in each (run, job) of `sources`; None when the job has no control."""
         sensitivity = self.sensitivities.get(name, 0.0)
         if sensitivity < CONTROL_MIN_SENSITIVITY:  # no control, or a job that moves on its own
             return None
-        return [self._offset(run, job, sensitivity) for run, job in sources]
+        factors = [self._factor(run, job) for run, job in sources]
+        return [None if factor is None else sensitivity * factor for factor in factors]
 
 
 def _not_compared() -> DurationComparison:

@@ -12,6 +12,7 @@ A job re-run on its own has no siblings in its attempt: its sample gets no offse
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 
 from bot.comparison.statistics import median
@@ -52,15 +53,15 @@ def speed_factors(run: RunLogs, levels: Mapping[str, float]) -> dict[str, float]
 
     Jobs of a run with fewer than CONTROL_MIN_JOBS other known jobs get no factor.
     """
-    known = sorted((value - levels[name], name) for name, value in run.items() if name in levels)
-    if len(known) - 1 < CONTROL_MIN_JOBS:
+    deviations = {name: value - levels[name] for name, value in run.items() if name in levels}
+    if len(deviations) - 1 < CONTROL_MIN_JOBS:
         return {}
-    deviations = [deviation for deviation, _ in known]
-    factors = {name: _median_without(deviations, index) for index, (_, name) in enumerate(known)}
-    whole = median(deviations)
-    for name in run:
-        factors.setdefault(name, whole)  # a job without a level is not among the others
-    return factors
+    ordered = sorted(deviations.values())
+    whole = median(ordered)
+    return {
+        name: _median_without(ordered, bisect_left(ordered, deviations[name])) if name in deviations else whole
+        for name in run  # a job without a level is not among the others
+    }
 
 
 def sensitivities(runs: Sequence[tuple[RunLogs, Mapping[str, float]]], levels: Mapping[str, float]) -> dict[str, float]:
