@@ -9,7 +9,8 @@ BASELINE_RUNS to the fourth-last run:
   sample, the next run i+1 stands in for the re-run the App would ask for: a complete re-run (attempt 2
   = all of run i+1) when the run's measures await one (`confirm_run`), otherwise a re-run of just the
   `confirm_jobs` (attempt 2 = run i with those jobs taken from run i+1, the others carried over). The
-  second comparison gets both attempts as samples and no further confirmation; its verdicts are final.
+  second comparison gets both attempts as samples and, the re-run budget spent, no further confirmation:
+  its verdicts are final. (`--rounds N` allows N rounds, runs i+1 … i+N standing in.)
 * An unchanged pull request: a "slower" call on a measure is a false alarm when it is transient, i.e.
   runs i+1 … i+3 do not all stay ≥ 10 % above the baseline median of that measure (a persistent one is
   a real shift on the base branch, a correct call).
@@ -138,7 +139,7 @@ class Outcome:
 def judge(
     first: Sample, stand_ins: Sequence[Sample], baseline: Sequence[RunRecord], run_id: int, confirm: bool
 ) -> Outcome:
-    """The App's procedure: compare; while a second sample is awaited and the budget lasts, re-run and decide on all."""
+    """The App's procedure: compare; while a sample is awaited and the budget lasts, re-run and decide on all."""
     options = ComparisonOptions(confirm=confirm)
     attempts = [record(first, run_id)]
     first_comparison = comparison = compare_run(attempts[0], baseline, options)
@@ -202,68 +203,90 @@ class SeriesReport:
     job_spreads: dict[str, list[float]] = field(default_factory=dict)
 
 
-def replay(name: str, series: Sequence[Sample], *, confirm: bool, rounds: int = 1) -> SeriesReport:
-    report = SeriesReport(name, len(series))
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One replayed pull request: run i of the series against the runs before it."""
+
+    baseline_samples: Sequence[Sample]
+    baseline: Sequence[RunRecord]
+    first: Sample
+    stand_ins: Sequence[Sample]  # runs i+1, … standing in for re-runs
+    following: Sequence[Sample]  # runs i+1 … i+3, to tell a transient call from a persistent shift
+    run_id: int
+
+    def values(self, measure: str) -> list[float]:
+        return values_of(self.baseline_samples, measure)
+
+
+def positions(series: Sequence[Sample], rounds: int) -> Iterable[Position]:
     records = [record(sample, index + 1) for index, sample in enumerate(series)]
     for i in range(BASELINE_RUNS, len(series) - PERSISTENCE_RUNS):
-        baseline_samples = series[i - BASELINE_RUNS : i]
-        baseline = records[i - BASELINE_RUNS : i]
-        first, following = series[i], series[i + 1 : i + 1 + PERSISTENCE_RUNS]
-        run_id = 1_000_000 + i
-        report.positions += 1
+        yield Position(
+            baseline_samples=series[i - BASELINE_RUNS : i],
+            baseline=records[i - BASELINE_RUNS : i],
+            first=series[i],
+            stand_ins=series[i + 1 : i + 1 + rounds],
+            following=series[i + 1 : i + 1 + PERSISTENCE_RUNS],
+            run_id=1_000_000 + i,
+        )
 
-        def baseline_values(measure: str, window: Sequence[Sample] = baseline_samples) -> list[float]:
-            return values_of(window, measure)
 
-        unchanged = judge(first, series[i + 1 : i + 1 + rounds], baseline, run_id, confirm)
-        measures = [RUN, *first.jobs]
-        calls = [measure for measure in measures if called_slower(unchanged.final, measure)]
-        transient = [measure for measure in calls if not persistent(measure, baseline_samples, following)]
-        report.persistent_calls += len(calls) - len(transient)
-        report.false_run += RUN in transient
-        report.false_job += any(measure != RUN for measure in transient)
-        report.confirmations += bool(unchanged.rerun_jobs) or unchanged.full_rerun
-        report.full_reruns += unchanged.full_rerun
-        report.job_seconds += sum(first.jobs.values())
-        report.rerun_seconds += sum(first.jobs.get(job, 0.0) for job in unchanged.rerun_jobs)
-        spread = log_spread(baseline_values(RUN))
-        if spread is not None:
-            report.run_spreads.append(spread)
-        # What the App could have seen: the first comparison's figures, which count the confirmation to come.
-        wall = unchanged.first.wall_time
-        if wall.smallest_detectable_percent is not None:
-            report.run_detectable.append(wall.smallest_detectable_percent)
-        for job in unchanged.first.jobs:
-            values = baseline_values(job.name)
-            if job.duration.smallest_detectable_percent is not None and statistics.median(values) >= LONG_JOB_SECONDS:
-                report.job_detectable.append(job.duration.smallest_detectable_percent)
+def replay_unchanged(report: SeriesReport, position: Position, confirm: bool) -> None:
+    """The next run as an unchanged pull request: false alarms, re-runs asked for, what could have been seen."""
+    first = position.first
+    outcome = judge(first, position.stand_ins, position.baseline, position.run_id, confirm)
+    calls = [measure for measure in (RUN, *first.jobs) if called_slower(outcome.final, measure)]
+    transient = [measure for measure in calls if not persistent(measure, position.baseline_samples, position.following)]
+    report.positions += 1
+    report.persistent_calls += len(calls) - len(transient)
+    report.false_run += RUN in transient
+    report.false_job += any(measure != RUN for measure in transient)
+    report.confirmations += bool(outcome.rerun_jobs) or outcome.full_rerun
+    report.full_reruns += outcome.full_rerun
+    report.job_seconds += sum(first.jobs.values())
+    report.rerun_seconds += sum(first.jobs.get(job, 0.0) for job in outcome.rerun_jobs)
+    spread = log_spread(position.values(RUN))
+    if spread is not None:
+        report.run_spreads.append(spread)
+    # What the App could have seen: the first comparison's figures, which count the confirmation to come.
+    if (smallest := outcome.first.wall_time.smallest_detectable_percent) is not None:
+        report.run_detectable.append(smallest)
+    for job in outcome.first.jobs:
+        smallest = job.duration.smallest_detectable_percent
+        if smallest is not None and statistics.median(position.values(job.name)) >= LONG_JOB_SECONDS:
+            report.job_detectable.append(smallest)
 
-        targets = [
-            job
-            for job in first.jobs
-            if len(values := baseline_values(job)) >= 5 and statistics.median(values) >= LONG_JOB_SECONDS
-        ]
-        if not first.jobs and first.wall is not None:
-            targets = [RUN]
-        for target in targets:
-            if target != RUN and (spread := log_spread(baseline_values(target))) is not None:
-                report.job_spreads.setdefault(target, []).append(spread)
-            job = None if target == RUN else target
-            for slowdown in SLOWDOWNS:
-                factor = 1.0 + slowdown
-                injected = judge(
-                    first.slowed(job, factor),
-                    [
-                        later.slowed(job, factor) if job is None or job in later.jobs else later
-                        for later in series[i + 1 : i + 1 + rounds]
-                    ],
-                    baseline,
-                    run_id,
-                    confirm,
-                )
-                tally = report.detection.setdefault((target, slowdown), [0, 0])
-                tally[0] += called_slower(injected.final, target)
-                tally[1] += 1
+
+def replay_slowdowns(report: SeriesReport, position: Position, confirm: bool) -> None:
+    """Each job of median ≥ 300 s (the whole run for a wall-only series) made slower in run i and its re-run."""
+    first = position.first
+    targets = [
+        job
+        for job in first.jobs
+        if len(values := position.values(job)) >= 5 and statistics.median(values) >= LONG_JOB_SECONDS
+    ]
+    if not first.jobs and first.wall is not None:
+        targets = [RUN]
+    for target in targets:
+        job = None if target == RUN else target
+        if job is not None and (spread := log_spread(position.values(job))) is not None:
+            report.job_spreads.setdefault(job, []).append(spread)
+        for slowdown in SLOWDOWNS:
+            factor = 1.0 + slowdown
+            stand_ins = [
+                later.slowed(job, factor) if job is None or job in later.jobs else later for later in position.stand_ins
+            ]
+            outcome = judge(first.slowed(job, factor), stand_ins, position.baseline, position.run_id, confirm)
+            tally = report.detection.setdefault((target, slowdown), [0, 0])
+            tally[0] += called_slower(outcome.final, target)
+            tally[1] += 1
+
+
+def replay(name: str, series: Sequence[Sample], *, confirm: bool, rounds: int = 1) -> SeriesReport:
+    report = SeriesReport(name, len(series))
+    for position in positions(series, rounds):
+        replay_unchanged(report, position, confirm)
+        replay_slowdowns(report, position, confirm)
     return report
 
 
