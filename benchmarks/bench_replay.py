@@ -18,7 +18,7 @@ BASELINE_RUNS to the fourth-last run:
   ≥ 300 s at a time (its extra seconds added to the wall time), or the whole run for wall-only series.
 
 Run `python benchmarks/bench_replay.py --series tests/fixtures/ci-timings/bitcoin_ci_master.json`
-(`--help` for sub-series, the wall-only view and `--confirm never`).
+(`--help` for sub-series, the wall-only view, each job as its own series and `--confirm never`).
 """
 
 from __future__ import annotations
@@ -79,6 +79,17 @@ def load_series(path: Path, *, wall_only: bool, runs: slice) -> list[Sample]:
         wall = entry.get("wall")
         samples.append(Sample(datetime.fromtimestamp(entry["t"], UTC), None if wall is None else float(wall), jobs))
     return samples[runs]
+
+
+def job_series(series: Sequence[Sample]) -> dict[str, list[Sample]]:
+    """Each job of median ≥ 300 s, in at least half the runs, as a series of its own (its duration as the wall)."""
+    names = {name for sample in series for name in sample.jobs}
+    jobs = {}
+    for name in sorted(names):
+        own = [Sample(sample.created, sample.jobs[name], {}) for sample in series if name in sample.jobs]
+        if len(own) * 2 >= len(series) and statistics.median(values_of(own, RUN)) >= LONG_JOB_SECONDS:
+            jobs[name] = own
+    return jobs
 
 
 def record(
@@ -347,6 +358,30 @@ def print_report(report: SeriesReport, *, per_job: bool) -> None:
             print(f"{target[:50]:<50} {statistics.median(report.job_spreads[target]):6.3f} {cells}")
 
 
+def print_each_job(reports: Sequence[SeriesReport]) -> None:
+    """One line per job replayed as its own series, then the false alarms and detection by noise band."""
+    print(f"\n== each job as its own series: {len(reports)} series")
+    print(f"{'series':<50} {'σ':>6} {'false alarms':>13} {'re-runs':>8} {'+30 %':>7} {'+50 %':>7} {'smallest':>9}")
+    bands: dict[str, list[int]] = {}
+    for report in sorted(reports, key=lambda report: statistics.median(report.run_spreads)):
+        spread = statistics.median(report.run_spreads)
+        found = {slowdown: report.detection[(RUN, slowdown)] for slowdown in SLOWDOWNS}
+        print(
+            f"{report.name[:50]:<50} {spread:6.3f} {report.false_run:>6}/{report.positions:<6} "
+            f"{percent(report.confirmations, report.positions):>8} "
+            + " ".join(f"{percent(*found[slowdown]):>7}" for slowdown in SLOWDOWNS)
+            + f" {statistics.median(report.run_detectable):>+8.0f}%"
+        )
+        totals = bands.setdefault(band_of(spread), [0, 0, 0, 0, 0, 0])
+        for index, value in enumerate((report.false_run, report.positions, *found[SLOWDOWNS[0]], *found[SLOWDOWNS[1]])):
+            totals[index] += value
+    for label, (false, positions_, hit_30, tried_30, hit_50, tried_50) in bands.items():
+        print(
+            f"{label:<15} false alarms {percent(false, positions_)} of {positions_}; "
+            f"detected +30 % {percent(hit_30, tried_30)}, +50 % {percent(hit_50, tried_50)}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=Path, action="append", required=True, help="a series file (repeatable)")
@@ -355,6 +390,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--confirm", choices=("rerun", "never"), default="rerun")
     parser.add_argument("--rounds", type=int, default=1, help="confirmation rounds the budget allows (default 1)")
     parser.add_argument("--per-job", action="store_true", help="detection per job")
+    parser.add_argument(
+        "--each-job", action="store_true", help="also replay each job of median ≥ 300 s as a series of its own"
+    )
     args = parser.parse_args(argv)
     start, _, end = args.runs.partition(":")
     runs = slice(int(start) if start else None, int(end) if end else None)
@@ -362,7 +400,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         series = load_series(path, wall_only=args.wall_only, runs=runs)
         view = " (wall only)" if args.wall_only else ""
         label = f"{path.stem}{view}, runs [{args.runs}], confirm: {args.confirm}"
-        print_report(replay(label, series, confirm=args.confirm == "rerun", rounds=args.rounds), per_job=args.per_job)
+        confirm = args.confirm == "rerun"
+        print_report(replay(label, series, confirm=confirm, rounds=args.rounds), per_job=args.per_job)
+        if args.each_job:
+            print_each_job(
+                [
+                    replay(name, own, confirm=confirm, rounds=args.rounds)
+                    for name, own in job_series(load_series(path, wall_only=False, runs=runs)).items()
+                ]
+            )
 
 
 if __name__ == "__main__":

@@ -487,7 +487,7 @@ class _JobHistory:
         if [row_names for row_names, _ in rows].count(names) == len(rows):  # usually the same steps every run
             columns = zip(*(durations for _, durations in rows), strict=True)
             return {
-                key: [value for value in column if value is not None]
+                key: list(column) if None not in column else [value for value in column if value is not None]
                 for key, column in zip(_keys_for_names(names), columns, strict=True)
             }
         by_key: dict[tuple[str, int], list[float]] = defaultdict(list)
