@@ -230,7 +230,6 @@ class Judgement:
     change_seconds: float
     change_percent: float | None
     smallest_detectable_percent: float | None
-    multimodal: bool | None  # the history has two modes; None when not looked at (steps)
 
 
 class _Evidence:
@@ -449,7 +448,6 @@ def judge_family(
                 smallest_detectable_percent=(
                     _smallest_detectable_percent(item, family_size, rules) if detectable else None
                 ),
-                multimodal=item.each[0][1].multimodal if detectable else None,
             )
         )
     return judgements
