@@ -25,7 +25,8 @@ from bot.comparison.statistics import (
 # Durations are whole seconds on GitHub; shorter ones count as this many seconds on the log scale.
 SHORTEST_LOGGED_SECONDS = 1.0
 # The base branch's current level is the mean log-duration of its last RECENT_RUNS runs: an old baseline
-# is a wrong baseline when the level drifts (the spread still comes from every baseline run).
+# is a wrong baseline when the level drifts (the spread still comes from every baseline run, each around
+# the level of its own part of the history).
 RECENT_RUNS = 10
 # Without a second sample, a lone sample's p-value counts this many times larger: one slow spike cannot
 # be told from a slowdown, and real CI noise has heavy right tails.
