@@ -285,7 +285,8 @@ def _sources(cmp: RunComparison, with_run_links: bool) -> list[str]:
     sentence += (
         f". Slower or faster means significant ({_method(cmp)}) and at least "
         f"{cmp.options.threshold_percent:g} % and {cmp.options.threshold_seconds:g} s; "
-        f"samples from this PR: {cmp.pr_sample_count}."
+        f"samples from this PR: {cmp.pr_sample_count}. Pass rates count the runs where a job passed or failed: "
+        "cancelled and skipped ones are left out on both sides."
     )
     lines.append(sentence)
     if cmp.pr_sample_count == 1 and cmp.wall_time.verdict is Verdict.UNCHANGED:

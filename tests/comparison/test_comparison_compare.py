@@ -454,3 +454,13 @@ def test_the_smallest_detectable_change_is_reported_per_job_and_for_the_run() ->
         assert 10.0 <= job.duration.smallest_detectable_percent < 30.0
     assert comparison.wall_time.smallest_detectable_percent is not None
     assert all(step.duration.smallest_detectable_percent is None for job in comparison.jobs for step in job.steps)
+
+
+def test_pass_rates_leave_cancelled_and_skipped_runs_out_on_both_sides() -> None:
+    baseline = build_baseline({"lint": 60.0, "test": 300.0}, failing={"test": 1})
+    for index, conclusion in ((1, "cancelled"), (2, "skipped"), (3, "cancelled")):
+        jobs = tuple(job if job.name != "test" else replace(job, conclusion=conclusion) for job in baseline[index].jobs)
+        baseline[index] = replace(baseline[index], jobs=jobs, conclusion=conclusion)
+    comparison = compare_run(current_run({"lint": 60.0, "test": 300.0}), baseline, OPTIONS)
+    rate = next(job for job in comparison.jobs if job.name == "test").baseline_pass_rate
+    assert rate is not None and (rate.successes, rate.trials) == (16, 17)  # 20 runs, 3 neither passed nor failed
