@@ -36,6 +36,8 @@ SERVED_PATHS = (
     "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
     "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
     "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
+    "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun",
+    "/repos/{owner}/{repo}/actions/jobs/{job_id}/rerun",
     "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
     "/repos/{owner}/{repo}/actions/runs",
     "/repos/{owner}/{repo}/actions/runs/{run_id}",

@@ -11,7 +11,7 @@ import hmac
 import logging
 import math
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,7 @@ WEBHOOK_PATHS = ("/webhooks", "/api/github/webhooks")  # ours, and Probot's defa
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 RECONCILE_EVERY_SECONDS = 900.0
 JOURNAL_CLOSE_SECONDS = 10.0  # to record what is left, after the grace period
+STAGE_STOP_SECONDS = 5.0  # for each part of the App's background work to stop once cancelled
 
 
 class AppState:
@@ -147,12 +148,12 @@ class AppState:
         now = asyncio.get_running_loop().time()
         for deadline in self.reading:
             deadline.reschedule(now)
-        await self.schedule.stop()
+        await _stopped("the periodic work", self.schedule.stop())
         if self.reconciliations is not None:
             self.reconciliations.cancel()
-            await asyncio.gather(self.reconciliations, return_exceptions=True)
+            await _stopped("the reconciliation", asyncio.gather(self.reconciliations, return_exceptions=True))
         if self.services is not None:
-            await self.services.backfills.stop()
+            await _stopped("the backfills", self.services.backfills.stop())
         if self.dispatcher is not None and self.journal is not None:
             unfinished = await self.dispatcher.drain(grace_seconds)
             left = await self.journal.close(unfinished, timeout=JOURNAL_CLOSE_SECONDS)
@@ -165,6 +166,16 @@ class AppState:
             await self.session.close()
         if self.store is not None:
             await self.store.close()
+
+
+async def _stopped(what: str, stopping: Awaitable[object]) -> None:
+    """Wait for `what` to stop for at most `STAGE_STOP_SECONDS`: whatever does not end in time is named in the log
+    and left behind, so that the deliveries are still recorded and the process still ends."""
+    task = asyncio.ensure_future(stopping)
+    done, _ = await asyncio.wait([task], timeout=STAGE_STOP_SECONDS)
+    if not done:
+        running = sorted(repr(t.get_coro()) for t in asyncio.all_tasks() if t is not asyncio.current_task())
+        log.warning("shutdown: %s did not stop within %.0f s; going on (tasks: %s)", what, STAGE_STOP_SECONDS, running)
 
 
 STATE = web.AppKey("state", AppState)

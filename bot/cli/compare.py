@@ -17,6 +17,7 @@ import aiohttp
 import gidgethub
 
 from bot.cli.github_access import NoToken, api_url, github_token
+from bot.comparison.model import RunRecord
 from bot.flows.compare_run import CompletedRun, compare_completed_run
 from bot.flows.provider import CommentRenderer, PullRequestRef
 from bot.github.client import GitHubUnavailable, TokenClient
@@ -40,6 +41,16 @@ class PrintingProvider(GitHubProvider):
         print(report.summary)
         for annotation in report.annotations:
             print(f"{annotation.path}:{annotation.start_line}: {annotation.level}: {annotation.title}")
+
+    async def rerun_jobs(self, run: RunRecord, job_ids: Sequence[int]) -> bool:
+        print(
+            f"── would re-run job(s) {', '.join(map(str, job_ids))} of run {run.id} to confirm; deciding on one sample"
+        )
+        return False
+
+    async def rerun_run(self, run: RunRecord) -> bool:
+        print(f"── would re-run run {run.id} to confirm; deciding on one sample")
+        return False
 
     async def publish_comment(
         self, number: int, markers: Sequence[str], render: CommentRenderer, *, create: bool

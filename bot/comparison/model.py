@@ -44,16 +44,14 @@ class JobRecord:
     run_attempt: int = 1
     html_url: str | None = None
     id: int | None = None  # the provider's id of this job execution (GitHub: to re-run just this job)
+    # Seconds the job ran on its runner (`started_at` to `completed_at`) and waited for one (`created_at`
+    # to `started_at`), or None; computed once, as comparisons read them for every job of every baseline run.
+    duration: float | None = field(init=False, repr=False, compare=False)
+    queue_time: float | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def duration(self) -> float | None:
-        """Seconds the job ran on its runner (`started_at` to `completed_at`)."""
-        return _seconds_between(self.started_at, self.completed_at)
-
-    @property
-    def queue_time(self) -> float | None:
-        """Seconds the job waited for a runner (`created_at` to `started_at`)."""
-        return _seconds_between(self.created_at, self.started_at)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "duration", _seconds_between(self.started_at, self.completed_at))
+        object.__setattr__(self, "queue_time", _seconds_between(self.created_at, self.started_at))
 
 
 @dataclass(frozen=True, slots=True)

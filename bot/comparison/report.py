@@ -8,7 +8,8 @@ Check run conclusion: `failure` when `fail_on="regression"` and the run or a job
 newly fails, or when `fail_on="new-failure"` and a job newly fails; otherwise `success` when the run
 was compared with enough history and no job regressed, failed or flaked (improvements and new or
 removed jobs are fine), and `neutral` in every other case (always with `fail_on="never"`, for
-cancelled/skipped/incomplete runs, without enough history, or with problems `fail_on` lets pass).
+cancelled/skipped/incomplete runs, without enough history, while a re-run is awaited to confirm a
+slower job, or with problems `fail_on` lets pass).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ VERDICT_LABELS = {
     Verdict.REGRESSION.value: "🔴 slower",
     Verdict.IMPROVEMENT.value: "🟢 faster",
     Verdict.UNCHANGED.value: "⚪ no change",
+    Verdict.NEEDS_CONFIRMATION.value: "🔎 checking",
     Verdict.NOT_ENOUGH_HISTORY.value: "❔ not enough history",
     Verdict.NOT_COMPARED.value: "–",
     Presence.NEW.value: "🆕 new",
@@ -107,6 +109,9 @@ def headline(cmp: RunComparison, format_name: Callable[[str], str] = escape_mark
     parts = []
     if cmp.new_failures:
         parts.append(f"new failure in {_names(cmp.new_failures, format_name)}")
+    if cmp.awaiting_confirmation:
+        checked = _names(cmp.jobs_with(Verdict.NEEDS_CONFIRMATION), format_name) if cmp.confirm_jobs else "the run"
+        parts.append(f"checking: re-running {checked} to confirm")
     # After a partial re-run only the total job time is comparable (see compare.py).
     timing, subject = (cmp.total_job_time, "total job time") if cmp.partial_rerun else (cmp.wall_time, "CI")
     if timing.verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT):
@@ -121,7 +126,7 @@ def headline(cmp: RunComparison, format_name: Callable[[str], str] = escape_mark
         parts.append(
             f"no significant change{' in total job time' if cmp.partial_rerun else ''}: "
             f"{format_seconds(timing.current)} vs {format_seconds(timing.baseline_median)}, "
-            f"median of {timing.baseline_count} runs on {branch}"
+            f"median of {timing.baseline_count} runs on {branch}{_detectable(timing)}"
         )
     already_failing = cmp.jobs_with(FailureVerdict.ALREADY_FAILING_ON_BASE)
     if already_failing:
@@ -138,6 +143,14 @@ def headline(cmp: RunComparison, format_name: Callable[[str], str] = escape_mark
     if not parts:
         parts.append("run did not succeed: durations not compared")
     return "; ".join(parts)
+
+
+def _detectable(duration: DurationComparison) -> str:
+    """`(changes under +35 % can't be told from noise here)`, or nothing when that is not known."""
+    smallest = duration.smallest_detectable_percent
+    if smallest is None or smallest == float("inf"):
+        return ""
+    return f" (changes under +{smallest:.0f} % can't be told from noise here)"
 
 
 def _duration_cells(duration: DurationComparison, verdict: str) -> str:
@@ -248,12 +261,12 @@ def mermaid_chart(cmp: RunComparison) -> list[str]:
 
 
 def _method(cmp: RunComparison) -> str:
-    test = (
-        "one-sided Mann–Whitney U test, size by Hodges–Lehmann shift"
-        if cmp.pr_sample_count > 1
-        else "one-sided prediction interval on log-durations"
+    confirm = "; a job that looks slower in one run is re-run before it is called slower" if cmp.options.confirm else ""
+    return (
+        "one-sided prediction interval on log-durations against the recent level of the base branch, within the "
+        f"mode of its history that explains the run; α = {cmp.options.alpha:g} shared (Holm) within the run's "
+        f"measures, the jobs and the steps{confirm}"
     )
-    return f"{test}; α = {cmp.options.alpha:g} shared within the run's measures, the jobs and the steps"
 
 
 def _sources(cmp: RunComparison, with_run_links: bool) -> list[str]:
@@ -272,14 +285,15 @@ def _sources(cmp: RunComparison, with_run_links: bool) -> list[str]:
     sentence += (
         f". Slower or faster means significant ({_method(cmp)}) and at least "
         f"{cmp.options.threshold_percent:g} % and {cmp.options.threshold_seconds:g} s; "
-        f"samples from this PR: {cmp.pr_sample_count}."
+        f"samples from this PR: {cmp.pr_sample_count}. Pass rates count the runs where a job passed or failed: "
+        "cancelled and skipped ones are left out on both sides."
     )
     lines.append(sentence)
     if cmp.pr_sample_count == 1 and cmp.wall_time.verdict is Verdict.UNCHANGED:
         lines += [
             "",
-            "One sample is thin evidence: with typical hosted-runner noise a 20 % slowdown is caught only about "
-            "half of the time. Re-running the workflow adds samples.",
+            "One sample is thin evidence: a single slow run cannot be told from a slow runner, so smaller "
+            "changes than those the table can show need more samples (re-runs, later pushes).",
         ]
     if this_run:
         lines += ["", *this_run]
@@ -396,7 +410,7 @@ def check_conclusion(cmp: RunComparison, fail_on: str) -> Conclusion:
     if new_failure or (fail_on == "regression" and cmp.has_regression):
         return "failure"
     problems = cmp.has_regression or any(job.failure is not None for job in cmp.jobs)
-    if problems or cmp.wall_time.verdict is Verdict.NOT_ENOUGH_HISTORY:
+    if problems or cmp.awaiting_confirmation or cmp.wall_time.verdict is Verdict.NOT_ENOUGH_HISTORY:
         return "neutral"
     return "success"
 

@@ -8,9 +8,12 @@ from bot.health.model import HealthOptions
 from bot.review.model import ReviewOptions, SharedAction
 
 
-def comparison_options(config: ComparisonConfig, base_branch: str) -> ComparisonOptions:
-    """The comparison core's options from the `comparison:` section, for a pull request into `base_branch`."""
+def comparison_options(config: ComparisonConfig, base_branch: str, *, confirm: bool = False) -> ComparisonOptions:
+    """The comparison core's options from the `comparison:` section, for a pull request into `base_branch`.
+
+    `confirm`: a job that looks slower in one sample may wait for a re-run (the caller has one to spend)."""
     return ComparisonOptions(
+        confirm=confirm,
         min_runs=config.min_runs,
         threshold_percent=config.threshold_percent,
         threshold_seconds=config.threshold_seconds,

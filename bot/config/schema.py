@@ -59,6 +59,7 @@ WORKFLOW_RUN_EVENTS = frozenset(
 )
 COMMENT_MODES = ("on-change", "always", "never")
 COMMENT_PER = ("pull-request", "workflow")  # one comment per pull request (sections), or one per workflow
+CONFIRM_MODES = ("rerun", "never")  # re-run a job that looks slower in one sample before calling it slower, or not
 HEALTH_SCHEDULES = ("weekly", "daily", "off")
 # A user (@login) or a team (@org/team-slug) to mention: GitHub's login and team slug characters only.
 MENTION = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9][A-Za-z0-9_.-]{0,99})?")
@@ -78,8 +79,10 @@ class ComparisonConfig:
     min_runs: int = 5
     threshold_percent: float = 10
     threshold_seconds: float = 30
-    alpha: float = 0.05
+    alpha: float = 0.01
     new_failure_pass_rate: float = 0.9
+    confirm: str = "rerun"
+    confirm_reruns: int = 3
     comment: str = "on-change"
     comment_per: str = "pull-request"
     fail_on: str = "never"

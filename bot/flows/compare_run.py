@@ -6,6 +6,7 @@ fetch (provider: baseline runs, the run's jobs, earlier attempts and pushes) →
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,13 +83,19 @@ async def _compare_for_pull_request(
     )
     baseline = [without_ignored_jobs(record, config.ignore_jobs) for record in baseline]
     remembered = [s for s in await provider.pr_samples(pull.number, current.workflow_id) if s.id != current.id]
-    cmp = compare_run(
-        current,
-        baseline,
-        comparison_options(config, pull.base_branch),
-        pr_samples=[*remembered, *earlier, current],
-        earlier_attempts=earlier,
-    )
+
+    def compare(confirm: bool) -> RunComparison:
+        return compare_run(
+            current,
+            baseline,
+            comparison_options(config, pull.base_branch, confirm=confirm),
+            pr_samples=[*remembered, *earlier, current],
+            earlier_attempts=earlier,
+        )
+
+    cmp = compare(confirm=may_confirm(provider, pull, current, config))
+    if cmp.awaiting_confirmation and not await _rerun_to_confirm(provider, pull, current, cmp):
+        cmp = compare(confirm=False)  # GitHub refused the re-run: one sample decides, at the stricter level
     if cmp.status is ComparisonStatus.COMPARED and current.conclusion == "success":
         await provider.keep_pr_sample(pull.number, current.workflow_id, current)
 
@@ -97,10 +104,34 @@ async def _compare_for_pull_request(
     flagged = cmp.has_regression or bool(cmp.new_failures)
     workflow_text = await _workflow_text(provider, current) if flagged else None
     report = render_check_run(cmp, fail_on=config.fail_on, workflow_text=workflow_text)
+    if cmp.awaiting_confirmation:  # pending until the confirming attempt (or the watchdog) completes it
+        report = dataclasses.replace(report, conclusion=None)
     await provider.publish_check_run(
         current.head_sha, comparison_check_name(current), report, details_url=current.html_url
     )
     return cmp
+
+
+def may_confirm(provider: CIProvider, pull: PullRequestRef, run: RunRecord, config: ComparisonConfig) -> bool:
+    """Whether a verdict may wait for a confirming re-run: the configuration allows it, this commit's workflow
+    has not been re-run to confirm yet (one round each), and the pull request's budget is not spent."""
+    if config.confirm != "rerun":
+        return False
+    done = provider.confirmations(pull.number)
+    return (run.head_sha, run.workflow_id or 0) not in done and len(done) < config.confirm_reruns
+
+
+async def _rerun_to_confirm(provider: CIProvider, pull: PullRequestRef, run: RunRecord, cmp: RunComparison) -> bool:
+    """Re-run the jobs that look slower (or the whole run when only its measures do); False when GitHub refused."""
+    job_ids = [job.id for job in run.jobs if job.name in cmp.confirm_jobs and job.id is not None]
+    if not job_ids and not cmp.confirm_run:
+        return False
+    provider.note_confirmation(pull.number, run.head_sha, run.workflow_id or 0)
+    rerun = await provider.rerun_jobs(run, job_ids) if job_ids else await provider.rerun_run(run)
+    if rerun:
+        checked = ", ".join(cmp.confirm_jobs) or "the whole run"
+        log.info("re-running %s of run %s to confirm a slowdown on #%s", checked, run.id, pull.number)
+    return rerun
 
 
 async def _publish_comment(

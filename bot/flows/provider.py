@@ -81,6 +81,22 @@ class CIProvider(Protocol):
         """`run` with the jobs (and steps) of its attempt."""
         ...
 
+    def confirmations(self, number: int) -> set[tuple[str, int]]:
+        """(head SHA, workflow id) of the confirming re-runs the App asked for on this pull request."""
+        ...
+
+    def note_confirmation(self, number: int, head_sha: str, workflow_id: int) -> None:
+        """A confirming re-run is being asked for this commit's workflow: it counts against the budget."""
+        ...
+
+    async def rerun_jobs(self, run: RunRecord, job_ids: Sequence[int]) -> bool:
+        """Re-run these jobs of the run (a new attempt follows); False when the provider refused."""
+        ...
+
+    async def rerun_run(self, run: RunRecord) -> bool:
+        """Re-run the whole run (a new attempt follows); False when the provider refused."""
+        ...
+
     def forget_config(self) -> None:
         """The configuration may have changed: read it again when next needed."""
         ...

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from bot.review.model import file_kind
 from bot.review.report import posted_key
 from bot.store import Repository, Store
 
+log = logging.getLogger(__name__)
 WORKFLOWS_DIR = ".github/workflows"
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 FRESH_EVENT = timedelta(minutes=10)  # newer than this, an opened/synchronize event cannot have been answered yet
@@ -61,6 +63,10 @@ class GitHubCaches:
         default_factory=lambda: cachetools.TTLCache(20_000, LISTED_SECONDS)
     )
     publisher: Publisher = field(init=False)
+    #: Confirming re-runs asked for per (repository, pull request): (head SHA, workflow id).
+    confirmations: cachetools.LRUCache[tuple[str, int], set[tuple[str, int]]] = field(
+        default_factory=lambda: cachetools.LRUCache(20_000)
+    )
 
     def __post_init__(self) -> None:
         self.publisher = Publisher(self.app_id or 0, self.store)
@@ -133,6 +139,33 @@ class GitHubProvider:
         await self.store.add_pr_sample(
             self.repository.id, number, workflow_id or 0, run.id, run.run_attempt, now=datetime.now(UTC)
         )
+
+    def confirmations(self, number: int) -> set[tuple[str, int]]:
+        return set(self.caches.confirmations.get((self.repo, number)) or ())
+
+    def note_confirmation(self, number: int, head_sha: str, workflow_id: int) -> None:
+        self.caches.confirmations[(self.repo, number)] = self.confirmations(number) | {(head_sha, workflow_id)}
+
+    async def rerun_jobs(self, run: RunRecord, job_ids: Sequence[int]) -> bool:
+        """One job: just it (and the jobs that need it). Several: the whole run, as GitHub re-runs one job at a time
+        and refuses another while the first is running."""
+        if len(job_ids) != 1:
+            return await self.rerun_run(run)
+        return await self._rerun(run, lambda: self.api.rerun_job(job_ids[0]))
+
+    async def rerun_run(self, run: RunRecord) -> bool:
+        return await self._rerun(run, lambda: self.api.rerun_run(run.id))
+
+    async def _rerun(self, run: RunRecord, ask: Callable[[], Awaitable[None]]) -> bool:
+        try:
+            await ask()
+        except WriteOutcomeUnknown:  # performed or not: a new attempt (or a run no longer completed) says it was
+            now = await self.api.run(run.id)
+            return int(now.get("run_attempt") or 1) > run.run_attempt or now.get("status") != "completed"
+        except gidgethub.BadRequest as error:  # no `actions: write`, too old to re-run, or already re-running
+            log.info("GitHub refused to re-run run %s in %s (%s): deciding on one sample", run.id, self.repo, error)
+            return False
+        return True
 
     def forget_config(self) -> None:
         self.caches.configs.invalidate(self.repo)

@@ -567,7 +567,7 @@ class Store:
                 and any(job.run_attempt == row.attempt for job in ordered)
                 and all(job.status == "completed" for job in ordered)
             )
-            stored.append(StoredRun(_run_record(row, records), complete))
+            stored.append(StoredRun(_run_record(row, records), complete, row.jobs_listed))
         return stored
 
     # Pull-request samples

@@ -16,7 +16,10 @@ async def slower_pr(world, monkeypatch):
     """A repository with 20 baseline runs on main and an open PR whose run took twice as long to build."""
     github = world.github
     installation = github.add_installation("octo-org")
-    repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n"})
+    config = "comparison:\n  confirm: never\n"  # the printing run re-runs nothing; the publishing one would
+    repo = github.add_repo(
+        "octo-org/app", installation, files={"README.md": "hi\n", ".github/ci-orchestrator.yml": config}
+    )
     workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=CI_WORKFLOW)
     add_baseline(github, repo, workflow)
     github.commit(repo, "feature", {"src/app.py": "slow = True\n"}, message="Make it slower")

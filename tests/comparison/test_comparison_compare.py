@@ -305,17 +305,18 @@ def test_repeated_step_names_are_matched_by_position() -> None:
     assert [step.duration.baseline_count for step in steps_compared] == [10, 10, 10]
 
 
-def test_several_pr_samples_use_mann_whitney_and_hodges_lehmann() -> None:
+def test_several_pr_samples_are_judged_by_their_mean() -> None:
     baseline = build_baseline({"build": 300.0})
     samples = [build_run(2000 + attempt, [build_job("build", 390.0 + attempt)]) for attempt in range(2)]
     current = build_run(1000, [build_job("build", 395.0)])
     comparison = compare_run(current, baseline, OPTIONS, pr_samples=[*samples, current])
     build = by_name(comparison, "build").duration
     assert comparison.pr_sample_count == 3  # the current run is not counted twice
-    assert build.method == "mann-whitney" and build.sample_count == 3
+    assert build.method == "prediction-interval-of-mean" and build.sample_count == 3
     assert build.verdict is Verdict.REGRESSION
-    assert build.change_seconds == pytest.approx(391.0 - 300.0, abs=12.0)
-    assert build.change_percent == pytest.approx(30.0, abs=4.0)
+    geometric_mean = (390.0 * 391.0 * 395.0) ** (1 / 3)
+    assert build.change_seconds == pytest.approx(geometric_mean - 300.0)
+    assert build.change_percent == pytest.approx((geometric_mean / 300.0 - 1) * 100)
 
 
 def test_failed_pr_samples_are_not_duration_samples() -> None:
@@ -364,3 +365,102 @@ def test_median_step_durations_use_successful_jobs_and_steps_only() -> None:
 
     timings = median_step_durations([run(10), run(30), run(20), run(500, "failure")])
     assert timings == {("test", "Run pip install"): 20.0}
+
+
+CONFIRMING = ComparisonOptions(confirm=True)
+MATRIX = {f"test ({index})": 600.0 + 60.0 * index for index in range(6)}
+
+
+def test_a_slow_job_awaits_a_rerun_and_a_normal_rerun_clears_it() -> None:
+    baseline = build_baseline(MATRIX)
+    first = current_run({**MATRIX, "test (2)": 2.5 * MATRIX["test (2)"]})
+    checking = compare_run(first, baseline, CONFIRMING)
+    assert checking.confirm_jobs == ("test (2)",) and not checking.confirm_run and checking.awaiting_confirmation
+    assert by_name(checking, "test (2)").verdict == "needs-confirmation"
+    assert not checking.has_regression
+    assert checking.wall_time.verdict is Verdict.UNCHANGED  # the run's measures wait for the jobs
+    # The re-run of that job alone (attempt 2; the others carried over) is normal: a spike, no verdict.
+    rerun_jobs = [
+        build_job(name, seconds * (1.0 if name == "test (2)" else 2.5 if name == "test (2)" else 1.0), run_attempt=1)
+        if name != "test (2)"
+        else build_job(name, seconds, run_attempt=2)
+        for name, seconds in MATRIX.items()
+    ]
+    second = build_run(1000, rerun_jobs, run_attempt=2)
+    final = compare_run(second, baseline, OPTIONS, pr_samples=[first, second])
+    assert by_name(final, "test (2)").duration.sample_count == 2
+    assert not final.awaiting_confirmation and not final.has_regression
+
+
+def test_a_real_slowdown_is_called_slower_once_the_rerun_agrees() -> None:
+    baseline = build_baseline(MATRIX)
+    slow = {**MATRIX, "test (2)": 1.4 * MATRIX["test (2)"]}
+    first = current_run(slow)
+    assert compare_run(first, baseline, CONFIRMING).confirm_jobs == ("test (2)",)
+    second = build_run(
+        1000,
+        [build_job(name, seconds, run_attempt=2 if name == "test (2)" else 1) for name, seconds in slow.items()],
+        run_attempt=2,
+    )
+    final = compare_run(second, baseline, OPTIONS, pr_samples=[first, second])
+    assert by_name(final, "test (2)").verdict == "regression"
+    # The longest job got 40 % slower, so did the wall time: the job's extra seconds back the lone wall sample.
+    assert final.wall_time.verdict is Verdict.REGRESSION and final.wall_time.sample_count == 1
+
+
+def test_a_wall_time_no_job_accounts_for_is_queueing_not_a_slowdown() -> None:
+    baseline = build_baseline(MATRIX)
+    queued = current_run(MATRIX, wall_seconds=1.8 * (MATRIX["test (5)"] + 20.0))
+    for options in (OPTIONS, CONFIRMING):
+        comparison = compare_run(queued, baseline, options)
+        assert comparison.wall_time.verdict is Verdict.UNCHANGED and not comparison.awaiting_confirmation
+
+
+def test_a_run_on_a_slow_runner_names_no_job() -> None:
+    """Every job 25 % slower in this run, each job moving with the others in the baseline: the runner, not the code."""
+    baseline = []
+    for index, runner in enumerate((0.92, 0.96, 1.0, 1.04, 1.08) * 4):
+        jobs = [
+            build_job(name, seconds * runner * (1.0 + 0.01 * ((index + position) % 3 - 1)))
+            for position, (name, seconds) in enumerate(MATRIX.items())
+        ]
+        baseline.append(build_run(index + 1, jobs))
+    slow_runner = current_run({name: seconds * 1.25 for name, seconds in MATRIX.items()})
+    comparison = compare_run(slow_runner, baseline, CONFIRMING)
+    assert comparison.confirm_jobs == () and not comparison.has_regression
+    # Without the control each job is far outside its own history.
+    alone = compare_run(
+        build_run(1000, [build_job("test (0)", MATRIX["test (0)"] * 1.25)]),
+        [build_run(run.id, run.jobs[:1]) for run in baseline],
+        CONFIRMING,
+    )
+    assert alone.confirm_jobs == ("test (0)",)
+
+
+def test_a_run_without_judged_jobs_asks_for_a_complete_rerun() -> None:
+    baseline = [build_run(index + 1, [], wall_seconds=600.0 * factor) for index, factor in enumerate(SPREAD * 4)]
+    slow = build_run(1000, [], wall_seconds=900.0)
+    comparison = compare_run(slow, baseline, CONFIRMING)
+    assert comparison.confirm_run and comparison.confirm_jobs == ()
+    again = replace(build_run(1000, [], wall_seconds=910.0), run_attempt=2)
+    final = compare_run(again, baseline, OPTIONS, pr_samples=[slow, again])
+    assert final.wall_time.verdict is Verdict.REGRESSION and final.wall_time.sample_count == 2
+
+
+def test_the_smallest_detectable_change_is_reported_per_job_and_for_the_run() -> None:
+    comparison = compare_run(current_run(MATRIX), build_baseline(MATRIX), CONFIRMING)
+    for job in comparison.jobs:
+        assert job.duration.smallest_detectable_percent is not None
+        assert 10.0 <= job.duration.smallest_detectable_percent < 30.0
+    assert comparison.wall_time.smallest_detectable_percent is not None
+    assert all(step.duration.smallest_detectable_percent is None for job in comparison.jobs for step in job.steps)
+
+
+def test_pass_rates_leave_cancelled_and_skipped_runs_out_on_both_sides() -> None:
+    baseline = build_baseline({"lint": 60.0, "test": 300.0}, failing={"test": 1})
+    for index, conclusion in ((1, "cancelled"), (2, "skipped"), (3, "cancelled")):
+        jobs = tuple(job if job.name != "test" else replace(job, conclusion=conclusion) for job in baseline[index].jobs)
+        baseline[index] = replace(baseline[index], jobs=jobs, conclusion=conclusion)
+    comparison = compare_run(current_run({"lint": 60.0, "test": 300.0}), baseline, OPTIONS)
+    rate = next(job for job in comparison.jobs if job.name == "test").baseline_pass_rate
+    assert rate is not None and (rate.successes, rate.trials) == (16, 17)  # 20 runs, 3 neither passed nor failed

@@ -82,7 +82,8 @@ def test_comment_starts_with_the_marker_and_says_how_much_slower() -> None:
 
 def test_comment_headlines_for_other_outcomes() -> None:
     unchanged = render_comment(compare_run(current_run(BASE_JOBS), build_baseline(BASE_JOBS), OPTIONS), marker=MARKER)
-    assert "**no significant change: 10m20s vs 10m20s, median of 20 runs on main**" in unchanged
+    assert "**no significant change: 10m20s vs 10m20s, median of 20 runs on main (changes under +" in unchanged
+    assert "% can't be told from noise here)**" in unchanged
     assert "One sample is thin evidence" in unchanged
     thin = compare_run(
         current_run(BASE_JOBS), build_baseline(BASE_JOBS, count=3), ComparisonOptions(baseline_branch="develop")
@@ -298,3 +299,15 @@ def test_job_lines_in_a_real_workflow() -> None:
     assert find_job_line("test_test_runner", text) == 89
     assert find_job_line("no such job", text) == 1
     assert find_job_line("anything", "jobs: [unclosed") == 1
+
+
+def test_a_job_awaiting_its_rerun_is_shown_as_checking() -> None:
+    slow_spike = current_run({**BASE_JOBS, "test (windows-latest, 3.11)": 1500.0})
+    checking = compare_run(slow_spike, build_baseline(BASE_JOBS), ComparisonOptions(confirm=True))
+    comment = render_comment(checking, marker=MARKER)
+    assert "**checking: re-running test \\(windows-latest, 3.11\\) to confirm" in comment
+    assert "| test \\(windows-latest, 3.11\\) | 10m00s | 25m00s | +15m00s (+150 %) | 🔎 checking |" in comment
+    assert "is re-run before it is called slower" in comment
+    output = render_check_run(checking, fail_on="regression")
+    assert output.title.startswith("checking: re-running test (windows-latest, 3.11) to confirm")
+    assert output.conclusion == "neutral" and annotations_for(checking, ".github/workflows/ci.yml", None) == []

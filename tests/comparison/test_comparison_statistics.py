@@ -1,21 +1,23 @@
-"""Known-value tests of the pure-Python statistics used by the baseline comparison."""
+"""The pure-Python statistics of the baseline comparison, against printed tables and SciPy (a test-only cross-check)."""
 
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
+from scipy import stats
 
 from bot.comparison.statistics import (
-    EXACT_MANN_WHITNEY_MAX_PAIRS,
-    hodges_lehmann_shift,
-    mann_whitney_u,
+    NormalReference,
+    holm_rejections,
+    lag_one_autocorrelation,
     mean_and_stdev,
     median,
-    prediction_bounds,
-    regularized_incomplete_beta,
+    prediction_scale,
     student_t_cdf,
     student_t_quantile,
+    student_t_upper_tail,
     wilson_interval,
 )
 
@@ -37,23 +39,31 @@ def test_student_t_quantile_matches_the_printed_table(probability, degrees_of_fr
     assert student_t_quantile(probability, degrees_of_freedom) == pytest.approx(table_value, abs=5e-4)
 
 
-def test_student_t_quantile_is_symmetric_and_approaches_the_normal() -> None:
-    assert student_t_quantile(0.05, 19) == pytest.approx(-student_t_quantile(0.95, 19))
-    assert student_t_quantile(0.975, 100_000) == pytest.approx(1.95996, abs=1e-4)
+@pytest.mark.parametrize("degrees_of_freedom", [1, 2, 3, 4, 7, 18, 19, 38, 49, 99])
+@pytest.mark.parametrize("probability", [0.6, 0.9, 0.975, 0.999, 0.99999, 0.0005])
+def test_student_t_quantile_matches_scipy(probability, degrees_of_freedom) -> None:
+    assert student_t_quantile(probability, degrees_of_freedom) == pytest.approx(
+        stats.t.ppf(probability, degrees_of_freedom), rel=1e-8
+    )
+
+
+@pytest.mark.parametrize("degrees_of_freedom", [*range(1, 41), 49, 50, 99, 100])
+def test_student_t_tails_match_scipy_far_into_the_tail(degrees_of_freedom) -> None:
+    """The closed-form sums (both parities of ν) and their complement series, down to tails of 1e-12."""
+    for t in (-6.0, -2.0, -0.3, 0.0, 1e-6, 0.4, 1.0, 1.7, 2.5, 3.3, 4.0, 6.0, 9.0, 15.0, 40.0):
+        expected = stats.t.sf(t, degrees_of_freedom)
+        if expected < 1e-12:
+            continue
+        assert student_t_upper_tail(t, degrees_of_freedom) == pytest.approx(expected, rel=1e-9)
+        assert student_t_cdf(t, degrees_of_freedom) == pytest.approx(stats.t.cdf(t, degrees_of_freedom), rel=1e-9)
+    assert student_t_upper_tail(math.inf, 5) == 0.0 and student_t_upper_tail(-math.inf, 5) == 1.0
+
+
+def test_student_t_quantile_rejects_impossible_probabilities() -> None:
     with pytest.raises(ValueError):
         student_t_quantile(1.0, 5)
-
-
-def test_student_t_cdf_known_values() -> None:
-    assert student_t_cdf(0.0, 7) == pytest.approx(0.5)
-    assert student_t_cdf(1.0, 1) == pytest.approx(0.75)  # Cauchy: 1/2 + atan(1)/π
-    assert student_t_cdf(-2.0, 2) == pytest.approx(0.5 * (1 - 2 / math.sqrt(6)))  # closed form for 2 df
-
-
-def test_regularized_incomplete_beta_known_values() -> None:
-    assert regularized_incomplete_beta(0.3, 1.0, 1.0) == pytest.approx(0.3)  # uniform
-    assert regularized_incomplete_beta(0.5, 2.0, 3.0) == pytest.approx(0.6875)
-    assert regularized_incomplete_beta(0.9, 0.5, 0.5) == pytest.approx(2 / math.pi * math.asin(math.sqrt(0.9)))
+    with pytest.raises(ValueError):
+        student_t_quantile(0.5, 0)
 
 
 def test_median_mean_and_stdev() -> None:
@@ -63,50 +73,66 @@ def test_median_mean_and_stdev() -> None:
     assert mean == 5.0 and stdev == pytest.approx(2.138089935)
 
 
-def test_prediction_bounds_use_t_with_n_minus_1_df_and_the_new_value_scale() -> None:
-    sample = [1.0, 2.0, 3.0, 4.0, 5.0]  # mean 3, s = √2.5
-    bounds = prediction_bounds(sample, alpha=0.05)
-    half_width = 2.132 * math.sqrt(2.5) * math.sqrt(1 + 1 / 5)  # t(0.95, 4) = 2.132
-    assert bounds.upper == pytest.approx(3 + half_width, abs=1e-3)
-    assert bounds.lower == pytest.approx(3 - half_width, abs=1e-3)
-    with pytest.raises(ValueError):
-        prediction_bounds([1.0], alpha=0.05)
+def test_prediction_p_values_are_a_t_test_of_the_new_mean() -> None:
+    """(x̄_new − x̄) / (s·√(1/m + 1/n)) is t with n − 1 df under the null: the textbook prediction interval."""
+    reference = NormalReference(mean=3.0, stdev=math.sqrt(2.5), count=5, degrees_of_freedom=4)
+    for new_mean, new_count in ((6.5, 1), (5.0, 2), (1.0, 3)):
+        t = (new_mean - 3.0) / (math.sqrt(2.5) * math.sqrt(1 / new_count + 1 / 5))
+        greater, less = reference.p_values(new_mean, new_count)
+        assert greater == pytest.approx(stats.t.sf(t, 4), rel=1e-9)
+        assert less == pytest.approx(stats.t.cdf(t, 4), rel=1e-9)
+    # The bound is the value whose one-sided p-value is α.
+    bound = reference.bound(1, 0.05)
+    assert bound == pytest.approx(stats.t.ppf(0.95, 4) * math.sqrt(2.5) * math.sqrt(1.2), rel=1e-9)
+    assert reference.p_values(3.0 + bound, 1)[0] == pytest.approx(0.05, rel=1e-7)
 
 
-def test_mann_whitney_exact_values() -> None:
-    complete_separation = mann_whitney_u([1, 2, 3, 4, 5], [6, 7, 8])
-    assert complete_separation.exact
-    assert complete_separation.u == 15
-    assert complete_separation.p_greater == pytest.approx(1 / math.comb(8, 3))
-    assert complete_separation.p_less == 1.0
-    # Samples [3, 5] against [1, 2, 4]: U = 2 + 3 = 5 of 6. The 10 orderings give U = 0…6 with
-    # counts 1, 1, 2, 2, 2, 1, 1, so P(U ≥ 5) = 2/10 and P(U ≤ 5) = 9/10.
-    partial = mann_whitney_u([1, 2, 4], [3, 5])
-    assert partial.u == 5 and partial.p_greater == pytest.approx(0.2)
-    assert partial.p_less == pytest.approx(0.9)
+def test_a_zero_spread_makes_any_difference_certain() -> None:
+    flat = NormalReference(mean=2.0, stdev=0.0, count=10, degrees_of_freedom=9)
+    assert flat.p_values(2.5, 1) == (0.0, 1.0)
+    assert flat.p_values(1.5, 1) == (1.0, 0.0)
+    assert flat.p_values(2.0, 1) == (1.0, 1.0)
 
 
-def test_mann_whitney_normal_approximation_with_ties() -> None:
-    # U = 5 + 6.5 + 2 × 7.5 + 8 = 34.5 of 40; ties 2×2, 3×4, 2×5, 3×6 give Σ(t³ − t) = 60, so
-    # var = 40/12 · (14 − 60/(13·12)) = 45.385 and z = (34.5 − 20 − 0.5)/√45.385 = 2.0781 → p = 0.01885.
-    result = mann_whitney_u([1, 2, 2, 3, 4, 4, 5, 6], [4, 5, 6, 6, 7])
-    assert not result.exact
-    assert result.u == 34.5
-    assert result.p_greater == pytest.approx(0.01885, abs=1e-4)
+def test_the_mean_of_correlated_samples_has_a_wider_scale() -> None:
+    """Var(mean of m values with pairwise correlation ρ) = σ²(1 + (m − 1)ρ)/m."""
+    assert prediction_scale(1.0, 20, 2) == pytest.approx(math.sqrt(1 / 2 + 1 / 20))
+    assert prediction_scale(1.0, 20, 2, correlation=0.5) == pytest.approx(math.sqrt(1.5 / 2 + 1 / 20))
+    assert prediction_scale(1.0, 20, 1, correlation=0.9) == pytest.approx(math.sqrt(1 + 1 / 20))  # one value
+    # Simulated: the mean of two AR(1) neighbours (ρ = 0.6) spreads as the formula says.
+    rng = random.Random(3)
+    means = []
+    for _ in range(20_000):
+        first = rng.gauss(0.0, 1.0)
+        second = 0.6 * first + math.sqrt(1 - 0.36) * rng.gauss(0.0, 1.0)
+        means.append((first + second) / 2)
+    assert mean_and_stdev(means)[1] == pytest.approx(math.sqrt(1.6 / 2), rel=0.02)
 
 
-def test_mann_whitney_uses_the_normal_approximation_for_large_samples() -> None:
-    baseline = [float(value) for value in range(100)]
-    samples = [value + 0.5 for value in range(50, 60)]
-    assert len(baseline) * len(samples) > EXACT_MANN_WHITNEY_MAX_PAIRS
-    result = mann_whitney_u(baseline, samples)
-    assert not result.exact
-    assert 0.2 < result.p_greater < 0.8  # samples sit in the middle of the baseline
+def test_lag_one_autocorrelation() -> None:
+    values = [1.0, 2.0, 3.0, 4.0, 5.0]  # deviations −2…2: Σ dₜdₜ₊₁ = 2 − 0 + 0 + 2 = 4, Σ d² = 10
+    assert lag_one_autocorrelation(values) == pytest.approx(0.4)
+    assert lag_one_autocorrelation([1.0, -1.0] * 10) == pytest.approx(-0.95)
+    assert lag_one_autocorrelation([2.0, 2.0, 2.0]) == 0.0 and lag_one_autocorrelation([1.0, 2.0]) == 0.0
+    rng = random.Random(5)
+    series = [0.0]
+    for _ in range(5_000):
+        series.append(0.7 * series[-1] + rng.gauss(0.0, 1.0))
+    assert lag_one_autocorrelation(series) == pytest.approx(0.7, abs=0.03)
 
 
-def test_hodges_lehmann_shift_is_the_median_pairwise_difference() -> None:
-    assert hodges_lehmann_shift([1.0, 2.0, 3.0], [5.0, 6.0]) == 3.5
-    assert hodges_lehmann_shift([10.0, 10.0, 10.0, 1000.0], [12.0]) == 2.0  # robust to the outlier
+def test_holm_rejects_step_down_and_never_less_than_bonferroni() -> None:
+    # Holm's textbook example: α = 0.05, p = 0.01, 0.04, 0.03, 0.005 → thresholds 0.0125, 0.0167, 0.025, 0.05.
+    assert holm_rejections([0.01, 0.04, 0.03, 0.005], 0.05) == [True, False, False, True]
+    assert holm_rejections([0.01, 0.04, 0.02, 0.005], 0.05) == [True, True, True, True]
+    assert holm_rejections([0.2, 0.3], 0.05) == [False, False]
+    assert holm_rejections([], 0.05) == []
+    rng = random.Random(9)
+    for _ in range(500):
+        p_values = [rng.random() ** 3 for _ in range(rng.randint(1, 12))]
+        bonferroni = [p <= 0.05 / len(p_values) for p in p_values]
+        holm = holm_rejections(p_values, 0.05)
+        assert all(h or not b for h, b in zip(holm, bonferroni, strict=True))
 
 
 def test_wilson_interval_known_values() -> None:

@@ -49,7 +49,7 @@ def test_defaults_are_the_documented_ones():
                 min_runs=5,
                 threshold_percent=10,
                 threshold_seconds=30,
-                alpha=0.05,
+                alpha=0.01,
                 new_failure_pass_rate=0.9,
                 comment="on-change",
                 fail_on="never",

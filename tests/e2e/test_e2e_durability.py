@@ -53,7 +53,10 @@ async def open_with_runs(github: GitHubSimulator, count: int):
     """A repository with a CI history on main and `count` open pull requests, each with a completed run whose build
     took three times as long (each one is reported), nothing delivered yet."""
     installation = github.add_installation("octo-org")
-    repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n"})
+    config = "comparison:\n  confirm: never\n"  # one run decides: these tests are about intake, not re-runs
+    repo = github.add_repo(
+        "octo-org/app", installation, files={"README.md": "hi\n", ".github/ci-orchestrator.yml": config}
+    )
     workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=CI_WORKFLOW)
     add_baseline(github, repo, workflow)
     pulls_and_runs = []

@@ -29,7 +29,10 @@ async def three_workflows(world):
     """CI, Lint and Docs with 20 runs each on main, and an open pull request."""
     github = world.github
     installation = github.add_installation("octo-org")
-    repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n"})
+    config = "comparison:\n  confirm: never\n"  # one run decides (tests/e2e/test_e2e_confirm.py: the re-runs)
+    repo = github.add_repo(
+        "octo-org/app", installation, files={"README.md": "hi\n", ".github/ci-orchestrator.yml": config}
+    )
     workflows = {}
     for name, file in WORKFLOWS.items():
         content = CI_WORKFLOW if name == "CI" else SIMPLE_WORKFLOW.format(name=name, job=name.lower())

@@ -680,7 +680,7 @@ class RestApi:
 
     async def rerun_run(self, request: web.Request) -> Reply:
         run = self._run(request)
-        if run.latest.status != "completed":
+        if run.latest.status != "completed" or run.id in self.state.rerunning:
             raise ApiError(403, "This workflow run is not completed yet, so it cannot be re-run.")
         if self.context.on_rerun is not None:
             self.context.on_rerun(run, None)
@@ -699,7 +699,7 @@ class RestApi:
         if not found:
             raise not_found()
         run, job = found[0]
-        if run.latest.status != "completed":
+        if run.latest.status != "completed" or run.id in self.state.rerunning:
             raise ApiError(403, "This job could not be re-run: its workflow run is not completed yet.")
         if self.context.on_rerun is not None:
             self.context.on_rerun(run, {job.name})

@@ -376,12 +376,14 @@ class GitHubSimulator:
         scripted = self._rerun_scripts.get(run.id)
         specs = scripted.pop(0) if scripted else [_spec_of(job) for job in run.latest.jobs]
         chosen = [spec for spec in specs if names is None or spec.name in names]
+        self.state.rerunning.add(run.id)
         task = asyncio.get_running_loop().create_task(self._rerun_later(run, chosen, partial=names is not None))
         self._playbacks.add(task)
         task.add_done_callback(self._playbacks.discard)
 
     async def _rerun_later(self, run: WorkflowRun, jobs: list[JobSpec], *, partial: bool) -> None:
         await asyncio.sleep(0)  # the re-run request is answered first
+        self.state.rerunning.discard(run.id)
         await self.rerun(run, jobs=jobs, partial=partial)
 
     def _cancel(self, run: WorkflowRun) -> None:

@@ -530,6 +530,7 @@ class SimState:
     reactions: dict[int, list[Reaction]] = field(default_factory=dict)  # by comment id
     #: How dispatched runs of a workflow (by id) play: jobs per leg's inputs; None: the run never starts.
     dispatch_scripts: dict[int, DispatchScript] = field(default_factory=dict)
+    rerunning: set[int] = field(default_factory=set)  # runs whose re-run was asked for and has not started yet
     run_details: bool = True  # dispatches answer the run's id (GitHub since 2026); False: 204, as older servers
     hook_deliveries: list[HookDelivery] = field(default_factory=list)
 

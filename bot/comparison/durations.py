@@ -1,0 +1,454 @@
+"""Decide whether durations got slower or faster: baseline noise, screening, confirmation, Holm, detectable change.
+
+All statistics work on log-durations (seconds below 1 count as 1). One *measure* (the run's wall
+time, one job, one step) has baseline values from the base branch and one or more samples from the
+pull request. A *family* is a set of measures whose false alarms are counted together (the run's
+measures, the jobs, the steps); `judge_family` decides every measure of a family at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.comparison.statistics import (
+    NormalReference,
+    holm_rejections,
+    lag_one_autocorrelation,
+    mean_and_stdev,
+    median,
+)
+
+# Durations are whole seconds on GitHub; shorter ones count as this many seconds on the log scale.
+SHORTEST_LOGGED_SECONDS = 1.0
+# The base branch's current level is the mean log-duration of its last RECENT_RUNS runs: an old baseline
+# is a wrong baseline when the level drifts (the spread still comes from every baseline run, each around
+# the level of its own part of the history).
+RECENT_RUNS = 10
+# Without a second sample, a lone sample's p-value counts this many times larger: one slow spike cannot
+# be told from a slowdown, and real CI noise has heavy right tails.
+SINGLE_SAMPLE_STRICTNESS = 10.0
+# Two modes when the largest gap between sorted log-durations (at least two runs on each side) is at least
+# this many pooled within-mode standard deviations. A normal sample of 20 splits 0.1 % of the time, a heavy-tailed
+# one (t, 3 df) about 1 %; two modes six deviations apart with 15 % in the upper one split about 63 % of the time.
+MODE_GAP = 3.0
+# A sample within a mode's own two-sided prediction bounds at this level is explained by that mode.
+EXPLAINED_ALPHA = 0.05
+
+
+def log_seconds(seconds: float) -> float:
+    """ln(seconds), counting durations under SHORTEST_LOGGED_SECONDS as that long."""
+    return math.log(seconds) if seconds > SHORTEST_LOGGED_SECONDS else 0.0
+
+
+class Call(StrEnum):
+    """What the evidence on one measure supports."""
+
+    SLOWER = "slower"
+    FASTER = "faster"
+    NO_CHANGE = "no-change"
+    NEEDS_CONFIRMATION = "needs-confirmation"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRules:
+    """The knobs of a decision; `ComparisonOptions` carries them from the App's configuration."""
+
+    alpha: float
+    threshold_percent: float
+    threshold_seconds: float
+    confirm: bool
+
+
+def _sum_of_squares(values: Sequence[float]) -> float:
+    mean = sum(values) / len(values)
+    return sum((value - mean) ** 2 for value in values)
+
+
+def _split(logs: Sequence[float], min_gap: float) -> tuple[int, float] | None:
+    """Where the sorted `logs` fall apart into a faster and a slower group, and the pooled spread; None if they don't.
+
+    The split is at the largest gap between neighbours, kept when the gap is at least MODE_GAP pooled
+    within-group standard deviations and at least `min_gap` (modes closer than the smallest change worth
+    reading are one mode), and each side has at least two runs (a lone spike is no mode).
+    """
+    count = len(logs)
+    if count < 4:
+        return None
+    gaps = [later - earlier for earlier, later in itertools.pairwise(logs[1:-1])]  # between logs[i] and logs[i + 1]
+    index = max(range(len(gaps)), key=gaps.__getitem__) + 2  # the first run of the slower group
+    gap = gaps[index - 2]
+    if gap < min_gap or gap <= 0:  # most histories: nothing more to work out
+        return None
+    pooled = math.sqrt((_sum_of_squares(logs[:index]) + _sum_of_squares(logs[index:])) / (count - 2))
+    return (index, pooled) if gap >= MODE_GAP * pooled else None
+
+
+def _recent_level(logs: Sequence[float], cut: int) -> NormalReference:
+    """One mode: the level of the runs from `cut` on, and the spread of every run around its own level.
+
+    The history is cut into the older runs and the recent ones; each run deviates from the mean of its
+    part. A level shift between the parts (a change on the base branch) is then no noise, while spikes
+    anywhere are. The lag-1 autocorrelation is that of the same deviations.
+    """
+    count = len(logs)
+    recent = logs[cut:]
+    older = logs[:cut]
+    if len(older) < 2:
+        mean, stdev = mean_and_stdev(logs)
+        return NormalReference(mean, stdev, count, count - 1, max(0.0, lag_one_autocorrelation(logs)))
+    older_mean, recent_mean = _mean(older), _mean(recent)
+    deviations = [value - older_mean for value in older] + [value - recent_mean for value in recent]
+    stdev = math.sqrt(sum(deviation * deviation for deviation in deviations) / (count - 2))
+    correlation = max(0.0, lag_one_autocorrelation(deviations))
+    return NormalReference(recent_mean, stdev, len(recent), count - 2, correlation)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One way to read a history: its modes, fastest first (one mode for most histories).
+
+    With two modes (cache hit and miss, skipped work) a sample is compared within the mode that explains
+    it: against the slowest mode that explains it or lies below it (see `p_slower`).
+    """
+
+    modes: tuple[NormalReference, ...]
+
+    def _explains(self, mode: NormalReference, value: float, count: int) -> bool:
+        """`value` (the mean of `count` samples) is within `mode`'s own two-sided bounds at EXPLAINED_ALPHA."""
+        greater, less = mode.p_values(value, count)
+        return min(greater, less) > EXPLAINED_ALPHA / 2
+
+    def _slower_reference(self, value: float, count: int) -> NormalReference:
+        reference = self.modes[0]
+        for mode in self.modes[1:]:
+            if mode.mean <= value or self._explains(mode, value, count):
+                reference = mode
+        return reference
+
+    def p_slower(self, value: float, count: int) -> float:
+        """One-sided p-value that `value` (the mean log of `count` samples) is slower than this history."""
+        return self._slower_reference(value, count).p_values(value, count)[0]
+
+    def p_faster(self, value: float, count: int) -> float:
+        """The mirror of `p_slower`: against the fastest mode that explains `value` or lies above it."""
+        reference = self.modes[-1]
+        for mode in reversed(self.modes[:-1]):
+            if mode.mean >= value or self._explains(mode, value, count):
+                reference = mode
+        return reference.p_values(value, count)[1]
+
+    def slower_bar(self, count: int, alpha: float) -> float:
+        """The smallest mean log of `count` samples with `p_slower` ≤ `alpha`."""
+        for mode in self.modes:
+            bar = mode.mean + mode.bound(count, alpha)
+            if self._slower_reference(bar, count) is mode:
+                return bar
+        return bar  # the slowest mode's
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineNoise:
+    """What the base branch's history says about one measure, on the log scale.
+
+    Most histories have one reading with one mode (see `_recent_level`; spikes widen the spread: the
+    tails are real). A history that falls apart into two groups of at least two runs each (see `_split`)
+    has two modes when the groups interleave in time. When one group holds the oldest runs and the
+    other the newest, it reads both as two modes and as the base branch's level having moved (the later
+    group's level, see `_recent_level`), and a sample must look slower under both readings. Every mode
+    carries a lag-1 autocorrelation: samples taken close together move together.
+    """
+
+    readings: tuple[Reading, ...]
+
+    @classmethod
+    def of(cls, logs: Sequence[float], min_gap: float) -> BaselineNoise:
+        """The history from its log-durations, oldest first; modes at least `min_gap` apart (see `_split`)."""
+        ordered = sorted(logs)
+        count = len(ordered)
+        split = _split(ordered, min_gap)
+        if split is None:
+            return cls((Reading((_recent_level(logs, max(0, count - RECENT_RUNS)),)),))
+        index, pooled = split
+        correlation = max(0.0, lag_one_autocorrelation(logs))
+        modes = Reading(
+            tuple(
+                NormalReference(_mean(group), pooled, len(group), count - 2, correlation)
+                for group in (ordered[:index], ordered[index:])
+            )
+        )
+        slow = [value >= ordered[index] for value in logs]
+        if sum(1 for earlier, later in itertools.pairwise(slow) if earlier != later) > 1:
+            return cls((modes,))
+        return cls((modes, Reading((_recent_level(logs, slow.index(slow[-1])),))))
+
+    @property
+    def multimodal(self) -> bool:
+        return any(len(reading.modes) > 1 for reading in self.readings)
+
+    def p_slower(self, value: float, count: int) -> float:
+        """One-sided p-value that `value` (the mean log of `count` samples) is slower than the history."""
+        return max(reading.p_slower(value, count) for reading in self.readings)
+
+    def p_faster(self, value: float, count: int) -> float:
+        """One-sided p-value that `value` is faster than the history."""
+        return max(reading.p_faster(value, count) for reading in self.readings)
+
+    def slower_bar(self, count: int, alpha: float) -> float:
+        """The smallest mean log of `count` samples with `p_slower` ≤ `alpha`."""
+        return max(reading.slower_bar(count, alpha) for reading in self.readings)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One measure to judge: its baseline durations and the pull request's samples (seconds).
+
+    With a control for common-mode slowness (see `run_speed`), `baseline_offsets` holds the log-offset of
+    each baseline value and `sample_offsets` that of each sample, None for a sample without one.
+    """
+
+    baseline: Sequence[float]
+    samples: Sequence[float]
+    baseline_offsets: Sequence[float] | None = None
+    sample_offsets: Sequence[float | None] | None = None
+    # How many times stronger than the family's level a lone sample's evidence must be to call it slower:
+    # 1 when something else backs it (the run's wall time, by slower jobs that explain it), infinite when
+    # it may only be called slower backed.
+    lone_strictness: float | None = None  # None: SINGLE_SAMPLE_STRICTNESS
+    # The same as the procedure can reach it, for the smallest detectable change (None: `lone_strictness`).
+    reachable_lone_strictness: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The decision on one measure, with the numbers behind it."""
+
+    call: Call
+    baseline_median: float
+    change_seconds: float
+    change_percent: float | None
+    smallest_detectable_percent: float | None
+
+
+class _Evidence:
+    """A measure's samples against its history: raw, and with the common-mode control where there is one.
+
+    The size of the change is worked out at once; the histories only when asked for (most steps of a run
+    change too little to be judged, and never need them).
+    """
+
+    __slots__ = (
+        "_judged",
+        "change_percent",
+        "change_seconds",
+        "measure",
+        "median_seconds",
+        "min_gap",
+        "sample_logs",
+    )
+
+    def __init__(self, measure: Measure, rules: DecisionRules) -> None:
+        self.measure = measure
+        self.min_gap = math.log1p(rules.threshold_percent / 100.0)
+        self.sample_logs = tuple(log_seconds(value) for value in measure.samples)
+        self.median_seconds = median(measure.baseline)
+        self.change_seconds, self.change_percent = change_of(self.median_seconds, measure.samples)
+        self._judged: tuple[tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]] | None = None
+
+    @property
+    def sample_count(self) -> int:
+        return len(self.sample_logs)
+
+    def _histories(self) -> tuple[tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]]:
+        """Each sample with the history it is judged by alone; the samples' mean with the family test's.
+
+        A sample with a common-mode offset is judged net of it, against the history net of its own
+        offsets; one without (a job re-run alone) against the raw history. The mean uses the control only
+        when every sample has it. Each history is worked out only when some sample needs it.
+        """
+        if self._judged is None:
+            measure = self.measure
+            baseline_logs = [log_seconds(value) for value in measure.baseline]
+            offsets = measure.sample_offsets or [None] * len(self.sample_logs)
+            controlled = None
+            if measure.baseline_offsets is not None and any(offset is not None for offset in offsets):
+                controlled = BaselineNoise.of(
+                    [value - offset for value, offset in zip(baseline_logs, measure.baseline_offsets, strict=True)],
+                    self.min_gap,
+                )
+            if controlled is not None and all(offset is not None for offset in offsets):
+                each = tuple(
+                    (value - (offset or 0.0), controlled)
+                    for value, offset in zip(self.sample_logs, offsets, strict=True)
+                )
+                mean = (_mean([value for value, _ in each]), controlled)
+            else:
+                raw = BaselineNoise.of(baseline_logs, self.min_gap)
+                each = tuple(
+                    (value - offset, controlled) if offset is not None and controlled is not None else (value, raw)
+                    for value, offset in zip(self.sample_logs, offsets, strict=True)
+                )
+                mean = (_mean(self.sample_logs), raw)
+            self._judged = (each, mean)
+        return self._judged
+
+    @property
+    def each(self) -> tuple[tuple[float, BaselineNoise], ...]:
+        return self._histories()[0]
+
+    @property
+    def p_slower(self) -> float:
+        value, noise = self._histories()[1]
+        return noise.p_slower(value, self.sample_count)
+
+    @property
+    def p_faster(self) -> float:
+        value, noise = self._histories()[1]
+        return noise.p_faster(value, self.sample_count)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def change_of(baseline_median: float, samples: Sequence[float]) -> tuple[float, float | None]:
+    """The change (seconds, percent) from the baseline median to the samples: the one, or their geometric mean."""
+    typical = samples[0] if len(samples) == 1 else math.exp(_mean([log_seconds(value) for value in samples]))
+    change = typical - baseline_median
+    return change, change / baseline_median * 100.0 if baseline_median else None
+
+
+def worth_reading(change_seconds: float, change_percent: float | None, rules: DecisionRules) -> bool:
+    """The change is at least `threshold_percent` and `threshold_seconds`: smaller ones are never called."""
+    return abs(change_seconds) >= rules.threshold_seconds and (
+        change_percent is None or abs(change_percent) >= rules.threshold_percent
+    )
+
+
+def _large(evidence: _Evidence, rules: DecisionRules) -> bool:
+    return worth_reading(evidence.change_seconds, evidence.change_percent, rules)
+
+
+def _most_samples_past(evidence: _Evidence, alpha: float, *, slower: bool) -> bool:
+    """More than half of the samples (so both of two) each look slower (faster) at one-sided level `alpha`.
+
+    One slow spike among the samples cannot make a verdict on its own.
+    """
+    past = sum(
+        1
+        for value, noise in evidence.each
+        if (noise.p_slower(value, 1) if slower else noise.p_faster(value, 1)) <= alpha
+    )
+    return past > evidence.sample_count // 2
+
+
+def _family_p_value(p_value: float, sample_count: int, strictness: float) -> float:
+    """The p-value as the family test uses it: one sample alone must be `strictness` times stronger."""
+    return p_value if sample_count > 1 else min(1.0, p_value * strictness)  # inf × 0 never: p > 0 here
+
+
+def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: DecisionRules) -> float:
+    """The smallest slowdown (%) these rules would call slower if every sample were exactly that much slower.
+
+    A change of this size is caught about half of the time; the procedure counts: with confirmation
+    allowed, one sample leads to a second. Bonferroni's α / N is the most any one measure can need under Holm.
+    Figured on the history the first sample is judged by (with the control where it has one), and
+    relative to the baseline median.
+    """
+    if not evidence.median_seconds:
+        return math.inf
+    _, noise = evidence.each[0]
+    sample_count = max(evidence.sample_count, 2) if rules.confirm else evidence.sample_count
+    level = rules.alpha / family_size
+    if sample_count == 1:
+        measure = evidence.measure
+        strictness = measure.reachable_lone_strictness or measure.lone_strictness or SINGLE_SAMPLE_STRICTNESS
+        if math.isinf(strictness):
+            return math.inf
+        level /= strictness
+    needed = noise.slower_bar(sample_count, level)
+    if sample_count > 1:
+        needed = max(needed, noise.slower_bar(1, _sample_level(rules, family_size)))
+    ratio = math.exp(needed - math.log(evidence.median_seconds))
+    floor = max(rules.threshold_percent / 100.0, rules.threshold_seconds / evidence.median_seconds)
+    return max(ratio - 1.0, floor) * 100.0
+
+
+def _sample_level(rules: DecisionRules, family_size: int) -> float:
+    """The one-sided level at which each sample must look slower on its own: √(α / N).
+
+    Two independent samples both pass it with probability α / N, Bonferroni's share of the family's α.
+    It is also the level at which one sample asks for a second.
+    """
+    return math.sqrt(rules.alpha / family_size)
+
+
+def judge_family(
+    measures: Sequence[Measure], rules: DecisionRules, *, detectable: bool = True, family_size: int | None = None
+) -> list[Judgement]:
+    """Decide every measure of one family; false "slower" calls in the family stay at about `rules.alpha`.
+
+    Per measure and direction: the mean log-duration of the samples against the history (a prediction
+    p-value for the mean of m new values, see `BaselineNoise`), Holm's procedure over the family, a change
+    of at least the thresholds, and more than half of the samples looking slower (faster) on their own.
+    A lone sample's evidence counts `Measure.lone_strictness` times less. With
+    `rules.confirm`, a lone sample that looks slower is not called slower but NEEDS_CONFIRMATION.
+    `detectable=False` leaves out the smallest detectable change (steps, where nobody reads it).
+    `family_size` counts measures of the family left out of `measures` because their change is not worth
+    reading (see `worth_reading`): they can never be called, and count as tests with p = 1.
+    """
+    if not measures:
+        return []
+    family_size = family_size or len(measures)
+    left_out = [1.0] * (family_size - len(measures))
+    evidence = [_Evidence(measure, rules) for measure in measures]
+    large = [_large(item, rules) for item in evidence]
+    # A change too small to matter is never called: its p-value is not worked out, and counts as 1 (this
+    # only makes Holm's procedure stricter for the others).
+    count = len(measures)
+    slower = holm_rejections(
+        [
+            _family_p_value(item.p_slower, item.sample_count, item.measure.lone_strictness or SINGLE_SAMPLE_STRICTNESS)
+            if big and item.change_seconds > 0
+            else 1.0
+            for item, big in zip(evidence, large, strict=True)
+        ]
+        + left_out,
+        rules.alpha,
+    )[:count]
+    faster = holm_rejections(
+        [
+            _family_p_value(item.p_faster, item.sample_count, SINGLE_SAMPLE_STRICTNESS)
+            if big and item.change_seconds < 0
+            else 1.0
+            for item, big in zip(evidence, large, strict=True)
+        ]
+        + left_out,
+        rules.alpha,
+    )[:count]
+    sample_level = _sample_level(rules, family_size)
+    judgements = []
+    for item, big, holm_slower, holm_faster in zip(evidence, large, slower, faster, strict=True):
+        call = Call.NO_CHANGE
+        if big and item.change_seconds > 0 and _most_samples_past(item, sample_level, slower=True):
+            if item.sample_count == 1 and rules.confirm:
+                call = Call.NEEDS_CONFIRMATION
+            elif holm_slower:
+                call = Call.SLOWER
+        elif holm_faster and _most_samples_past(item, sample_level, slower=False):
+            call = Call.FASTER
+        judgements.append(
+            Judgement(
+                call=call,
+                baseline_median=item.median_seconds,
+                change_seconds=item.change_seconds,
+                change_percent=item.change_percent,
+                smallest_detectable_percent=(
+                    _smallest_detectable_percent(item, family_size, rules) if detectable else None
+                ),
+            )
+        )
+    return judgements

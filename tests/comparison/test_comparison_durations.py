@@ -1,0 +1,144 @@
+"""The decision on durations: the history's modes, confirmation, a spike against a slowdown, Holm, detectable change."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats
+
+from bot.comparison.durations import (
+    RECENT_RUNS,
+    BaselineNoise,
+    Call,
+    DecisionRules,
+    Measure,
+    judge_family,
+    log_seconds,
+)
+
+# Twenty runs around 600 s, ±3 % in a fixed pattern (σ of log-duration ≈ 0.024).
+PATTERN = (0.97, 0.99, 1.0, 1.01, 1.03)
+STEADY = [600.0 * factor for factor in PATTERN * 4]
+# The same with a cache-miss mode: four runs, here and there, 75 % longer.
+MISSES = [1050.0 + 5 * index if index in (3, 8, 13, 17) else value for index, value in enumerate(STEADY)]
+RULES = DecisionRules(alpha=0.01, threshold_percent=10.0, threshold_seconds=30.0, confirm=True)
+FINAL = DecisionRules(alpha=0.01, threshold_percent=10.0, threshold_seconds=30.0, confirm=False)
+MIN_GAP = math.log(1.1)  # modes closer than the 10 % worth reading are one
+
+
+def logs(seconds: list[float]) -> list[float]:
+    return [log_seconds(value) for value in seconds]
+
+
+def judge(samples: list[float], rules: DecisionRules = RULES, baseline: list[float] = STEADY, **measure) -> Call:
+    return judge_family([Measure(baseline, samples, **measure)], rules)[0].call
+
+
+def test_one_mode_is_the_level_of_the_recent_runs_with_the_spread_around_each_parts_own_level() -> None:
+    drifting = logs([500.0 + 10.0 * index for index in range(20)])
+    noise = BaselineNoise.of(drifting, MIN_GAP)
+    ((mode,),) = (reading.modes for reading in noise.readings)
+    assert not noise.multimodal
+    older, recent = drifting[:-RECENT_RUNS], drifting[-RECENT_RUNS:]
+    assert mode.mean == pytest.approx(sum(recent) / RECENT_RUNS)
+    pooled = (stats.tvar(older) * (len(older) - 1) + stats.tvar(recent) * (len(recent) - 1)) / 18
+    assert mode.stdev == pytest.approx(math.sqrt(pooled))
+    assert (mode.count, mode.degrees_of_freedom) == (RECENT_RUNS, 18)
+    assert mode.correlation > 0.5  # a steady climb within each part: neighbours move together
+
+
+@pytest.mark.parametrize("shift_at", [10, 16])
+def test_a_level_shift_on_the_base_branch_is_no_noise_and_no_mode(shift_at) -> None:
+    """Runs at 600 s, then at 720 s (a change merged on main): the level is 720 s, the spread ±3 %."""
+    shifted = logs([600.0 * factor if index < shift_at else 720.0 * factor for index, factor in enumerate(PATTERN * 4)])
+    noise = BaselineNoise.of(shifted, MIN_GAP)
+    as_modes, as_shift = noise.readings  # two groups apart in time: read both ways
+    assert len(as_modes.modes) == 2
+    (mode,) = as_shift.modes
+    assert math.exp(mode.mean) == pytest.approx(720.0, rel=0.02) and mode.count == 20 - shift_at
+    assert mode.stdev < 0.03 < stats.tstd(shifted)
+    assert noise.p_slower(math.log(680.0), 1) > 0.5  # under the new level: not slower than the old one
+    assert noise.p_slower(math.log(860.0), 1) < 1e-6
+
+
+def test_a_slow_mode_seen_only_at_the_start_of_the_history_still_explains_a_slow_run() -> None:
+    """Three slow runs, then seventeen normal ones: a level that moved down, or a slow mode? Either way,
+    another run as slow as those three is no evidence of a slowdown."""
+    history = logs([1050.0, 1060.0, 1040.0, *STEADY[3:]])
+    assert BaselineNoise.of(history, MIN_GAP).p_slower(math.log(1055.0), 1) > 0.05
+
+
+def test_a_history_that_falls_apart_has_two_modes_but_a_lone_spike_is_no_mode() -> None:
+    noise = BaselineNoise.of(logs(MISSES), MIN_GAP)
+    ((fast, slow),) = (reading.modes for reading in noise.readings)
+    assert noise.multimodal
+    assert math.exp(fast.mean) == pytest.approx(600.0, rel=0.01)
+    assert math.exp(slow.mean) == pytest.approx(stats.gmean([1065.0, 1090.0, 1115.0, 1135.0]))
+    assert fast.stdev == slow.stdev < 0.03 and fast.degrees_of_freedom == 18
+    assert not BaselineNoise.of(logs([*STEADY[:19], 1800.0]), MIN_GAP).multimodal
+
+
+def test_a_sample_is_compared_within_the_mode_that_explains_it() -> None:
+    noise = BaselineNoise.of(logs(MISSES), MIN_GAP)
+    assert noise.p_slower(math.log(1055.0), 1) > 0.05  # another cache miss: seen before
+    assert noise.p_slower(math.log(850.0), 1) < 1e-6  # between the modes: slower than a hit, no miss
+    assert noise.p_slower(math.log(1500.0), 1) < 1e-6  # slower than a miss
+    assert noise.p_faster(math.log(620.0), 1) > 0.05
+
+
+@pytest.mark.parametrize("history", [STEADY, MISSES], ids=["one mode", "two modes"])
+@pytest.mark.parametrize("count", [1, 2])
+def test_the_slower_bar_is_where_the_p_value_reaches_the_level(history, count) -> None:
+    noise = BaselineNoise.of(logs(history), MIN_GAP)
+    bar = noise.slower_bar(count, 0.001)
+    assert noise.p_slower(bar, count) == pytest.approx(0.001, rel=1e-6)
+    assert noise.p_slower(bar + 0.01, count) < 0.001 < noise.p_slower(bar - 0.01, count)
+
+
+def test_one_slow_sample_asks_for_a_second_and_two_decide() -> None:
+    assert judge([780.0]) is Call.NEEDS_CONFIRMATION  # +30 % against ±3 %: looks slower
+    assert judge([780.0, 790.0]) is Call.SLOWER  # the re-run agrees
+    assert judge([1800.0, 605.0]) is Call.NO_CHANGE  # a 3× spike, then a normal run: no verdict from one spike
+    assert judge([640.0]) is Call.NO_CHANGE  # +7 %: under the 10 % that is worth reading
+    assert judge([400.0]) is Call.FASTER  # faster never waits for a re-run (it costs nothing to be wrong later)
+
+
+def test_without_confirmation_a_lone_sample_needs_ten_times_the_evidence() -> None:
+    noisy = [600.0 * factor for factor in (0.8, 0.9, 1.0, 1.1, 1.2) * 4]  # σ of log-duration ≈ 0.14
+    # 1.53× is past the family level α = 1 % but not past α / 10 for a lone sample.
+    p_value = BaselineNoise.of(logs(noisy), MIN_GAP).p_slower(math.log(600.0 * 1.53), 1)
+    assert 0.001 < p_value < 0.01
+    assert judge([600.0 * 1.53], FINAL, noisy) is Call.NO_CHANGE
+    assert judge([600.0 * 1.53], FINAL, noisy, lone_strictness=1.0) is Call.SLOWER  # backed by something else
+    assert judge([600.0 * 1.53], FINAL, noisy, lone_strictness=math.inf) is Call.NO_CHANGE
+    assert judge([600.0 * 2.2], FINAL, noisy) is Call.SLOWER
+
+
+def test_holm_shares_the_level_within_the_family() -> None:
+    """The same +12 % sample is slower alone and not among thirty measures (its p-value fits α, not α/30)."""
+    noisy = [600.0 * factor for factor in (0.94, 0.97, 1.0, 1.03, 1.06) * 4]
+    slow = [672.0, 675.0]
+    p_value = BaselineNoise.of(logs(noisy), MIN_GAP).p_slower(sum(logs(slow)) / 2, 2)
+    assert 0.01 / 30 < p_value < 0.01
+    assert judge(slow, FINAL, noisy) is Call.SLOWER
+    family = [Measure(noisy, slow), *(Measure(noisy, [600.0, 601.0]) for _ in range(29))]
+    assert judge_family(family, FINAL)[0].call is Call.NO_CHANGE
+
+
+def test_the_common_mode_offset_explains_a_run_where_everything_was_slow() -> None:
+    offsets = [0.0] * 20
+    assert judge([780.0], baseline_offsets=offsets, sample_offsets=[math.log(1.3)]) is Call.NO_CHANGE
+    assert judge([780.0], baseline_offsets=offsets, sample_offsets=[None]) is Call.NEEDS_CONFIRMATION
+
+
+def test_the_smallest_detectable_change_is_where_calls_begin() -> None:
+    (judgement,) = judge_family([Measure(STEADY, [600.0])], RULES)
+    smallest = judgement.smallest_detectable_percent
+    assert smallest is not None and 10.0 <= smallest < 20.0
+    above = 600.0 * (1 + smallest / 100) * 1.001
+    below = 600.0 * (1 + smallest / 100) * 0.999
+    assert judge([above, above]) is Call.SLOWER and judge([below, below]) is Call.NO_CHANGE
+    # Fewer than the threshold seconds can never be called: a 100 s job cannot show less than +30 %.
+    short = [100.0 * factor for factor in PATTERN * 4]
+    assert judge_family([Measure(short, [100.0])], RULES)[0].smallest_detectable_percent == pytest.approx(30.0)
