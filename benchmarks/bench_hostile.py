@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -195,6 +196,7 @@ async def run(args: argparse.Namespace) -> int:
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "SHUTDOWN_GRACE_SECONDS": str(args.grace),
+        "DATA_DIR": tempfile.mkdtemp(prefix="bench-hostile-store-"),  # the App's store, not the checkout's
     }
     budget_mib = int(os.environ.get("UNVERIFIED_BODIES_MIB", "64"))
     app = subprocess.Popen(

@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app.server import STATE, create_app  # noqa: E402
 from bot.app.settings import Secret, Settings  # noqa: E402
-from bot.store import Store, database_url  # noqa: E402
 from bot.testing.simulator import GitHubSimulator, JobSpec, StepSpec, new_app_private_key  # noqa: E402
 
 WORKFLOW = """\
@@ -62,20 +61,21 @@ async def session(legs: int, spacing: float) -> tuple[dict[tuple[str, str], int]
     key, secret = new_app_private_key(), "bench-secret"
     github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=key)
     api_url = await github.start()
-    settings = Settings(
-        app_id=1, private_key=Secret(key), webhook_secret=Secret(secret), github_api_url=api_url, log_level="ERROR"
-    )
-    app = create_app(settings, rng=random.Random(0))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    github.webhook_url = f"http://{host}:{port}/webhooks"
-    with tempfile.TemporaryDirectory() as data_dir:
-        store = await Store.open(database_url(None, Path(data_dir)))
-        services = app[STATE].services
-        assert services is not None
-        services.store = store
+    with tempfile.TemporaryDirectory() as data_dir:  # the App's store
+        settings = Settings(
+            app_id=1,
+            private_key=Secret(key),
+            webhook_secret=Secret(secret),
+            github_api_url=api_url,
+            log_level="ERROR",
+            data_dir=Path(data_dir),
+        )
+        app = create_app(settings, rng=random.Random(0))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        github.webhook_url = f"http://{host}:{port}/webhooks"
         try:
             installation = github.add_installation("octo-org")
             repo = github.add_repo("octo-org/app", installation, files={".github/ci-testing.yml": suites(legs)})
@@ -106,7 +106,6 @@ async def session(legs: int, spacing: float) -> tuple[dict[tuple[str, str], int]
         finally:
             await runner.cleanup()
             await github.close()
-            await store.close()
 
 
 def report(legs: int, calls: dict[tuple[str, str], int], activity: float) -> bool:

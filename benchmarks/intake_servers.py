@@ -13,8 +13,10 @@ import cProfile
 import gc
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 from gidgethub import routing
@@ -25,13 +27,15 @@ from bot.app.settings import Secret, Settings
 
 def intake_app() -> web.Application:
     """The App as deployed, with one no-op `workflow_run.completed` handler like the Probot peer's:
-    verify, parse, dedupe, queue, 202, then the handler runs in the background."""
+    verify, parse, dedupe, queue, 202, then the handler runs in the background, and each delivery is recorded
+    in the App's store (SQLite in a temporary directory, as `DATABASE_URL` unset gives)."""
     settings = Settings(
         app_id=1,
         private_key=Secret(os.environ["PRIVATE_KEY"]),
         webhook_secret=Secret(os.environ["WEBHOOK_SECRET"]),
         github_api_url="http://127.0.0.1:9",
         log_level="WARNING",
+        data_dir=Path(tempfile.mkdtemp(prefix="bench-intake-store-")),
     )
     router = routing.Router()
 

@@ -25,7 +25,7 @@ async def rerun_review(event: sansio.Event, gh: Any, services: Services) -> None
     check = events.check_run_event(event.data)
     if check.name != REVIEW_CHECK or check.app_id != services.settings.app_id:
         return
-    await review_again(services.provider(gh, check.repository.full_name), check.head_sha, check.pull_numbers)
+    await review_again(services.provider(gh, check.repository), check.head_sha, check.pull_numbers)
 
 
 @router.register("check_run", action="requested_action")
@@ -35,8 +35,6 @@ async def test_session_button(event: sansio.Event, gh: Any, services: Services) 
         return
     repo = clicked.repository
     place = services.testing_place(gh, repo.full_name, repo.id, events.installation_id(event.data), repo.default_branch)
-    if place is None:
-        return
     session_id = await place.records.by_check_run(clicked.check_run_id)
     if session_id is None:
         log.info("button %r on check run %s: no test session", clicked.identifier, clicked.check_run_id)

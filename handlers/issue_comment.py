@@ -24,7 +24,6 @@ commands = CommandRouter()
 
 def _place(context: CommandContext) -> test_on_demand.Place:
     services: Services = context.services
-    assert services.store is not None
     comment = context.comment
     return test_on_demand.Place(
         context.provider,
@@ -66,10 +65,7 @@ commands.register(CANCEL, _cancel)
 @router.register("issue_comment", action="created")
 async def act_on_command(event: sansio.Event, gh: Any, services: Services) -> None:
     comment = events.comment_command(event.data)
-    if services.store is None:
-        log.warning("comment commands need the store (DATABASE_URL): comment %s left alone", comment.comment_id)
-        return
-    repo = events.repository(event.data).full_name
+    repo = events.repository(event.data)
     outcome = await commands.handle(
         comment, services.provider(gh, repo), services.store.sessions, datetime.now(UTC), services
     )

@@ -19,6 +19,6 @@ router = routing.Router()
 @router.register("pull_request", action="ready_for_review")
 async def review_workflow_changes(event: sansio.Event, gh: Any, services: Services) -> None:
     pr = events.pull_request_event(event.data)
-    provider = services.provider(gh, pr.repository.full_name)
+    provider = services.provider(gh, pr.repository)
     provider.note_pull_request_event(pr.action, pr.pull, pr.happened_at)
     await review_pull_request(provider, pr.pull)

@@ -20,15 +20,15 @@ router = routing.Router()
 async def refresh_and_check_config(event: sansio.Event, gh: Any, services: Services) -> None:
     push = events.push_event(event.data)
     if push is not None:
-        await check_pushed_config(services.provider(gh, events.repository(event.data).full_name), push)
+        await check_pushed_config(services.provider(gh, events.repository(event.data)), push)
 
 
 @router.register("push")
 async def run_push_suites(event: sansio.Event, gh: Any, services: Services) -> None:
     push = events.push_event(event.data)
     repo = events.repository(event.data)
-    place = services.testing_place(gh, repo.full_name, repo.id, events.installation_id(event.data), repo.default_branch)
-    if push is None or place is None or push.branch != push.default_branch:
+    if push is None or push.branch != push.default_branch:
         return
+    place = services.testing_place(gh, repo.full_name, repo.id, events.installation_id(event.data), repo.default_branch)
     pusher = events.pusher(event.data)
     await start_push_suites(place, branch=push.branch, after=push.after, pusher=pusher, now=datetime.now(UTC))

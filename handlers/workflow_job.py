@@ -1,4 +1,5 @@
-"""`workflow_job`: follow the jobs of runs the App dispatched for on-demand test sessions."""
+"""`workflow_job`: record every job, with its steps and runner, in the history store (no API call); follow the jobs
+of runs the App dispatched for on-demand test sessions."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ router = routing.Router()
 
 
 @router.register("workflow_job")
+async def record_job(event: sansio.Event, gh: Any, services: Services) -> None:
+    await services.store.ingest([events.workflow_job_history(event.data)])
+
+
+@router.register("workflow_job")
 async def follow_test_job(event: sansio.Event, gh: Any, services: Services) -> None:
     repo = events.repository(event.data)
     place = services.testing_place(gh, repo.full_name, repo.id, events.installation_id(event.data), repo.default_branch)
-    if place is not None:
-        await follow_run(place, events.job_run_seen(event.data), datetime.now(UTC))
+    await follow_run(place, events.job_run_seen(event.data), datetime.now(UTC))

@@ -24,6 +24,12 @@ SPEC_URI = "urn:github:openapi"
 # The paths the App uses and the simulator serves; pruning the 800+ others keeps path matching fast.
 SERVED_PATHS = (
     "/app/installations/{installation_id}/access_tokens",
+    "/app/installations",
+    "/app/hook/deliveries",
+    "/app/hook/deliveries/{delivery_id}/attempts",
+    "/installation/repositories",
+    "/rate_limit",
+    "/repos/{owner}/{repo}/installation",
     "/repos/{owner}/{repo}",
     "/repos/{owner}/{repo}/contents/{path}",
     "/repos/{owner}/{repo}/actions/workflows/{workflow_id}",
@@ -73,13 +79,15 @@ def load_spec(path: Path = SPEC_PATH, paths: Iterable[str] = SERVED_PATHS) -> di
 
 
 def _repair(node: Any) -> None:
-    """Fix two places where GitHub's description and openapi-core disagree about what GitHub really sends.
+    """Fix the places where GitHub's description and openapi-core disagree about what GitHub really sends.
 
     - A `nullable` schema with an `enum` (e.g. `check-run.conclusion`) must accept null: GitHub sends it.
     - The `created` filter of workflow-run lists is typed `date-time`, but GitHub takes (and documents) search
       qualifiers there, e.g. `<2026-01-01T00:00:00Z` or `2026-01-01..2026-01-31`: any string is accepted.
     - A `oneOf` whose discriminator cannot apply to one of its options (contents: a directory is an array)
       is checked without the discriminator: openapi-core rejects every array there.
+    - `GET /app/installations` describes an installation's account as a user and an enterprise at once
+      (`allOf`), where the `installation` schema says either one (`anyOf`), as GitHub sends it.
     """
     if isinstance(node, dict):
         if node.get("in") == "query" and node.get("name") == "created":
@@ -88,6 +96,8 @@ def _repair(node: Any) -> None:
             node["enum"] = [*node["enum"], None]
         if "oneOf" in node and "discriminator" in node and "array" in node["discriminator"].get("mapping", {}):
             del node["discriminator"]
+        if [option.get("title") for option in node.get("allOf", [])] == ["Simple User", "Enterprise"]:
+            node["anyOf"] = node.pop("allOf")
         for value in node.values():
             _repair(value)
     elif isinstance(node, list):

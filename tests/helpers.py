@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import tempfile
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,9 @@ def private_key_pem() -> str:
 
 
 def make_settings(api_url: str = "http://127.0.0.1:9", **overrides: Any) -> Settings:
+    """Settings for an App under test; its SQLite store goes to a fresh temporary directory unless told otherwise."""
     values: dict[str, Any] = {
+        "data_dir": Path(tempfile.mkdtemp(prefix="ci-orchestrator-test-")),
         "app_id": 1,
         "private_key": Secret(private_key_pem()),
         "webhook_secret": Secret(WEBHOOK_SECRET),

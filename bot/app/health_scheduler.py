@@ -62,9 +62,7 @@ class HealthScheduler:
     def _provider(self, repository: Repository) -> GitHubProvider:
         if repository.installation_id is None:
             raise LookupError(f"{repository.full_name} has no installation the App could act through")
-        return GitHubProvider(
-            self.github.for_installation(repository.installation_id), repository.full_name, self.caches
-        )
+        return GitHubProvider(self.github.for_installation(repository.installation_id), repository, self.caches)
 
     async def tick(self, now: datetime | None = None) -> list[str]:
         """Refresh what is due; returns the scopes refreshed (for logs and tests)."""

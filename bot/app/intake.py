@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
 
 from bot.github.events import MalformedEvent
+
+if TYPE_CHECKING:
+    from bot.store import ClaimedDelivery
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
 #: GitHub's ids are 64-bit integers; anything else in `installation.id` is not a GitHub delivery.
@@ -66,14 +70,17 @@ _envelope_decoder = msgspec.json.Decoder(Envelope)
 
 
 class Delivery:
-    """An authentic delivery: its envelope now, its whole payload parsed on first use."""
+    """An authentic delivery: its envelope now, its whole payload parsed on first use. `body` stays, so that a
+    delivery to be handled again can be recorded; `claim` is set on one handed out by the store."""
 
-    __slots__ = ("_body", "_data", "delivery_id", "envelope", "event")
+    __slots__ = ("_data", "body", "claim", "delivery_id", "envelope", "event", "received_at")
 
     def __init__(self, event: str, delivery_id: str, body: bytes | bytearray, envelope: Envelope | None = None) -> None:
-        self.event, self.delivery_id, self._body = event, delivery_id, body
+        self.event, self.delivery_id, self.body = event, delivery_id, body
         self.envelope = envelope if envelope is not None else _envelope_decoder.decode(body)
         self._data: dict[str, Any] | None = None
+        self.claim: ClaimedDelivery | None = None
+        self.received_at = time.time()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -81,11 +88,14 @@ class Delivery:
         without reading: numbers out of range (`1e400`), invalid UTF-8, nesting deeper than 1,024."""
         if self._data is None:
             try:
-                self._data = orjson.loads(self._body)
+                self._data = orjson.loads(self.body)
             except orjson.JSONDecodeError as error:
                 raise MalformedEvent(f"the body is not valid JSON ({error.msg})") from None
-            self._body = b""
         return self._data
+
+    def drop_payload(self) -> None:
+        """Handled: only the envelope is kept (the journal records the delivery later)."""
+        self.body, self._data = b"", None
 
     @property
     def action(self) -> str | None:

@@ -1,11 +1,12 @@
 """Work the App does on a schedule rather than on a delivery: each task runs every `every` seconds until stopped.
 
-Today: the check-run watchdog, which completes (neutral, with the reason) every check run the App left
+The check-run watchdog, which completes (neutral, with the reason) every check run the App left
 `in_progress` for longer than `STALE_CHECK_RUN_SECONDS` (a confirming re-run that never came back, say), so
-no check of the App stays pending and blocks a merge; and the check of on-demand test sessions every few
-seconds (timeouts, batched check-run edits, paused dispatching, push sessions waiting for a slot), whose state
-is in the store, so whichever instance runs it finishes what another started; and the CI health reports due on
-their schedule (state in the store too). A task that fails is logged and runs again next time.
+no check of the App stays pending and blocks a merge; the check of on-demand test sessions every few seconds
+(timeouts, batched check-run edits, paused dispatching, push sessions waiting for a slot), whose state is in the
+store, so whichever instance runs it finishes what another started; the CI health reports due on their schedule
+(state in the store too); and retention, which deletes history older than `RETENTION_DAYS` from the store. A
+task that fails is logged and runs again next time.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.app.health_scheduler import HealthScheduler
 from bot.app.services import Services
 from bot.flows.test_on_demand import Place, sweep
+from bot.github import events
 from bot.ondemand.session import SuiteSession
 
 log = logging.getLogger(__name__)
 
 STALE_CHECK_RUN_SECONDS = 3 * 3600.0  # a confirming job re-run takes the job's time; GitHub stops jobs at 6 h
 WATCHDOG_EVERY_SECONDS = 300.0
+RETENTION_EVERY_SECONDS = 3600.0
 TEST_SESSIONS_EVERY_SECONDS = 5.0
 HEALTH_REPORTS_EVERY_SECONDS = 300.0
 
@@ -64,17 +67,24 @@ class Schedule:
         self._tasks.clear()
 
 
+async def apply_retention(services: Services) -> None:
+    """Delete history older than the retention period, and finished deliveries older than a week."""
+    result = await services.store.apply_retention(now=datetime.now(UTC), history_days=services.settings.retention_days)
+    deleted = {table: count for table, count in result.deleted.items() if count}
+    if deleted:
+        log.info("retention: deleted %s", ", ".join(f"{count} {table}" for table, count in deleted.items()))
+
+
 async def check_test_sessions(services: Services, now: datetime) -> list[str]:
     """One check of the on-demand test sessions that need attention; the ids of those it looked at."""
     store = services.store
-    if store is None:
-        return []
 
     def place_of(session: SuiteSession) -> Place:
         if session.installation_id is None:
             raise ValueError(f"test session {session.id} names no installation")
         gh = services.github.for_installation(session.installation_id)
-        provider = services.provider(gh, session.repository)
+        repository = events.Repository(session.repository, session.repository_id, session.default_branch)
+        provider = services.provider(gh, repository)
         return Place(
             provider,
             store.sessions,
@@ -90,7 +100,5 @@ async def check_test_sessions(services: Services, now: datetime) -> list[str]:
 
 async def refresh_health_reports(services: Services, now: datetime) -> list[str]:
     """The CI health reports and organization roll-ups that are due (`bot.app.health_scheduler`); the scopes
-    refreshed. Nothing while the App has no store."""
-    if services.store is None:
-        return []
+    refreshed."""
     return await HealthScheduler(services.store, services.github, services.caches).tick(now)

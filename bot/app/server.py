@@ -11,7 +11,8 @@ import hmac
 import logging
 import math
 import signal
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -21,34 +22,53 @@ from gidgethub import routing
 from bot.app import metrics
 from bot.app.dispatcher import Dispatcher
 from bot.app.intake import MAX_BODY_BYTES, Delivery, Rejected, UnverifiedBytes, body_signer, read_delivery
+from bot.app.journal import Journal, now_utc, run_reconciliations
 from bot.app.logs import CLIENT_FAULTS, ConnectionLog
 from bot.app.periodic import (
     HEALTH_REPORTS_EVERY_SECONDS,
+    RETENTION_EVERY_SECONDS,
     STALE_CHECK_RUN_SECONDS,
     TEST_SESSIONS_EVERY_SECONDS,
     WATCHDOG_EVERY_SECONDS,
     PeriodicTask,
     Schedule,
+    apply_retention,
     check_test_sessions,
     refresh_health_reports,
 )
 from bot.app.services import Services
-from bot.app.settings import Settings
+from bot.app.settings import Settings, retry_policy
 from bot.github.client import GitHubApp, InstallationClient
+from bot.github.endpoints import AppAPI
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATHS = ("/webhooks", "/api/github/webhooks")  # ours, and Probot's default
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+RECONCILE_EVERY_SECONDS = 900.0
+JOURNAL_CLOSE_SECONDS = 10.0  # to record what is left, after the grace period
+STAGE_STOP_SECONDS = 5.0  # for each part of the App's background work to stop once cancelled
 
 
 class AppState:
     """What the running server holds: the HTTP session, services, dispatcher, and whether it is draining."""
 
-    def __init__(self, settings: Settings, router: routing.Router, github_options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        router: routing.Router,
+        github_options: dict[str, Any],
+        journal_clock: Callable[[], datetime] = now_utc,
+    ) -> None:
         self.settings = settings
         self.router = router
         self.github_options = github_options
+        self.journal_clock = journal_clock
+        self.journal: Journal | None = None
+        self.reconciliations: asyncio.Task[None] | None = None
+        #: After a stop: whether every accepted delivery was finished (else the rest waits in the store).
+        self.finished_all = True
         self.signer = body_signer(settings.webhook_secret.reveal().encode())
         self.unverified = UnverifiedBytes(settings.unverified_body_bytes)
         #: The deadlines of bodies being read: shutdown expires them, so no slow client holds it up.
@@ -58,25 +78,42 @@ class AppState:
         self.session: aiohttp.ClientSession | None = None
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
+        self.store: Store | None = None
         self.schedule = Schedule()
 
     async def start(self) -> None:
+        self.store = store = await Store.open(self.settings.store_url(), retry=retry_policy(self.settings))
         self.session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT)
         github = GitHubApp(self.session, self.settings, **self.github_options)
-        services = Services(settings=self.settings, github=github)
+        services = Services(settings=self.settings, github=github, store=store)
         self.services = services
 
         def handler_arguments(delivery: Delivery) -> tuple[InstallationClient | None, Services]:
             installation = delivery.installation_id
             return (github.for_installation(installation) if installation is not None else None), services
 
+        lease = timedelta(seconds=self.settings.delivery_lease_seconds)
+        self.journal = journal = Journal(store, clock=self.journal_clock, lease=lease)
         self.dispatcher = dispatcher = Dispatcher(
             self.router,
             handler_arguments,
             concurrency=self.settings.max_concurrent_deliveries,
             dedupe_seconds=self.settings.delivery_dedupe_seconds,
+            journal=journal,
         )
         dispatcher.start()
+        dispatcher.remember(
+            await journal.start(dispatcher.submit_claimed, lambda: dispatcher.capacity, lambda: dispatcher.accepted)
+        )
+        self.reconciliations = asyncio.get_running_loop().create_task(
+            run_reconciliations(
+                journal,
+                AppAPI(github.app_client),
+                dispatcher.in_hand,
+                horizon=timedelta(hours=self.settings.delivery_retry_hours),
+                every=RECONCILE_EVERY_SECONDS,
+            )
+        )
         self.schedule.start(
             PeriodicTask(
                 "check-run watchdog",
@@ -96,6 +133,8 @@ class AppState:
                 lambda: refresh_health_reports(services, datetime.now(UTC)),
             )
         )
+        self.schedule.start(PeriodicTask("retention", RETENTION_EVERY_SECONDS, lambda: apply_retention(services)))
+        await services.backfills.resume()
         metrics.measure_queue_depth(lambda: dispatcher.pending)
         self.ready = True
 
@@ -109,11 +148,34 @@ class AppState:
         now = asyncio.get_running_loop().time()
         for deadline in self.reading:
             deadline.reschedule(now)
-        await self.schedule.stop()
-        if self.dispatcher is not None:
-            await self.dispatcher.drain(grace_seconds)
+        await _stopped("the periodic work", self.schedule.stop())
+        if self.reconciliations is not None:
+            self.reconciliations.cancel()
+            await _stopped("the reconciliation", asyncio.gather(self.reconciliations, return_exceptions=True))
+        if self.services is not None:
+            await _stopped("the backfills", self.services.backfills.stop())
+        if self.dispatcher is not None and self.journal is not None:
+            unfinished = await self.dispatcher.drain(grace_seconds)
+            left = await self.journal.close(unfinished, timeout=JOURNAL_CLOSE_SECONDS)
+            if left:
+                log.warning(
+                    "shutdown: %d deliveries left unfinished in the store, for the next start: %s", len(left), left
+                )
+            self.finished_all = not left
         if self.session is not None:
             await self.session.close()
+        if self.store is not None:
+            await self.store.close()
+
+
+async def _stopped(what: str, stopping: Awaitable[object]) -> None:
+    """Wait for `what` to stop for at most `STAGE_STOP_SECONDS`: whatever does not end in time is named in the log
+    and left behind, so that the deliveries are still recorded and the process still ends."""
+    task = asyncio.ensure_future(stopping)
+    done, _ = await asyncio.wait([task], timeout=STAGE_STOP_SECONDS)
+    if not done:
+        running = sorted(repr(t.get_coro()) for t in asyncio.all_tasks() if t is not asyncio.current_task())
+        log.warning("shutdown: %s did not stop within %.0f s; going on (tasks: %s)", what, STAGE_STOP_SECONDS, running)
 
 
 STATE = web.AppKey("state", AppState)
@@ -243,8 +305,15 @@ async def metrics_page(_request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-def create_app(settings: Settings, router: routing.Router | None = None, **github_options: Any) -> web.Application:
-    """The web application. `github_options` (sleep, clock, rng) let tests fake time."""
+def create_app(
+    settings: Settings,
+    router: routing.Router | None = None,
+    *,
+    journal_clock: Callable[[], datetime] = now_utc,
+    **github_options: Any,
+) -> web.Application:
+    """The web application. `github_options` (sleep, clock, rng) and `journal_clock` (when deliveries are tried
+    again) let tests fake time."""
     if router is None:
         from handlers import router as all_handlers
 
@@ -255,7 +324,7 @@ def create_app(settings: Settings, router: routing.Router | None = None, **githu
         "logger": ConnectionLog(),
     }
     app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args=connection_limits)
-    state = AppState(settings, router, github_options)
+    state = AppState(settings, router, github_options, journal_clock)
     app[STATE] = state
     for path in WEBHOOK_PATHS:
         app.router.add_post(path, receive_webhook)
@@ -280,15 +349,18 @@ def make_runner(app: web.Application) -> web.AppRunner:
     return web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=CLOSE_SECONDS)
 
 
-async def shut_down(runner: web.AppRunner, grace_seconds: float) -> None:
+async def shut_down(runner: web.AppRunner, grace_seconds: float) -> bool:
     """Refuse new deliveries and stop reading bodies, let in-flight work finish for up to `grace_seconds`, then
-    close every connection, slow and idle ones included: done within the grace period plus `CLOSE_SECONDS`."""
+    close every connection, slow and idle ones included: done within the grace period plus `CLOSE_SECONDS`.
+    True when every accepted delivery was finished; False when some were left in the store for the next start."""
     await runner.app[STATE].stop(grace_seconds)
     await runner.cleanup()
+    return runner.app[STATE].finished_all
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT, then drain for the grace period and exit."""
+async def serve(settings: Settings) -> bool:
+    """Run until SIGTERM/SIGINT, then drain for the grace period and stop. True when every accepted delivery was
+    finished; False when some were left in the store (the next instance to start handles them)."""
     runner = make_runner(create_app(settings))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -300,4 +372,4 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping: finishing in-flight deliveries for up to %.0f s", settings.shutdown_grace_seconds)
-    await shut_down(runner, settings.shutdown_grace_seconds)
+    return await shut_down(runner, settings.shutdown_grace_seconds)

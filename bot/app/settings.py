@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from bot.store import RetryPolicy
+from bot.store.database import database_url
+
 PUBLIC_API_URL = "https://api.github.com"
+#: GitHub redelivers a delivery on request for 3 days after it was sent: retrying longer cannot be recovered.
+MAX_DELIVERY_RETRY_HOURS = 72.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 MIB = 1024 * 1024
@@ -70,6 +76,23 @@ class Settings:
     #: Bytes of request bodies held before their signature is checked, all requests together; beyond it, 503.
     unverified_body_bytes: int = 64 * MIB
     testing_dispatches_per_hour: int = 300  # per installation: the share of its rate limit for test sessions
+    #: PostgreSQL for one or more instances (`postgresql+asyncpg://…`); None: SQLite under `data_dir`.
+    database_url: Secret | None = None
+    data_dir: Path = Path("data")
+    #: History (runs, jobs, PR samples, posted ids) older than this is deleted by a periodic task.
+    retention_days: float = 180.0
+    #: A delivery whose handling failed because GitHub was unavailable is retried for this long after its receipt.
+    delivery_retry_hours: float = 6.0
+    #: A delivery an instance claimed is its own this long without renewal (renewed every second while it works).
+    delivery_lease_seconds: float = 30.0
+    #: The share of each installation's hourly rate limit that backfilling history may spend.
+    backfill_rate_share: float = 0.2
+    #: How far back a backfill fetches the default branch's runs.
+    backfill_days: float = 30.0
+
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL: `DATABASE_URL`, or SQLite in `data_dir`."""
+        return database_url(self.database_url.reveal() if self.database_url else None, self.data_dir)
 
     def signing_key(self) -> RSAPrivateKey:
         key = load_pem_private_key(self.private_key.reveal().encode(), password=None)
@@ -117,6 +140,34 @@ def _float(env: Mapping[str, str], name: str, default: float, problems: list[str
     elif value <= 0 if positive else value < 0:
         problems.append(f"{name} must be {'more than 0' if positive else 'at least 0'}, got {raw}")
     return value
+
+
+def _bounded(
+    env: Mapping[str, str], name: str, default: float, problems: list[str], *, low: float, high: float, unit: str
+) -> float:
+    """A number in (`low`, `high`]: above `low`, at most `high`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{name} must be a number of {unit}, got {raw!r}")
+        return default
+    if not low < value <= high:
+        problems.append(f"{name} must be more than {low:g} and at most {high:g} {unit}, got {raw}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], problems: list[str]) -> Secret | None:
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    try:
+        return Secret(database_url(raw, Path()))
+    except ValueError as error:
+        problems.append(str(error))
+        return None
 
 
 def _private_key(env: Mapping[str, str], problems: list[str]) -> str:
@@ -167,6 +218,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     body_timeout = _float(env, "BODY_TIMEOUT_SECONDS", 10.0, problems, positive=True)
     unverified_mib = _int(env, "UNVERIFIED_BODIES_MIB", 64, problems, low=MIN_UNVERIFIED_BODIES_MIB, high=65536)
     dispatches = _int(env, "TESTING_DISPATCHES_PER_HOUR", 300, problems, low=1, high=5000)
+    database = _database_url(env, problems)
+    retention = _bounded(env, "RETENTION_DAYS", 180.0, problems, low=0, high=36_500, unit="days")
+    retry_hours = _bounded(
+        env, "DELIVERY_RETRY_HOURS", 6.0, problems, low=0, high=MAX_DELIVERY_RETRY_HOURS, unit="hours"
+    )
+    lease = _bounded(env, "DELIVERY_LEASE_SECONDS", 30.0, problems, low=2, high=3600, unit="seconds")
+    share = _bounded(env, "BACKFILL_RATE_SHARE", 0.2, problems, low=0, high=1, unit="(a share of the hourly limit)")
+    backfill_days = _bounded(env, "BACKFILL_DAYS", 30.0, problems, low=0, high=400, unit="days")
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -184,4 +243,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         body_timeout_seconds=body_timeout,
         unverified_body_bytes=unverified_mib * MIB,
         testing_dispatches_per_hour=dispatches,
+        database_url=database,
+        data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
+        retention_days=retention,
+        delivery_retry_hours=retry_hours,
+        delivery_lease_seconds=lease,
+        backfill_rate_share=share,
+        backfill_days=backfill_days,
     )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """When deliveries that failed because GitHub was unavailable are tried again (`DELIVERY_RETRY_HOURS`)."""
+    return RetryPolicy(horizon=timedelta(hours=settings.delivery_retry_hours))
+
+
+def store_url_from_environment(env: Mapping[str, str] | None = None) -> str:
+    """The store's URL from `DATABASE_URL` and `DATA_DIR` alone (for commands that only read the store)."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    configured = _database_url(env, problems)
+    if problems:
+        raise SettingsError(problems)
+    return database_url(configured.reveal() if configured else None, Path(env.get("DATA_DIR", "").strip() or "data"))

@@ -1,5 +1,5 @@
 """The `ci-orchestrator` command (also `gh ci`): `serve` (default), `demo`, `review`, `check-config`, `compare`,
-`test`, `report`."""
+`test`, `report`, `backfill`, `status`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from bot import __version__
 
 README_SETTINGS = "README.md, section 'Running the App'"
+EXIT_OK = 0
+EXIT_DELIVERIES_LEFT = 75  # EX_TEMPFAIL: stopped with deliveries left in the store, for the next start
 COMMANDS = {
     "serve": "run the App's webhook server (the default command)",
     "demo": "play the App end to end against the built-in local GitHub, no credentials needed",
@@ -19,6 +21,8 @@ COMMANDS = {
     "compare": "compare a workflow run with its base branch, through the GitHub API with your token",
     "test": "dispatch a test suite's matrix (or a workflow) and follow its legs to the end, with your token",
     "report": "a repository's CI health report from the history store, as markdown, HTML or JSON",
+    "backfill": "fetch recent default-branch runs into the history store, as the App, within a rate budget",
+    "status": "show what the history store holds, each backfill's progress, and unfinished deliveries",
 }
 
 
@@ -50,8 +54,8 @@ def _serve() -> int:
     configure_logging(settings.log_level, settings.log_format)
     from bot.app.server import serve
 
-    asyncio.run(serve(settings))
-    return 0
+    finished_all = asyncio.run(serve(settings))
+    return EXIT_OK if finished_all else EXIT_DELIVERIES_LEFT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli.report import main as report_main
 
         return report_main(rest)
+    if command == "backfill":
+        from bot.cli.backfill import main as backfill_main
+
+        return backfill_main(rest)
+    if command == "status":
+        from bot.cli.status import main as status_main
+
+        return status_main(rest)
     try:
         parsed = _parser().parse_args([command, *rest] if command else rest)
     except SystemExit as exit_request:

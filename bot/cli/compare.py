@@ -25,6 +25,8 @@ from bot.github.endpoints import RepoAPI
 from bot.github.provider import GitHubCaches, GitHubProvider
 from bot.github.records import run_from_github
 from bot.report import Report
+from bot.store import Repository, Store
+from bot.store.database import IN_MEMORY
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -68,16 +70,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def compare(repo: str, run_id: int, pr: int | None, *, publish: bool, token: str) -> int:
-    async with aiohttp.ClientSession() as session:
+    # The history of this one command lives in memory: what it reads from GitHub is read once.
+    async with aiohttp.ClientSession() as session, Store.opened(IN_MEMORY) as store:
         gh = TokenClient(session, token, base_url=api_url())
-        provider_type = GitHubProvider if publish else PrintingProvider
-        provider = provider_type(gh, repo, GitHubCaches())
         api = RepoAPI(gh, repo)
         repository, run = await api.repository(), await api.run(run_id)
+        default_branch = str(repository.get("default_branch") or "main")
+        provider_type = GitHubProvider if publish else PrintingProvider
+        stored = Repository(int(repository["id"]), repo, None, default_branch)
+        provider = provider_type(gh, stored, GitHubCaches(store=store))
         pulls: tuple[PullRequestRef, ...] = (await provider.pull_request(pr),) if pr is not None else ()
         completed = CompletedRun(
             run=run_from_github(run, []),
-            default_branch=str(repository.get("default_branch") or "main"),
+            default_branch=default_branch,
             from_this_repository=(run.get("head_repository") or {}).get("full_name") == repo,
             head_owner=((run.get("head_repository") or {}).get("owner") or {}).get("login"),
             listed_pulls=pulls,

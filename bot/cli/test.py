@@ -38,6 +38,8 @@ from bot.github.provider import GitHubCaches, GitHubProvider
 from bot.ondemand.matrix import expand, leg_label
 from bot.ondemand.render import format_duration
 from bot.ondemand.session import Expectation, Leg, RunObservation, leg_met, session_conclusion, timed_out
+from bot.store import Repository, Store
+from bot.store.database import IN_MEMORY
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DISPATCH_INTERVAL_SECONDS = 1.0
@@ -134,11 +136,13 @@ async def run_suite(
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Dispatch the legs, follow them until they finish or time out, print the report; the exit status."""
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session, Store.opened(IN_MEMORY) as store:
         gh = TokenClient(session, token, base_url=api_url(), sleep=sleep)
-        provider = GitHubProvider(gh, repo, GitHubCaches())
         api = RepoAPI(gh, repo)
-        default_branch = str((await api.repository()).get("default_branch") or "main")
+        repository = await api.repository()
+        default_branch = str(repository.get("default_branch") or "main")
+        stored = Repository(int(repository["id"]), repo, None, default_branch)
+        provider = GitHubProvider(gh, stored, GitHubCaches(store=store))
         timeout_minutes = max(1, round(timeout_seconds / 60)) if timeout_seconds is not None else None
         resolved = await resolve_suite(
             provider,

@@ -30,11 +30,10 @@ def check_config(text: str) -> Report:
 async def check_pushed_config(provider: CIProvider, push: Push) -> Report | None:
     """Publish the config check on the pushed commit when the push changes the config file; None otherwise.
 
-    A push to the default branch also makes the App read the configuration and baselines again.
+    A push to the default branch also makes the App read the configuration again.
     """
     if push.branch == push.default_branch:
         provider.forget_config()
-        provider.forget_baselines(push.branch)
     if CONFIG_PATH not in push.touched:
         return None
     try:

@@ -21,8 +21,6 @@ from bot.report import check_run_name
 
 log = logging.getLogger(__name__)
 
-PR_SAMPLES_KEPT = 4  # earlier pushes of a pull request kept as extra samples
-
 
 def comparison_check_name(run: RunRecord) -> str:
     return check_run_name(f"CI comparison: {run.workflow_name or run.workflow_path}")
@@ -40,13 +38,12 @@ class CompletedRun:
 
 
 async def compare_completed_run(provider: CIProvider, completed: CompletedRun) -> list[RunComparison]:
-    """Compare the run for each open pull request whose head it ran on; refresh baselines on baseline runs.
+    """Compare the run for each open pull request whose head it ran on.
 
     Returns the comparisons made (none for baseline runs, runs of no open pull request, or workflows
     the configuration leaves out).
     """
     run = completed.run
-    provider.note_workflow_run(run)
     config = (await provider.config()).config.comparison
     branches = {completed.default_branch, *config.baseline_branches}
     if is_baseline_run(
@@ -55,7 +52,6 @@ async def compare_completed_run(provider: CIProvider, completed: CompletedRun) -
         baseline_branches=branches,
         baseline_events=config.baseline_events,
     ):
-        provider.forget_baselines(run.head_branch or completed.default_branch)
         return []
     if run.event == "workflow_dispatch":  # dispatched with chosen inputs (test legs among them): not the PR's CI
         return []
@@ -86,7 +82,7 @@ async def _compare_for_pull_request(
         created_before=current.created_at,
     )
     baseline = [without_ignored_jobs(record, config.ignore_jobs) for record in baseline]
-    remembered = [s for s in provider.pr_samples(pull.number, current.workflow_id) if s.id != current.id]
+    remembered = [s for s in await provider.pr_samples(pull.number, current.workflow_id) if s.id != current.id]
 
     def compare(confirm: bool) -> RunComparison:
         return compare_run(
@@ -101,7 +97,7 @@ async def _compare_for_pull_request(
     if cmp.awaiting_confirmation and not await _rerun_to_confirm(provider, pull, current, cmp):
         cmp = compare(confirm=False)  # GitHub refused the re-run: one sample decides, at the stricter level
     if cmp.status is ComparisonStatus.COMPARED and current.conclusion == "success":
-        provider.keep_pr_samples(pull.number, current.workflow_id, [*remembered, current][-PR_SAMPLES_KEPT:])
+        await provider.keep_pr_sample(pull.number, current.workflow_id, current)
 
     if config.comment != "never":
         await _publish_comment(provider, pull, current, cmp, config)
@@ -144,7 +140,8 @@ async def _publish_comment(
     """One comment per pull request with this workflow's section (or one per workflow, where configured or posted)."""
     per_workflow = workflow_marker(run.workflow_id)
     markers = [per_workflow] if config.comment_per == "workflow" else [per_workflow, PULL_REQUEST_MARKER]
-    waiting = {wid: name for wid, name in provider.running_workflows(run.head_sha).items() if wid != run.workflow_id}
+    running = await provider.running_workflows(run.head_sha)
+    waiting = {wid: name for wid, name in running.items() if wid != run.workflow_id}
 
     def render(marker: str | None, body: str | None) -> str:
         if marker == per_workflow or markers == [per_workflow]:

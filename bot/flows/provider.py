@@ -101,16 +101,12 @@ class CIProvider(Protocol):
         """The configuration may have changed: read it again when next needed."""
         ...
 
-    def forget_baselines(self, branch: str) -> None:
-        """A run completed or a push landed on `branch`: what is known of its runs must be read again."""
+    async def pr_samples(self, number: int, workflow_id: int | None) -> list[RunRecord]:
+        """Successful runs of earlier pushes of a pull request, kept as extra samples (the most recent few)."""
         ...
 
-    def pr_samples(self, number: int, workflow_id: int | None) -> list[RunRecord]:
-        """Successful runs of earlier pushes of a pull request, kept as extra samples."""
-        ...
-
-    def keep_pr_samples(self, number: int, workflow_id: int | None, runs: Sequence[RunRecord]) -> None:
-        """Keep these runs as the pull request's samples for later comparisons."""
+    async def keep_pr_sample(self, number: int, workflow_id: int | None, run: RunRecord) -> None:
+        """Keep this run as one of the pull request's samples for later comparisons."""
         ...
 
     async def open_pull_requests_at(
@@ -139,11 +135,7 @@ class CIProvider(Protocol):
         """
         ...
 
-    def note_workflow_run(self, run: RunRecord) -> None:
-        """A run was requested, started or completed: what `running_workflows` answers."""
-        ...
-
-    def running_workflows(self, head_sha: str) -> dict[int, str]:
+    async def running_workflows(self, head_sha: str) -> dict[int, str]:
         """The workflows (id → name) with a run on this commit that has not completed yet, as far as known."""
         ...
 

@@ -32,11 +32,13 @@ USER_AGENT = "ci-orchestrator"
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 RETRIABLE_STATUSES = frozenset({500, 502, 503, 504})
 MAX_WRITES_PER_DELIVERY = 60  # a comment, a few check runs with their annotation batches, a review: far below
-# POSTs that may be sent twice without harm: a second token, a reaction GitHub already has (answered 200).
+# POSTs that may be sent twice without harm: a second token, a reaction GitHub already has (answered 200), a
+# second redelivery (the App drops a delivery id it has already handled).
 REPEATABLE_POSTS = frozenset(
     {
         "/app/installations/{installation_id}/access_tokens",
         "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+        "/app/hook/deliveries/{delivery_id}/attempts",
     }
 )  # URL templates as the calls name them (see `_route`)
 MAX_ATTEMPTS = 5

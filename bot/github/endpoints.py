@@ -150,6 +150,17 @@ class RepoAPI:
         page = await self.gh.getitem(url, url_vars=url_vars)
         return list(page.get("workflow_runs") or [])
 
+    async def repository_runs(self, *, branch: str, status: str, per_page: int, created: str) -> list[JSON]:
+        """The newest runs of every workflow on a branch, created in a range (`2026-10-01T00:00:00Z..*`), one page."""
+        url = "/repos/{owner}/{repo}/actions/runs{?branch,status,created,per_page}"
+        url_vars = self._vars(branch=branch, status=status, created=created, per_page=str(per_page))
+        page = await self.gh.getitem(url, url_vars=url_vars)
+        return list(page.get("workflow_runs") or [])
+
+    async def installation(self) -> JSON:
+        """The App's installation on this repository (App JWT)."""
+        return await self.gh.getitem("/repos/{owner}/{repo}/installation", url_vars=self._vars())
+
     async def dispatched_runs(self, workflow: str, per_page: int = 50) -> list[JSON]:
         """The newest `workflow_dispatch` runs of a workflow (one page), to find a run by the token in its name."""
         url = "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs{?event,per_page}"
@@ -194,3 +205,38 @@ class RepoAPI:
         url = "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}/jobs{?per_page}"
         url_vars = self._vars(run_id=str(run_id), attempt=str(attempt), per_page="100")
         return [job async for job in self.gh.getiter(url, url_vars=url_vars, iterable_key="jobs")]
+
+
+class AppAPI:
+    """The REST calls made as the App itself (`gh` authenticates with the App's JWT)."""
+
+    def __init__(self, gh: Any) -> None:
+        self.gh = gh
+
+    def installations(self) -> AsyncIterator[JSON]:
+        return self.gh.getiter("/app/installations{?per_page}", url_vars={"per_page": "100"})
+
+    def hook_deliveries(self) -> AsyncIterator[JSON]:
+        """GitHub's record of the deliveries to the App's webhook, newest first."""
+        return self.gh.getiter("/app/hook/deliveries{?per_page}", url_vars={"per_page": "100"})
+
+    async def redeliver(self, hook_delivery_id: int) -> None:
+        """Ask GitHub to send a delivery again (same GUID); GitHub answers 202 and sends it soon after."""
+        url = "/app/hook/deliveries/{delivery_id}/attempts"
+        await self.gh.post(url, url_vars={"delivery_id": str(hook_delivery_id)}, data={})
+
+
+class InstallationAPI:
+    """The REST calls about an installation as a whole (`gh` is the installation's client)."""
+
+    def __init__(self, gh: Any) -> None:
+        self.gh = gh
+
+    def repositories(self) -> AsyncIterator[JSON]:
+        url = "/installation/repositories{?per_page}"
+        return self.gh.getiter(url, url_vars={"per_page": "100"}, iterable_key="repositories")
+
+    async def hourly_limit(self) -> int:
+        """The installation's REST API limit per hour (`GET /rate_limit`, which does not count against it)."""
+        answer = await self.gh.getitem("/rate_limit")
+        return int(answer["resources"]["core"]["limit"])

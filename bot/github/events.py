@@ -23,6 +23,16 @@ from bot.flows.provider import PullRequestRef
 from bot.flows.test_on_demand import RunSeen
 from bot.github.records import run_from_github
 from bot.ondemand.session import RunObservation
+from bot.store import (
+    Installation,
+    WorkflowJobEvent,
+    WorkflowRunEvent,
+    installation_record,
+    repository_record,
+    workflow_job_event,
+    workflow_run_event,
+)
+from bot.store import Repository as StoredRepository
 
 
 class MalformedEvent(ValueError):
@@ -264,6 +274,49 @@ def check_run_event(data: Mapping[str, Any]) -> CheckRunEvent:
         head_sha=_sha(check, "head_sha", "check_run"),
         pull_numbers=tuple(dict.fromkeys(numbers)),
     )
+
+
+def workflow_run_history(data: Mapping[str, Any]) -> WorkflowRunEvent:
+    """A `workflow_run` delivery (any action) as the history store records it."""
+    try:
+        return workflow_run_event(data)
+    except ValueError as error:
+        raise MalformedEvent(str(error)) from None
+
+
+def workflow_job_history(data: Mapping[str, Any]) -> WorkflowJobEvent:
+    """A `workflow_job` delivery (any action) as the history store records it."""
+    try:
+        return workflow_job_event(data)
+    except ValueError as error:
+        raise MalformedEvent(str(error)) from None
+
+
+@dataclass(frozen=True)
+class RepositoriesAdded:
+    """An installation and the repositories it was just given (None: not listed, all it can see)."""
+
+    installation: Installation
+    repositories: list[StoredRepository] | None
+
+
+def repositories_added(data: Mapping[str, Any]) -> RepositoriesAdded:
+    """`installation` `created` (`repositories`) or `installation_repositories` `added` (`repositories_added`)."""
+    try:
+        installation = installation_record(data.get("installation"))
+        listed = data.get("repositories_added" if "repositories_added" in data else "repositories")
+        if listed is None:
+            return RepositoriesAdded(installation, None)
+        if not isinstance(listed, list):
+            raise MalformedEvent("repositories is not a list")
+        repositories = [
+            repository_record(entry, installation.id, f"repositories[{index}]") for index, entry in enumerate(listed)
+        ]
+    except MalformedEvent:
+        raise
+    except ValueError as error:
+        raise MalformedEvent(str(error)) from None
+    return RepositoriesAdded(installation, repositories)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import posixpath
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,15 +31,16 @@ from bot.github.contents import ConfigCache, read_contents, read_text
 from bot.github.endpoints import RepoAPI
 from bot.github.issues import FoundIssue, create_marked_issue, ensure_label, find_marked_issue
 from bot.github.publish import CREATE_ATTEMPTS, PostedComment, Publisher, _output, _pause
-from bot.github.records import job_from_github
-from bot.github.runs import BaselineCache
+from bot.github.runs import LISTED_SECONDS, RunHistory
 from bot.report import ANNOTATIONS_PER_REQUEST, Report
 from bot.review.diff import changed_lines
 from bot.review.model import file_kind
 from bot.review.report import posted_key
+from bot.store import Repository, Store
 
 log = logging.getLogger(__name__)
 WORKFLOWS_DIR = ".github/workflows"
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 FRESH_EVENT = timedelta(minutes=10)  # newer than this, an opened/synchronize event cannot have been answered yet
 HEALTH_LABEL_COLOUR = "d93f0b"
 HEALTH_LABEL_DESCRIPTION = "CI health report kept by CI Orchestrator"
@@ -47,28 +48,28 @@ HEALTH_LABEL_DESCRIPTION = "CI health report kept by CI Orchestrator"
 
 @dataclass
 class GitHubCaches:
-    """What the App keeps between deliveries (and the command line for one command): configs, runs, posts."""
+    """What the App keeps between deliveries (and the command line for one command): the history store, configs,
+    files read at a commit, and the publisher."""
 
+    store: Store
     app_id: int | None = None
     configs: ConfigCache = field(default_factory=ConfigCache)
-    baselines: BaselineCache = field(default_factory=BaselineCache)
-    publisher: Publisher = field(init=False)
-    #: Recent successful runs of each (repository, pull request, workflow): extra samples for later comparisons.
-    pr_runs: cachetools.LRUCache[tuple[str, int, int], list[RunRecord]] = field(
-        default_factory=lambda: cachetools.LRUCache(20_000)
+    #: Files by (repository, path, commit SHA): what a commit holds never changes.
+    files: cachetools.LRUCache[tuple[str, str, str], str | None] = field(
+        default_factory=lambda: cachetools.LRUCache(2048)
     )
-
+    #: Run lists read from GitHub lately (see `bot.github.runs`).
+    listed: cachetools.TTLCache[tuple[Any, ...], bool] = field(
+        default_factory=lambda: cachetools.TTLCache(20_000, LISTED_SECONDS)
+    )
+    publisher: Publisher = field(init=False)
     #: Confirming re-runs asked for per (repository, pull request): (head SHA, workflow id).
     confirmations: cachetools.LRUCache[tuple[str, int], set[tuple[str, int]]] = field(
         default_factory=lambda: cachetools.LRUCache(20_000)
     )
-    #: Workflows with a run not completed yet, per (repository, head SHA): id → name.
-    running: cachetools.LRUCache[tuple[str, str], dict[int, str]] = field(
-        default_factory=lambda: cachetools.LRUCache(20_000)
-    )
 
     def __post_init__(self) -> None:
-        self.publisher = Publisher(self.app_id or 0)
+        self.publisher = Publisher(self.app_id or 0, self.store)
 
 
 def pull_request_ref(pull: dict[str, Any]) -> PullRequestRef:
@@ -92,24 +93,32 @@ def changed_file(entry: dict[str, Any]) -> ChangedFile:
 class GitHubProvider:
     """The flows' view of one GitHub repository."""
 
-    def __init__(self, gh: Any, repo: str, caches: GitHubCaches) -> None:
+    def __init__(self, gh: Any, repository: Repository, caches: GitHubCaches) -> None:
         self.gh = gh
-        self.repo = repo
-        self.api = RepoAPI(gh, repo)
+        self.repository = repository
+        self.repo = repository.full_name
+        self.api = RepoAPI(gh, repository.full_name)
         self.caches = caches
+        self.store = caches.store
+        self.history = RunHistory(gh, repository, caches.store, caches.listed)
 
     async def config(self) -> LoadedConfig:
         return await self.caches.configs.get(self.gh, self.repo)
 
     async def file_text(self, path: str, ref: str) -> str | None:
-        return await read_text(self.api, path, ref)
+        if not COMMIT_SHA.fullmatch(ref):
+            return await read_text(self.api, path, ref)
+        key = (self.repo, path, ref)
+        if key not in self.caches.files:
+            self.caches.files[key] = await read_text(self.api, path, ref)
+        return self.caches.files[key]
 
     async def baseline_runs(
         self, workflow_id: int, branch: str, *, events: Sequence[str], count: int, created_before: datetime | None
     ) -> list[RunRecord]:
         try:
-            return await self.caches.baselines.runs(
-                self.gh, self.repo, workflow_id, branch, events=events, count=count, created_before=created_before
+            return await self.history.baseline(
+                workflow_id, branch, events=events, count=count, created_before=created_before
             )
         except gidgethub.BadRequest as error:
             if error.status_code in (403, 404):
@@ -118,18 +127,18 @@ class GitHubProvider:
             raise
 
     async def run(self, run_id: int, attempt: int) -> RunRecord:
-        return await self.with_jobs(await self.caches.baselines.attempt(self.gh, self.repo, run_id, attempt))
+        return await self.history.attempt(run_id, attempt)
 
     async def with_jobs(self, run: RunRecord) -> RunRecord:
-        self.caches.baselines.remember_attempt(self.repo, run)
-        jobs = await self.caches.baselines.jobs(self.gh, self.repo, run.id, run.run_attempt)
-        return dataclasses.replace(run, jobs=tuple(job_from_github(job, run.run_attempt) for job in jobs))
+        return await self.history.with_jobs(run)
 
-    def pr_samples(self, number: int, workflow_id: int | None) -> list[RunRecord]:
-        return list(self.caches.pr_runs.get((self.repo, number, workflow_id or 0), []))
+    async def pr_samples(self, number: int, workflow_id: int | None) -> list[RunRecord]:
+        return [stored.run for stored in await self.store.pr_samples(self.repository.id, number, workflow_id or 0)]
 
-    def keep_pr_samples(self, number: int, workflow_id: int | None, runs: Sequence[RunRecord]) -> None:
-        self.caches.pr_runs[(self.repo, number, workflow_id or 0)] = list(runs)
+    async def keep_pr_sample(self, number: int, workflow_id: int | None, run: RunRecord) -> None:
+        await self.store.add_pr_sample(
+            self.repository.id, number, workflow_id or 0, run.id, run.run_attempt, now=datetime.now(UTC)
+        )
 
     def confirmations(self, number: int) -> set[tuple[str, int]]:
         return set(self.caches.confirmations.get((self.repo, number)) or ())
@@ -161,10 +170,6 @@ class GitHubProvider:
     def forget_config(self) -> None:
         self.caches.configs.invalidate(self.repo)
 
-    def forget_baselines(self, branch: str) -> None:
-        """A run completed or a push landed on `branch`: its baseline lists are fetched again when next needed."""
-        self.caches.baselines.invalidate(self.repo, branch)
-
     async def open_pull_requests_at(
         self, head_sha: str, *, head_owner: str | None = None, head_branch: str | None = None
     ) -> list[PullRequestRef]:
@@ -187,9 +192,9 @@ class GitHubProvider:
         if happened_at is None or datetime.now(UTC) - happened_at > FRESH_EVENT:
             return
         if action == "opened":
-            self.caches.publisher.expect_new_pull_request(self.repo, pull.number, pull.head_sha)
+            self.caches.publisher.expect_new_pull_request(self.repository, pull.number, pull.head_sha)
         elif action == "synchronize":
-            self.caches.publisher.expect_new_head(self.repo, pull.head_sha)
+            self.caches.publisher.expect_new_head(self.repository, pull.head_sha)
 
     async def pull_request(self, number: int) -> PullRequestRef:
         return pull_request_ref(await self.api.pull(number))
@@ -198,7 +203,7 @@ class GitHubProvider:
         self, head_sha: str, name: str, report: Report, *, details_url: str | None = None, replace: bool = False
     ) -> None:
         await self.caches.publisher.upsert_check_run(
-            self.gh, self.repo, head_sha, name, report, details_url=details_url, replace=replace
+            self.gh, self.repository, head_sha, name, report, details_url=details_url, replace=replace
         )
 
     async def publish_comment(
@@ -208,20 +213,11 @@ class GitHubProvider:
             return render(existing.marker, existing.body) if existing is not None else render(None, None)
 
         return await self.caches.publisher.upsert_comment(
-            self.gh, self.repo, number, markers, render_posted, create=create
+            self.gh, self.repository, number, markers, render_posted, create=create
         )
 
-    def note_workflow_run(self, run: RunRecord) -> None:
-        key = (self.repo, run.head_sha)
-        running = self.caches.running.get(key) or {}
-        if run.status == "completed":
-            running.pop(run.workflow_id or 0, None)
-        else:
-            running[run.workflow_id or 0] = run.workflow_name or run.workflow_path
-        self.caches.running[key] = running
-
-    def running_workflows(self, head_sha: str) -> dict[int, str]:
-        return dict(self.caches.running.get((self.repo, head_sha)) or {})
+    async def running_workflows(self, head_sha: str) -> dict[int, str]:
+        return await self.store.running_workflows(self.repository.id, head_sha)
 
     async def changed_files(self, number: int) -> list[ChangedFile]:
         return [changed_file(entry) async for entry in self.api.pull_files(number)]
@@ -383,7 +379,7 @@ class GitHubProvider:
 
     async def post_issue_comment(self, number: int, marker: str, body: str) -> None:
         await self.caches.publisher.upsert_comment(
-            self.gh, self.repo, number, [marker], lambda _existing: body, create=True
+            self.gh, self.repository, number, [marker], lambda _existing: body, create=True
         )
 
 

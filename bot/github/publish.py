@@ -1,9 +1,10 @@
 """Publishing on GitHub: the App's PR comments (found by hidden marker) and check runs (one per head SHA and name).
 
 Never doubled:
-- Both are found again and edited in place. What was found is remembered, and work on one pull
-  request's comments or one check run is serialised by a lock, so concurrent and redelivered events
-  update the one they share.
+- Both are found again and edited in place. Their ids, a comment's body and the annotations a check run
+  shows are kept in the history store, so any instance edits them without reading them back; work on
+  one pull request's comments or one check run is serialised by the store's single flight (across
+  instances on PostgreSQL), so concurrent and redelivered events update the one they share.
 - A create whose answer was lost (`WriteOutcomeUnknown`: the connection reset after sending, or a proxy
   answered 5xx) is never sent again blindly: the publisher first looks for what it may have created
   (the comment by its marker, the check run by the unique `external_id` it was sent with).
@@ -13,25 +14,28 @@ carries an annotation the check run shows (a "new failure" that turned out flaky
 the same name is posted instead of an update; GitHub shows the newest of a name.
 
 A pull request seen being opened has no comments of the App, and a head commit seen arriving with
-`opened`/`synchronize` has no check runs of the App: for those, nothing is looked up before posting
-(after a restart, or once forgotten, the App looks again).
+`opened`/`synchronize` has no check runs of the App other than those in the store: for those, nothing is
+looked up on GitHub before posting (after a restart, or in another instance, the App looks again).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 import cachetools
+import gidgethub
 
 from bot.github.client import GitHubUnavailable, WriteOutcomeUnknown
 from bot.github.endpoints import RepoAPI
 from bot.report import ANNOTATIONS_PER_REQUEST, Annotation, Report, check_run_name
+from bot.store import AnnotationKey, Repository, Store
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +52,6 @@ class PostedComment:
     body: str
 
 
-@dataclass
-class _Comments:
-    """The App's comments on one pull request, by marker; `complete`: seen from the start (none other exists)."""
-
-    by_marker: dict[str, PostedComment | None] = field(default_factory=dict)  # None: known not to exist
-    complete: bool = False
-
-
-@dataclass
-class _CheckRuns:
-    """The App's check runs on one commit, by name; `complete`: seen from the start (none other exists)."""
-
-    ids: dict[str, int | None] = field(default_factory=dict)  # None: known not to exist
-    complete: bool = False
-
-
 @dataclass(frozen=True)
 class InProgressCheck:
     """A check run the App left `in_progress`, for the watchdog to complete if nothing else does."""
@@ -77,39 +65,27 @@ class InProgressCheck:
 
 
 class Publisher:
-    """Finds, creates and updates the App's comments and check runs; remembers their ids."""
+    """Finds, creates and updates the App's comments and check runs; remembers them in the store."""
 
-    def __init__(self, app_id: int, *, maxsize: int = 20_000) -> None:
+    def __init__(self, app_id: int, store: Store, *, maxsize: int = 20_000) -> None:
         self._app_id = app_id
-        self._comments: cachetools.LRUCache[tuple[str, int], _Comments] = cachetools.LRUCache(maxsize)
-        self._check_runs: cachetools.LRUCache[tuple[str, str], _CheckRuns] = cachetools.LRUCache(maxsize)
-        self._annotation_keys: cachetools.LRUCache[int, set[tuple[str, int, str, str]]] = cachetools.LRUCache(maxsize)
-        self._locks: cachetools.LRUCache[tuple[Any, ...], asyncio.Lock] = cachetools.LRUCache(maxsize)
+        self._store = store
+        # Pull requests seen opened, and head commits seen arriving: none of the App's posts beyond the store's.
+        self._new_pull_requests: cachetools.LRUCache[tuple[int, int], bool] = cachetools.LRUCache(maxsize)
+        self._new_heads: cachetools.LRUCache[tuple[int, str], bool] = cachetools.LRUCache(maxsize)
         self.in_progress: dict[int, InProgressCheck] = {}
 
-    def _lock(self, key: tuple[Any, ...]) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
-
-    def expect_new_pull_request(self, repo: str, number: int, head_sha: str) -> None:
+    def expect_new_pull_request(self, repository: Repository, number: int, head_sha: str) -> None:
         """Pull request `number` was just opened: it has no comments of the App, its head no check runs."""
-        if (repo, number) not in self._comments:
-            self._comments[(repo, number)] = _Comments(complete=True)
-        self.expect_new_head(repo, head_sha)
+        self._new_pull_requests[(repository.id, number)] = True
+        self.expect_new_head(repository, head_sha)
 
-    def expect_new_head(self, repo: str, head_sha: str) -> None:
+    def expect_new_head(self, repository: Repository, head_sha: str) -> None:
         """`head_sha` just became a pull request's head: the App has no check runs on it."""
-        if (repo, head_sha) not in self._check_runs:
-            self._check_runs[(repo, head_sha)] = _CheckRuns(complete=True)
+        self._new_heads[(repository.id, head_sha)] = True
 
     def forget_repository(self, repo: str) -> None:
-        """The App lost access to `repo` (uninstalled, removed, deleted): drop what it remembers of it."""
-        for number_key in [key for key in self._comments if key[0] == repo]:
-            self._comments.pop(number_key, None)
-        for sha_key in [key for key in self._check_runs if key[0] == repo]:
-            self._check_runs.pop(sha_key, None)
+        """The App lost access to `repo` (uninstalled, removed, deleted): its check runs leave the watchdog."""
         for check_run_id in [i for i, check in self.in_progress.items() if check.repo == repo]:
             self.in_progress.pop(check_run_id, None)
 
@@ -118,7 +94,7 @@ class Publisher:
     async def upsert_comment(
         self,
         gh: Any,
-        repo: str,
+        repository: Repository,
         number: int,
         markers: Sequence[str],
         render: Callable[[PostedComment | None], str],
@@ -131,27 +107,50 @@ class Publisher:
         must carry that comment's marker (or, for a new comment, the last of `markers`). Returns "created",
         "updated", "unchanged" or "skipped".
         """
-        api = RepoAPI(gh, repo)
-        async with self._lock(("comments", repo, number)):
-            known = self._comments.get((repo, number))
-            if known is None:
-                known = self._comments[(repo, number)] = _Comments()
-            if any(marker not in known.by_marker for marker in markers) and not known.complete:
-                found = await self._find_comments(api, number, markers)
-                for marker in markers:
-                    known.by_marker.setdefault(marker, found.get(marker))
-            existing = next((known.by_marker[m] for m in markers if known.by_marker.get(m) is not None), None)
+        api = RepoAPI(gh, repository.full_name)
+        async with self._store.single_flight(f"comments {repository.id} {number}"):
+            existing = await self._existing_comment(api, repository, number, markers)
             body = render(existing)
             if existing is not None:
                 if body == existing.body:
                     return "unchanged"
-                await api.update_issue_comment(existing.id, body)
-                existing.body = body
+                try:
+                    await api.update_issue_comment(existing.id, body)
+                except gidgethub.BadRequest as error:
+                    if error.status_code != HTTPStatus.NOT_FOUND:
+                        raise
+                    log.info("comment %s on #%s was deleted: posting a new one", existing.id, number)
+                    await self._store.forget_comment(repository.id, number, existing.marker)
+                    return await self._post_comment(gh, api, repository, number, markers[-1], render(None), create)
+                await self._store.remember_comment(repository.id, number, existing.marker, existing.id, **_now(body))
                 return "updated"
-            if not create:
-                return "skipped"
-            known.by_marker[markers[-1]] = await self._create_comment(gh, api, number, markers[-1], body)
-            return "created"
+            return await self._post_comment(gh, api, repository, number, markers[-1], body, create)
+
+    async def _existing_comment(
+        self, api: RepoAPI, repository: Repository, number: int, markers: Sequence[str]
+    ) -> PostedComment | None:
+        """The first comment carrying one of `markers`: from the store, else (unless the pull request is new) from
+        GitHub, then remembered."""
+        posted = await self._store.posted_comments(repository.id, number)
+        for marker in markers:
+            known = posted.get(marker)
+            if known is not None and known.body is not None:
+                return PostedComment(known.github_id, marker, known.body)
+        if (repository.id, number) in self._new_pull_requests:
+            return None
+        found = await self._find_comments(api, number, markers)
+        for marker, comment in found.items():
+            await self._store.remember_comment(repository.id, number, marker, comment.id, **_now(comment.body))
+        return next((found[marker] for marker in markers if marker in found), None)
+
+    async def _post_comment(
+        self, gh: Any, api: RepoAPI, repository: Repository, number: int, marker: str, body: str, create: bool
+    ) -> str:
+        if not create:
+            return "skipped"
+        created = await self._create_comment(gh, api, number, marker, body)
+        await self._store.remember_comment(repository.id, number, marker, created.id, **_now(created.body))
+        return "created"
 
     async def _create_comment(self, gh: Any, api: RepoAPI, number: int, marker: str, body: str) -> PostedComment:
         for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -187,7 +186,7 @@ class Publisher:
     async def upsert_check_run(
         self,
         gh: Any,
-        repo: str,
+        repository: Repository,
         head_sha: str,
         name: str,
         report: Report,
@@ -203,22 +202,20 @@ class Publisher:
         as GitHub asks on "Re-run"; so does a report that drops an annotation the old check run shows.
         """
         name = check_run_name(name)
-        api = RepoAPI(gh, repo)
-        async with self._lock(("check", repo, head_sha, name)):
-            known = self._check_runs.get((repo, head_sha))
-            if known is None:
-                known = self._check_runs[(repo, head_sha)] = _CheckRuns()
-            check_run_id = None if replace else known.ids.get(name)
-            if not replace and name not in known.ids and not known.complete:
+        api = RepoAPI(gh, repository.full_name)
+        async with self._store.single_flight(f"check run {repository.id} {head_sha} {name}"):
+            posted = None if replace else (await self._store.posted_check_runs(repository.id, head_sha)).get(name)
+            check_run_id = None if posted is None else posted.github_id
+            shown = None if posted is None else posted.annotations
+            if not replace and posted is None and (repository.id, head_sha) not in self._new_heads:
                 check_run_id = await self._find_check_run(api, head_sha, name)
             new_keys = {a.key for a in report.annotations}
             to_send = list(report.annotations)
             if check_run_id is not None:
-                shown = self._annotation_keys.get(check_run_id)
                 if shown is None:
-                    shown = {_key_of_posted(a) async for a in api.check_run_annotations(check_run_id)}
+                    shown = frozenset([_key_of_posted(a) async for a in api.check_run_annotations(check_run_id)])
                 if shown - new_keys:  # annotations cannot be taken back: a new check run tells the new story
-                    check_run_id = None
+                    check_run_id, shown = None, None
                 else:
                     to_send = [a for a in to_send if a.key not in shown]
             batches = [
@@ -237,14 +234,19 @@ class Publisher:
                 await api.update_check_run(check_run_id, payload)
             else:
                 check_run_id = await self._create_check_run(gh, api, head_sha, name, payload)
-                self._annotation_keys[check_run_id] = set()
-            known.ids[name] = check_run_id
-            self._annotation_keys[check_run_id] = self._annotation_keys.get(check_run_id, set()) | new_keys
             for batch in batches[1:]:
                 await api.update_check_run(check_run_id, {"output": _output(report, batch)})
+            await self._store.remember_check_run(
+                repository.id,
+                head_sha,
+                name,
+                check_run_id,
+                annotations=(shown or frozenset()) | new_keys,
+                now=datetime.now(UTC),
+            )
             if report.conclusion is None:
                 self.in_progress[check_run_id] = InProgressCheck(
-                    gh, repo, check_run_id, name, time.monotonic(), report.title
+                    gh, repository.full_name, check_run_id, name, time.monotonic(), report.title
                 )
             else:
                 self.in_progress.pop(check_run_id, None)
@@ -295,6 +297,10 @@ class Publisher:
         return stale
 
 
+def _now(body: str) -> dict[str, Any]:
+    return {"body": body, "now": datetime.now(UTC)}
+
+
 async def _pause(gh: Any, attempt: int) -> None:
     """Wait a little before sending a create again, as the client waits between retries."""
     pause = getattr(gh, "pause", None)
@@ -329,7 +335,7 @@ def _annotation_json(annotation: Annotation) -> dict[str, Any]:
     return item
 
 
-def _key_of_posted(annotation: dict[str, Any]) -> tuple[str, int, str, str]:
+def _key_of_posted(annotation: dict[str, Any]) -> AnnotationKey:
     """`Annotation.key` of an annotation as GitHub lists it."""
     return (
         str(annotation.get("path")),

@@ -1,124 +1,139 @@
-"""The base branch's recent runs of a workflow, fetched once and kept until a new baseline run completes.
+"""A repository's workflow runs and their jobs: read from the history store when it has them, else from GitHub.
 
-A burst of pull-request runs on the same base shares one fetch (single flight). A completed run
-attempt never changes, so it and its jobs are kept by (repository, run id, attempt): a re-run's
-earlier attempts, and baseline runs shared by many comparisons, are read from GitHub once.
+What is fetched from GitHub is written back (`Store.record_attempt`), so each run attempt and its jobs are
+read from GitHub at most once. A baseline is fetched within the store's single flight: of concurrent
+comparisons on the same base (in this process or, on PostgreSQL, in any instance) one fetches, the others
+then read the store.
+
+The store is trusted to hold a branch's recent runs when it has as many as asked for (webhooks and
+backfill fill it), when the repository's backfill of that branch has finished, or when this process
+listed them from GitHub within the last hour (a young repository has fewer runs than asked for).
+A baseline run's jobs may come from webhooks alone; the compared run's jobs always come from one listing, as
+GitHub sends webhooks in no particular order and a job's may arrive after its run's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import fnmatch
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import cachetools
 
-from bot.comparison.model import RunRecord, parse_timestamp
+from bot.comparison.model import RunRecord
 from bot.github.endpoints import RepoAPI
-from bot.github.records import run_from_github
+from bot.store import (
+    Repository,
+    Store,
+    StoredRun,
+    WorkflowRun,
+    WorkflowRunEvent,
+    workflow_job_record,
+    workflow_run_record,
+)
 
-BASELINE_TTL_SECONDS = 3600.0  # a safety net: completed baseline runs invalidate the list before that
-T = TypeVar("T")
-
-
-async def _single_flight(
-    pending: dict[Hashable, asyncio.Future[Any]], key: Hashable, fetch: Callable[[], Awaitable[T]]
-) -> T:
-    """Run `fetch` once for concurrent callers with the same key."""
-    future = pending.get(key)
-    if future is None:
-        future = asyncio.ensure_future(fetch())
-        pending[key] = future
-        future.add_done_callback(lambda _: pending.pop(key, None))
-    return await asyncio.shield(future)
+LISTED_SECONDS = 3600.0  # how long a listing of a branch's runs from GitHub stands for "the store has them all"
+LISTING_PAGE = 100  # GitHub's largest page
 
 
-class BaselineCache:
-    """Baseline runs per (repository, workflow, branch, events); completed run attempts and their jobs."""
+def stored_run(repository_id: int, run: RunRecord) -> WorkflowRun:
+    """The store's record of a run attempt a flow holds."""
+    return WorkflowRun(
+        repository_id=repository_id,
+        id=run.id,
+        attempt=run.run_attempt,
+        workflow_id=run.workflow_id or 0,
+        workflow_name=run.workflow_name,
+        workflow_path=run.workflow_path,
+        event=run.event,
+        status=run.status,
+        conclusion=run.conclusion,
+        head_branch=run.head_branch,
+        head_sha=run.head_sha,
+        pull_requests=(),
+        created_at=run.created_at,
+        run_started_at=run.run_started_at,
+        updated_at=run.updated_at,
+        html_url=run.html_url,
+    )
 
-    def __init__(self, *, maxsize: int = 2048) -> None:
-        self._lists: cachetools.TTLCache[tuple[str, int, str, tuple[str, ...]], list[dict[str, Any]]] = (
-            cachetools.TTLCache(maxsize, BASELINE_TTL_SECONDS)
-        )
-        self._jobs: cachetools.LRUCache[tuple[str, int, int], list[dict[str, Any]]] = cachetools.LRUCache(maxsize * 20)
-        self._attempts: cachetools.LRUCache[tuple[str, int, int], RunRecord] = cachetools.LRUCache(maxsize * 4)
-        self._pending: dict[Hashable, asyncio.Future[Any]] = {}
 
-    def remember_attempt(self, repo: str, run: RunRecord) -> None:
-        """Keep a completed run attempt as a `workflow_run` event showed it, for its later re-runs."""
-        self._attempts[(repo, run.id, run.run_attempt)] = dataclasses.replace(run, jobs=())
+class RunHistory:
+    """The runs of one repository, through its client `gh` and the store."""
 
-    async def attempt(self, gh: Any, repo: str, run_id: int, attempt: int) -> RunRecord:
-        """One completed attempt of a run, without its jobs."""
-        key = (repo, run_id, attempt)
-        cached = self._attempts.get(key)
-        if cached is None:
-            cached = self._attempts[key] = run_from_github(await RepoAPI(gh, repo).run_attempt(run_id, attempt), [])
-        return cached
+    def __init__(
+        self, gh: Any, repository: Repository, store: Store, listed: cachetools.TTLCache[tuple[Any, ...], bool]
+    ) -> None:
+        self.api = RepoAPI(gh, repository.full_name)
+        self.repository = repository
+        self.store = store
+        self._listed = listed  # (repository id, workflow id, branch, events) listed from GitHub lately
 
-    def invalidate(self, repo: str, branch: str) -> None:
-        """A run completed (or a push landed) on `branch`: the next comparison refetches its run lists."""
-        for key in [key for key in self._lists if key[0] == repo and key[2] == branch]:
-            self._lists.pop(key, None)
-
-    def forget_repository(self, repo: str) -> None:
-        """The App lost access to `repo`: drop its run lists, run attempts and jobs."""
-        caches: tuple[cachetools.Cache[Any, Any], ...] = (self._lists, self._jobs, self._attempts)
-        for cache in caches:
-            for key in [key for key in cache if key[0] == repo]:
-                cache.pop(key, None)
-
-    async def runs(
-        self,
-        gh,
-        repo: str,
-        workflow_id: int,
-        branch: str,
-        *,
-        events: Sequence[str],
-        count: int,
-        created_before: datetime | None,
+    async def baseline(
+        self, workflow_id: int, branch: str, *, events: Sequence[str], count: int, created_before: datetime | None
     ) -> list[RunRecord]:
-        """The `count` newest completed runs created before `created_before`, oldest first, with their jobs."""
-        key = (repo, workflow_id, branch, tuple(sorted(events)))
-        listed = self._lists.get(key)
-        if listed is None:
-            listed = await _single_flight(self._pending, key, lambda: self._list_runs(gh, key, count))
-        chosen = [
-            run
-            for run in listed
-            if created_before is None or (parse_timestamp(run.get("created_at")) or created_before) < created_before
-        ][:count]
-        jobs = await asyncio.gather(*(self.jobs(gh, repo, run["id"], run.get("run_attempt") or 1) for run in chosen))
-        return [run_from_github(run, run_jobs) for run, run_jobs in reversed(list(zip(chosen, jobs, strict=False)))]
+        """The `count` newest completed runs of the workflow on `branch` created before `created_before`, oldest
+        first, each with its jobs."""
+        key = (self.repository.id, workflow_id, branch, tuple(sorted(events)))
+        async with self.store.single_flight("baseline {} {} {} {}".format(*key)):
+            stored = await self._stored_baseline(workflow_id, branch, events, count, created_before)
+            if len(stored) < count and key not in self._listed and not await self._backfilled(branch):
+                await self._list_runs(workflow_id, branch, events, count)
+                self._listed[key] = True
+                stored = await self._stored_baseline(workflow_id, branch, events, count, created_before)
+            return [await self._with_jobs(run) for run in stored]
 
-    async def _list_runs(self, gh, key: tuple[str, int, str, tuple[str, ...]], count: int) -> list[dict[str, Any]]:
-        repo, workflow_id, branch, events = key
-        # Ask for more than `count`: runs newer than the pull request's run are left out afterwards.
-        page = await RepoAPI(gh, repo).workflow_runs(
+    async def _stored_baseline(
+        self, workflow_id: int, branch: str, events: Sequence[str], count: int, created_before: datetime | None
+    ) -> list[StoredRun]:
+        return await self.store.baseline_runs(
+            self.repository.id, workflow_id, [branch], events=events, count=count, created_before=created_before
+        )
+
+    async def _backfilled(self, branch: str) -> bool:
+        progress = await self.store.backfill_progress(self.repository.id)
+        return progress is not None and progress.finished_at is not None and progress.branch == branch
+
+    async def _list_runs(self, workflow_id: int, branch: str, events: Sequence[str], count: int) -> None:
+        """One page of the workflow's newest completed runs on `branch` into the store (their jobs when needed)."""
+        page = await self.api.workflow_runs(
             workflow_id,
             branch=branch,
             status="completed",
-            per_page=min(100, 2 * count),
+            per_page=min(LISTING_PAGE, 2 * count),  # runs newer than the compared one are left out afterwards
             event=events[0] if len(events) == 1 else None,
         )
-        runs = [run for run in page if any(fnmatch.fnmatch(run.get("event", ""), event) for event in events)]
-        self._lists[key] = runs
-        return runs
+        runs = [workflow_run_record(run, self.repository.id, "workflow_runs[]") for run in page]
+        await self.store.ingest(WorkflowRunEvent(None, self.repository, run) for run in runs if run.event in events)
 
-    async def jobs(self, gh, repo: str, run_id: int, attempt: int) -> list[dict[str, Any]]:
-        """The jobs (with steps) of one completed attempt of a run."""
-        key = (repo, run_id, attempt)
-        cached = self._jobs.get(key)
-        if cached is not None:
-            return cached
+    async def attempt(self, run_id: int, attempt: int) -> RunRecord:
+        """One attempt of a run with all its jobs (listed from GitHub once: a job's webhook may still be on its way)."""
+        for stored in await self.store.run_attempts(self.repository.id, run_id):
+            if stored.run.run_attempt == attempt and stored.jobs_listed:
+                return stored.run
+        run = workflow_run_record(await self.api.run_attempt(run_id, attempt), self.repository.id, "workflow_run")
+        return await self._fetch_jobs(run)
 
-        async def fetch() -> list[dict[str, Any]]:
-            jobs = await RepoAPI(gh, repo).attempt_jobs(key[1], key[2])
-            self._jobs[key] = jobs
-            return jobs
+    async def with_jobs(self, run: RunRecord) -> RunRecord:
+        """`run` with all the jobs of its attempt (listed from GitHub once, as in `attempt`)."""
+        for stored in await self.store.run_attempts(self.repository.id, run.id):
+            if stored.run.run_attempt == run.run_attempt and stored.jobs_listed:
+                return dataclasses.replace(run, jobs=stored.run.jobs)
+        fetched = await self._fetch_jobs(stored_run(self.repository.id, run))
+        return dataclasses.replace(run, jobs=fetched.jobs)
 
-        return await _single_flight(self._pending, key, fetch)
+    async def _with_jobs(self, stored: StoredRun) -> RunRecord:
+        if stored.jobs_complete:
+            return stored.run
+        return await self._fetch_jobs(stored_run(self.repository.id, stored.run))
+
+    async def _fetch_jobs(self, run: WorkflowRun) -> RunRecord:
+        """The attempt's jobs from GitHub, written back with the run; the run as the store now has it."""
+        jobs = await self.api.attempt_jobs(run.id, run.attempt)
+        records = [workflow_job_record(job, self.repository.id, "jobs[]") for job in jobs]
+        await self.store.record_attempt(self.repository, run, records)
+        for stored in await self.store.run_attempts(self.repository.id, run.id):
+            if stored.run.run_attempt == run.attempt:
+                return stored.run
+        raise LookupError(f"run {run.id} attempt {run.attempt} is not in the store right after it was recorded")

@@ -11,6 +11,7 @@ from bot.store.deliveries import (
     Deliveries,
     DeliveryJournal,
     DeliveryStatus,
+    HandledDelivery,
     JournalEntry,
     JournalFull,
     LeaseLost,
@@ -35,18 +36,21 @@ from bot.store.records import (
     WorkflowRunEvent,
 )
 from bot.store.sessions import SessionStore
-from bot.store.store import RetentionResult, Store
+from bot.store.store import AnnotationKey, Posted, RetentionResult, Store
 
 __all__ = [
+    "AnnotationKey",
     "BackfillProgress",
     "ClaimedDelivery",
     "Deliveries",
     "DeliveryJournal",
     "DeliveryStatus",
+    "HandledDelivery",
     "Installation",
     "JournalEntry",
     "JournalFull",
     "LeaseLost",
+    "Posted",
     "Repository",
     "RetentionResult",
     "RetryPolicy",

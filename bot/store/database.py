@@ -6,9 +6,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_FILE_NAME = "ci-orchestrator.sqlite3"
+#: A store for one command (the command line): what it reads from GitHub is read once, and gone afterwards.
+IN_MEMORY = "sqlite+aiosqlite:///:memory:"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _SCHEMES = {
     "postgres": "postgresql+asyncpg",
@@ -26,6 +33,36 @@ _SCHEMES = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
+
+
+T = TypeVar("T")
+
+
+def cancel_safe(cls: type[T]) -> type[T]:
+    """Make every public coroutine method of `cls` run to its end even when its caller is cancelled (a stop cuts a
+    handler short): a transaction cut short in the middle leaves SQLite's file locked (its thread still holds the
+    write lock) until the busy timeout fails whoever comes next. The caller still sees `CancelledError` at once."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(method):
+            continue
+        setattr(cls, name, _shielded(method))
+    return cls
+
+
+def _shielded(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def run_to_the_end(*args: Any, **kwargs: Any) -> Any:
+        task = asyncio.ensure_future(method(*args, **kwargs))
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    return run_to_the_end
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """The result of work whose caller is gone: its error is logged rather than lost."""
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).debug("store call whose caller was cancelled failed", exc_info=task.exception())
 
 
 def advisory_key(name: str) -> int:
@@ -60,7 +97,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+            engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        else:  # in memory (the command line): one connection kept for the engine's life, which is the database
+            engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine

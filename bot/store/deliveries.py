@@ -10,6 +10,8 @@
   process holds it.
 - A delivery that failed because GitHub was unavailable is retried with exponential backoff until its
   retry horizon (`RetryPolicy`), then given up ("failed").
+- One instance alone (SQLite) may handle fresh deliveries from memory and record them afterwards, in their
+  end state (`record_handled`); then only what is to be tried again goes through claims.
 On SQLite the same API serves one process (its engine has one connection, so claims run one at a time).
 """
 
@@ -22,11 +24,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import schema
+from bot.store.database import cancel_safe
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,21 @@ class DeliveryStatus:
     owner: str | None
     lease_until: datetime | None
     error: str | None
+    ordering_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandledDelivery:
+    """A delivery one instance handled from memory before recording it (SQLite: the only instance), as it ends up:
+    `done` or `failed`, or `queued` with its payload to be claimed later (to be tried again at `next_attempt_at`,
+    waiting behind an earlier delivery of its key, or not handled before a stop)."""
+
+    entry: JournalEntry  # the payload is only kept for `queued`
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    error: str | None = None
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -109,9 +127,11 @@ _STATUS_COLUMNS = (
     _d.c.owner,
     _d.c.lease_until,
     _d.c.error,
+    _d.c.ordering_key,
 )
 
 
+@cancel_safe
 class Deliveries:
     """The journal's table: record, claim, renew, finish, fail, release and list deliveries."""
 
@@ -155,6 +175,39 @@ class Deliveries:
                     "finished_at": None,
                 },
                 where=_d.c.state == "failed",
+            )
+            await connection.execute(statement, list(rows.values()))
+
+    async def record_handled(self, handled: Sequence[HandledDelivery]) -> None:
+        """Record deliveries handled from memory, in their end state. A delivery id the store holds unfinished is
+        left alone (it is the store's to hand out); one it holds finished takes the new state (a redelivery)."""
+        if not handled:
+            return
+        rows = {
+            item.entry.delivery_id: {
+                "delivery_id": item.entry.delivery_id,
+                "event": item.entry.event,
+                "action": item.entry.action,
+                "installation_id": item.entry.installation_id,
+                "repository": item.entry.repository,
+                "ordering_key": item.entry.ordering_key,
+                "received_at": item.entry.received_at,
+                "state": item.state,
+                "attempts": item.attempts,
+                "next_attempt_at": item.next_attempt_at,
+                "error": None if item.error is None else item.error[:ERROR_CHARS],
+                "finished_at": item.finished_at,
+                "payload": item.entry.payload if item.state == "queued" else b"",
+            }
+            for item in handled
+        }
+        async with self._engine.begin() as connection:
+            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(_d)
+            changed = ("state", "attempts", "next_attempt_at", "error", "finished_at", "payload")
+            statement = insert.on_conflict_do_update(
+                index_elements=[_d.c.delivery_id],
+                set_={**{name: insert.excluded[name] for name in changed}, "owner": None, "lease_until": None},
+                where=and_(*(_d.c.state != state for state in schema.UNFINISHED_STATES)),  # no IN: executemany
             )
             await connection.execute(statement, list(rows.values()))
 
@@ -305,6 +358,12 @@ class Deliveries:
         )
         async with self._engine.connect() as connection:
             return [DeliveryStatus(*row) for row in (await connection.execute(query)).all()]
+
+    async def counts(self) -> dict[str, int]:
+        """Deliveries per state (queued, running, done, failed)."""
+        query = select(_d.c.state, func.count()).group_by(_d.c.state)
+        async with self._engine.connect() as connection:
+            return {state: count for state, count in (await connection.execute(query)).all()}
 
     async def statuses(self, delivery_ids: Sequence[str]) -> dict[str, DeliveryStatus]:
         """What the store knows of these deliveries (reconciliation with GitHub's delivery list)."""

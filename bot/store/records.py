@@ -159,9 +159,11 @@ class BackfillProgress:
 class StoredRun:
     """A run attempt read back from the store, with the jobs of that attempt.
 
-    `jobs_complete`: the jobs were written from a complete API listing of the attempt, or the run is completed
-    and every job the store holds for it is completed (webhooks alone cannot prove that none is missing).
+    `jobs_listed`: the jobs were written from a complete API listing of the attempt. `jobs_complete`: listed, or
+    the run is completed, every job the store holds for it is completed and at least one ran in this attempt
+    (likely all of them, but webhooks arrive in any order and alone cannot prove that none is missing).
     """
 
     run: RunRecord
     jobs_complete: bool
+    jobs_listed: bool = False

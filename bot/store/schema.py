@@ -184,6 +184,9 @@ posted = Table(
     Column("name", Text, primary_key=True),  # the comment's marker or the check run's name
     Column("github_id", BigInteger, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Revision 3: what it shows, as last posted: a comment's body, a check run's annotation keys.
+    Column("body", Text),
+    Column("annotations", JSON),
 )
 
 # Revision 2: the delivery journal and backfill progress.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.comparison.model import JobRecord, RunRecord, StepRecord
 from bot.store import schema
-from bot.store.database import create_engine, migrate
+from bot.store.database import cancel_safe, create_engine, migrate
 from bot.store.deliveries import Deliveries, RetryPolicy
 from bot.store.health import HealthStore
 from bot.store.job_totals import count_completed_jobs
@@ -279,6 +279,19 @@ def _run_record(row: Row[Any], jobs: tuple[JobRecord, ...]) -> RunRecord:
     )
 
 
+#: An annotation as the publisher tells them apart: (path, line, level, title up to its first colon).
+AnnotationKey = tuple[str, int, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A comment or check run of the App: its GitHub id and what it shows as last posted (None: not known)."""
+
+    github_id: int
+    body: str | None = None  # a comment's
+    annotations: frozenset[AnnotationKey] | None = None  # a check run's
+
+
 @dataclass(frozen=True, slots=True)
 class RetentionResult:
     """Rows deleted by one `apply_retention` call, per table."""
@@ -286,6 +299,7 @@ class RetentionResult:
     deleted: dict[str, int]
 
 
+@cancel_safe
 class Store:
     """The App's database: history, PR samples, posted ids, backfill progress, the delivery journal (`deliveries`),
     health-report queries and schedule (`health`), on-demand test sessions (`sessions`) and a single-flight lock
@@ -309,6 +323,16 @@ class Store:
             await engine.dispose()
             raise
         return cls(engine, retry=retry)
+
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, url: str) -> AsyncIterator[Store]:
+        """`async with Store.opened(url) as store:` for a command's life."""
+        store = await cls.open(url)
+        try:
+            yield store
+        finally:
+            await store.close()
 
     async def close(self) -> None:
         await self._single_flight.close()
@@ -466,6 +490,28 @@ class Store:
             rows = (await connection.execute(query)).all()
             return await self._with_jobs(connection, repository_id, rows)
 
+    async def running_workflows(self, repository_id: int, head_sha: str) -> dict[int, str]:
+        """The workflows (id → name) with a run on this commit whose latest attempt has not completed."""
+        runs, later = schema.runs, schema.runs.alias("later")
+        newer_attempt = exists().where(
+            later.c.repository_id == runs.c.repository_id,
+            later.c.run_id == runs.c.run_id,
+            later.c.attempt > runs.c.attempt,
+        )
+        query = (
+            select(runs.c.workflow_id, runs.c.workflow_name, runs.c.workflow_path)
+            .where(
+                runs.c.repository_id == repository_id,
+                runs.c.head_sha == head_sha,
+                runs.c.status.is_distinct_from("completed"),
+                ~newer_attempt,
+            )
+            .order_by(runs.c.workflow_id)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {row.workflow_id: row.workflow_name or row.workflow_path for row in rows}
+
     async def _with_jobs(
         self, connection: AsyncConnection, repository_id: int, rows: Sequence[Row[Any]]
     ) -> list[StoredRun]:
@@ -514,10 +560,14 @@ class Store:
                 )
                 for job in ordered
             )
+            # Without a listing: the run completed, every job held completed, and one of them ran in this very
+            # attempt (before its jobs arrive, a re-run would otherwise show the previous attempt's jobs).
             complete = row.jobs_listed or (
-                row.status == "completed" and bool(ordered) and all(job.status == "completed" for job in ordered)
+                row.status == "completed"
+                and any(job.run_attempt == row.attempt for job in ordered)
+                and all(job.status == "completed" for job in ordered)
             )
-            stored.append(StoredRun(_run_record(row, records), complete))
+            stored.append(StoredRun(_run_record(row, records), complete, row.jobs_listed))
         return stored
 
     # Pull-request samples
@@ -592,27 +642,44 @@ class Store:
 
     # What the App posted
 
-    async def _posted(self, repository_id: int, kind: str, place: str) -> dict[str, int]:
+    async def _posted(self, repository_id: int, kind: str, place: str) -> dict[str, Posted]:
         posted = schema.posted
-        query = select(posted.c.name, posted.c.github_id).where(
+        query = select(posted.c.name, posted.c.github_id, posted.c.body, posted.c.annotations).where(
             posted.c.repository_id == repository_id, posted.c.kind == kind, posted.c.place == place
         )
         async with self.engine.connect() as connection:
-            return {row.name: row.github_id for row in (await connection.execute(query)).all()}
+            rows = (await connection.execute(query)).all()
+        return {
+            row.name: Posted(
+                row.github_id,
+                row.body,
+                None if row.annotations is None else frozenset(tuple(key) for key in row.annotations),
+            )
+            for row in rows
+        }
 
     async def _remember(
-        self, repository_id: int, kind: str, place: str, name: str, github_id: int, now: datetime
+        self, repository_id: int, kind: str, place: str, name: str, posted: Posted, now: datetime
     ) -> None:
         row = {
             "repository_id": repository_id,
             "kind": kind,
             "place": place,
             "name": name,
-            "github_id": github_id,
+            "github_id": posted.github_id,
             "updated_at": now,
+            "body": posted.body,
+            "annotations": None if posted.annotations is None else sorted(list(key) for key in posted.annotations),
         }
+        table = schema.posted
         async with self.engine.begin() as connection:
-            await _execute_upsert(connection, schema.posted, [row], newer="updated_at")
+            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+            keys = [column.name for column in table.primary_key]
+            # The last post wins: posts to one place are serialised by the publisher (`single_flight`).
+            statement = insert.on_conflict_do_update(
+                index_elements=keys, set_={name: insert.excluded[name] for name in row if name not in keys}
+            )
+            await connection.execute(statement, row)
 
     async def _forget(self, repository_id: int, kind: str, place: str, name: str) -> None:
         posted = schema.posted
@@ -626,27 +693,35 @@ class Store:
                 )
             )
 
-    async def comment_ids(self, repository_id: int, pull_request: int) -> dict[str, int]:
-        """The App's comments on a pull request: comment id by marker."""
+    async def posted_comments(self, repository_id: int, pull_request: int) -> dict[str, Posted]:
+        """The App's comments on a pull request, by marker, with the bodies last posted."""
         return await self._posted(repository_id, "comment", str(pull_request))
 
     async def remember_comment(
-        self, repository_id: int, pull_request: int, marker: str, comment_id: int, *, now: datetime
+        self, repository_id: int, pull_request: int, marker: str, comment_id: int, *, body: str, now: datetime
     ) -> None:
-        await self._remember(repository_id, "comment", str(pull_request), marker, comment_id, now)
+        await self._remember(repository_id, "comment", str(pull_request), marker, Posted(comment_id, body), now)
 
     async def forget_comment(self, repository_id: int, pull_request: int, marker: str) -> None:
         """The comment is gone (GitHub answered 404): the next report posts a new one."""
         await self._forget(repository_id, "comment", str(pull_request), marker)
 
-    async def check_run_ids(self, repository_id: int, head_sha: str) -> dict[str, int]:
-        """The App's check runs on a commit: check run id by name."""
+    async def posted_check_runs(self, repository_id: int, head_sha: str) -> dict[str, Posted]:
+        """The App's check runs on a commit, by name, with the keys of the annotations each shows."""
         return await self._posted(repository_id, "check_run", head_sha)
 
     async def remember_check_run(
-        self, repository_id: int, head_sha: str, name: str, check_run_id: int, *, now: datetime
+        self,
+        repository_id: int,
+        head_sha: str,
+        name: str,
+        check_run_id: int,
+        *,
+        annotations: Iterable[AnnotationKey],
+        now: datetime,
     ) -> None:
-        await self._remember(repository_id, "check_run", head_sha, name, check_run_id, now)
+        posted = Posted(check_run_id, annotations=frozenset(annotations))
+        await self._remember(repository_id, "check_run", head_sha, name, posted, now)
 
     async def forget_check_run(self, repository_id: int, head_sha: str, name: str) -> None:
         await self._forget(repository_id, "check_run", head_sha, name)

@@ -29,7 +29,6 @@ from bot.app.dispatcher import Dispatcher
 from bot.app.server import STATE, create_app
 from bot.app.settings import Secret, Settings
 from bot.flows.test_on_demand import DispatchPolicy
-from bot.store import Store, database_url
 from bot.testing.simulator import GitHubSimulator, JobSpec, PullRequest, Repo, StepSpec, new_app_private_key
 
 WORKFLOW = """\
@@ -200,32 +199,30 @@ async def app_on_local_github() -> AsyncIterator[tuple[GitHubSimulator, web.Appl
     private_key, secret = new_app_private_key(), secrets.token_hex(16)
     github = GitHubSimulator(app_id=1, webhook_secret=secret, private_key_pem=private_key)
     api_url = await github.start()
-    settings = Settings(
-        app_id=1,
-        private_key=Secret(private_key),
-        webhook_secret=Secret(secret),
-        github_api_url=api_url,
-        log_level="WARNING",
-    )
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    app_url = f"http://{host}:{port}"
-    github.webhook_url = f"{app_url}/webhooks"
-    with tempfile.TemporaryDirectory(prefix="ci-orchestrator-demo-") as data_dir:
-        store = await Store.open(database_url(None, Path(data_dir)))
+    with tempfile.TemporaryDirectory(prefix="ci-orchestrator-demo-") as data_dir:  # the store, gone afterwards
+        settings = Settings(
+            app_id=1,
+            private_key=Secret(private_key),
+            webhook_secret=Secret(secret),
+            github_api_url=api_url,
+            log_level="WARNING",
+            data_dir=Path(data_dir),
+        )
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        app_url = f"http://{host}:{port}"
+        github.webhook_url = f"{app_url}/webhooks"
         services = app[STATE].services
         assert services is not None, "the App has started"
-        services.store = store
         services.testing = DispatchPolicy(interval_seconds=0.1)  # the local GitHub has no secondary rate limit
         try:
             yield github, app, app_url
         finally:
             await runner.cleanup()
             await github.close()
-            await store.close()
 
 
 async def play(out=sys.stdout) -> int:

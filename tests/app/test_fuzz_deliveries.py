@@ -26,7 +26,6 @@ import pytest
 from contract import OpenAPIContract
 from helpers import CI_WORKFLOW, FIXTURES, add_baseline, ci_jobs, signed_headers
 
-from bot.store import Store, database_url
 from bot.testing.simulator.webhooks import PayloadBuilder
 
 SEED = 20261125
@@ -229,17 +228,8 @@ def mutated(
     return event, body, "; ".join(done)
 
 
-@pytest.fixture
-async def store(tmp_path):
-    """A store (SQLite) for the App, so that comment commands and test sessions are handled too."""
-    opened = await Store.open(database_url(None, tmp_path))
-    yield opened
-    await opened.close()
-
-
-async def test_mutated_signed_deliveries_get_no_5xx_no_traceback_and_no_invalid_request(world, store, caplog):
+async def test_mutated_signed_deliveries_get_no_5xx_no_traceback_and_no_invalid_request(world, caplog):
     caplog.set_level(logging.INFO)
-    world.state.services.store = store
     rng = random.Random(SEED)
     simulated, installation_id, repository = await simulated_seeds(world.github)
     seeds = []

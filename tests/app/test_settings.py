@@ -64,6 +64,38 @@ def test_every_problem_is_named_at_once():
         assert name in problems
 
 
+def test_the_store_defaults_to_sqlite_in_the_data_directory(tmp_path):
+    settings = load_settings(good_env(DATA_DIR=str(tmp_path)))
+    assert settings.database_url is None
+    assert settings.store_url() == f"sqlite+aiosqlite:///{tmp_path / 'ci-orchestrator.sqlite3'}"
+    assert (settings.retention_days, settings.delivery_retry_hours) == (180.0, 6.0)
+    assert (settings.backfill_rate_share, settings.backfill_days) == (0.2, 30.0)
+
+
+def test_database_url_selects_postgresql_and_stays_secret():
+    settings = load_settings(good_env(DATABASE_URL="postgres://ci:pa55word@db.internal/ci"))
+    assert settings.store_url() == "postgresql+asyncpg://ci:pa55word@db.internal/ci"
+    assert "pa55word" not in repr(settings)
+
+
+def test_store_settings_are_checked():
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            good_env(
+                DATABASE_URL="mysql://u:hunter2@h/db",
+                RETENTION_DAYS="0",
+                DELIVERY_RETRY_HOURS="100",
+                BACKFILL_RATE_SHARE="1.5",
+                BACKFILL_DAYS="many",
+            )
+        )
+    problems = " | ".join(raised.value.problems)
+    for name in ("DATABASE_URL", "RETENTION_DAYS", "DELIVERY_RETRY_HOURS", "BACKFILL_RATE_SHARE", "BACKFILL_DAYS"):
+        assert name in problems
+    assert "hunter2" not in problems
+    assert "at most 72 hours" in problems  # GitHub redelivers for 3 days
+
+
 def test_secrets_never_show_themselves():
     settings = load_settings(good_env())
     assert "s3cret" not in repr(settings) and "PRIVATE KEY" not in repr(settings)

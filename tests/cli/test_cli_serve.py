@@ -20,10 +20,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_serve_answers_then_stops_on_sigterm():
+def test_serve_answers_then_stops_on_sigterm(tmp_path):
     port = free_port()
     env = dict(
         os.environ,
+        DATA_DIR=str(tmp_path),
         APP_ID="1",
         PRIVATE_KEY=private_key_pem(),
         WEBHOOK_SECRET=WEBHOOK_SECRET,

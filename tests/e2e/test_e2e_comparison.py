@@ -13,6 +13,7 @@ from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 from bot.comparison.pr_comment import sections_of
 from bot.github.publish import Publisher
 from bot.report import Report
+from bot.store import Repository, Store
 from bot.testing.simulator import JobSpec, StepSpec
 
 PR_TIME = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
@@ -241,7 +242,8 @@ async def test_concurrent_publishers_share_one_comment_and_a_restarted_one_finds
     """Below the dispatcher's ordering: the Publisher itself serialises work on one marker."""
     services = project.world.state.services
     gh = services.github.for_installation(project.repo.installation_id)
-    full_name, marker = project.repo.full_name, "<!-- ci-orchestrator:comparison pull-request -->"
+    repository = Repository(project.repo.id, project.repo.full_name, project.repo.installation_id)
+    marker = "<!-- ci-orchestrator:comparison pull-request -->"
 
     def appending(line: str):
         def render(existing):
@@ -252,26 +254,44 @@ async def test_concurrent_publishers_share_one_comment_and_a_restarted_one_finds
     publisher = services.caches.publisher
     outcomes = await asyncio.gather(
         *(
-            publisher.upsert_comment(gh, full_name, project.pr.number, [marker], appending(f"line {i}"), create=True)
+            publisher.upsert_comment(gh, repository, project.pr.number, [marker], appending(f"line {i}"), create=True)
             for i in range(3)
         )
     )
     assert sorted(outcomes) == ["created", "updated", "updated"]
     assert [c.body for c in project.comments()] == [f"{marker}\nline 0\nline 1\nline 2"]  # no edit was lost
-    restarted = Publisher(project.github.app_id)
+    first = await publisher.upsert_check_run(
+        gh, repository, project.pr.head_sha, CHECK_NAME, Report("neutral", "title", "summary")
+    )
+
+    # A restarted App (or another instance) finds both in the store: no listing on GitHub.
+    restarted = Publisher(project.github.app_id, services.store)
+    listed = Counter(project.github.calls)
     outcome = await restarted.upsert_comment(
-        gh, full_name, project.pr.number, [marker], appending("after restart"), create=True
+        gh, repository, project.pr.number, [marker], appending("after restart"), create=True
     )
     assert outcome == "updated"
     assert [c.body for c in project.comments()] == [f"{marker}\nline 0\nline 1\nline 2\nafter restart"]
-
-    first = await services.caches.publisher.upsert_check_run(
-        gh, full_name, project.pr.head_sha, CHECK_NAME, Report("neutral", "title", "summary")
-    )
     again = await restarted.upsert_check_run(
-        gh, full_name, project.pr.head_sha, CHECK_NAME, Report("success", "title", "summary")
+        gh, repository, project.pr.head_sha, CHECK_NAME, Report("success", "title", "summary")
     )
     assert again == first and project.check().conclusion == "success"
+    assert {route for (method, route) in Counter(project.github.calls) - listed if method == "GET"} == set()
+
+    # An App whose store was lost finds them on GitHub, by marker and by name.
+    empty = await Store.open("sqlite+aiosqlite:///:memory:")
+    try:
+        lost = Publisher(project.github.app_id, empty)
+        outcome = await lost.upsert_comment(gh, repository, project.pr.number, [marker], appending("lost"), create=True)
+        assert outcome == "updated" and len(project.comments()) == 1
+        assert (
+            await lost.upsert_check_run(
+                gh, repository, project.pr.head_sha, CHECK_NAME, Report("success", "title", "summary")
+            )
+            == first
+        )
+    finally:
+        await empty.close()
 
 
 async def test_warm_pull_request_events_cost_four_github_calls(project):
@@ -296,8 +316,7 @@ async def test_warm_pull_request_events_cost_four_github_calls(project):
         (
             "GET",
             "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs",
-        ): 1,  # attempt 1 is remembered
-        ("GET", "/repos/{owner}/{repo}/contents/{path}"): 1,
+        ): 1,  # attempt 1 is in the store; the workflow file at this commit was read already
         ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"): 1,
         ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"): 1,
     }
@@ -415,7 +434,7 @@ async def test_markdown_injection_in_a_job_name_is_escaped(world):
     assert " got " in title and "slower" in title  # a title is plain text on GitHub: nothing in it renders
 
 
-async def test_run_on_main_refreshes_the_baseline_and_does_not_comment(world):
+async def test_run_on_main_joins_the_baseline_in_the_store_and_does_not_comment(world):
     project = await start_project(world, baseline_runs=10)
     github, repo = project.github, project.repo
     await project.pr_run(ci_jobs(build=600))
@@ -435,14 +454,14 @@ async def test_run_on_main_refreshes_the_baseline_and_does_not_comment(world):
     await github.deliver_workflow_run(main_run)
     await world.settle()
     assert github.check_runs_for(repo, sha) == [] and len(project.comments()) == 1
-    assert github.calls[LIST_RUNS] == 1  # refreshed lazily, by the next comparison
+    assert github.calls[LIST_RUNS] == 1  # the run came with its delivery: recorded, nothing fetched
 
     project.pr.head_sha = await github.synchronize(project.pr, {"src/app.py": "slow = 2\n"})
     await world.settle()
     await project.pr_run(ci_jobs(build=600), created_at=PR_TIME + dt.timedelta(hours=1))
     body = project.the_comment().body
     assert "11 successful of 11 recent runs on main" in body and f"runs/{main_run.id})" in body
-    assert github.calls[LIST_RUNS] == 2
+    assert github.calls[LIST_RUNS] == 1  # the baseline is read from the store
 
 
 async def test_comment_always_comments_without_a_finding(world):

@@ -88,16 +88,20 @@ async def test_secondary_rate_limit_waits_as_github_asks(app_and_github):
     assert outcomes == ["octo-org/octo-repo"] * 2 and slept == [42.0]
 
 
-async def test_primary_rate_limit_beyond_the_budget_gives_up_cleanly(app_and_github, caplog):
+async def test_primary_rate_limit_beyond_the_budget_keeps_the_delivery_for_later(app_and_github, caplog):
     github, deliver, outcomes, slept, client = app_and_github
     await deliver()
     github.faults.queue_rate_limit(kind="primary", reset_in=3 * 3600)
     await deliver()
     assert outcomes == ["octo-org/octo-repo"] and slept == []
-    failure = [r for r in caplog.records if r.exc_info]
-    assert len(failure) == 1 and "primary rate limit" in str(failure[0].exc_info[1])
+    (warning,) = [r for r in caplog.records if "primary rate limit" in r.getMessage() and r.name.endswith("dispatcher")]
+    assert warning.levelname == "WARNING" and not warning.exc_info  # GitHub's limit, not the App's fault
     metrics = await (await client.get("/metrics")).text()
-    assert 'outcome="failed"' in metrics
+    assert 'outcome="unavailable"' in metrics
+    state = client.app[STATE]
+    await state.journal.close([], timeout=5)  # writes what waits: the delivery is queued to be tried again
+    (waiting,) = await state.store.deliveries.unfinished()
+    assert waiting.state == "queued" and waiting.attempts == 1 and "primary rate limit" in (waiting.error or "")
 
 
 async def test_each_delivery_logs_its_github_calls(app_and_github, caplog):

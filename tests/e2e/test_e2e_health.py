@@ -13,7 +13,7 @@ import pytest
 
 from bot.app.health_scheduler import HealthScheduler
 from bot.config.schema import CONFIG_PATH
-from bot.store import Installation, Repository, Store, WorkflowJobEvent, WorkflowRunEvent, database_url
+from bot.store import Installation, Repository, WorkflowJobEvent, WorkflowRunEvent
 from bot.store.github_records import workflow_job_record, workflow_run_record
 from bot.testing.simulator import JobSpec
 
@@ -91,13 +91,13 @@ async def plant_history(github, installation, now: datetime) -> History:
 
 @pytest.fixture
 async def health_world(world, tmp_path):
-    """The world, 60 days of stored history for octo-org/app, octo-org/.github installed, and a store."""
+    """The world, 60 days of stored history for octo-org/app in the App's store, octo-org/.github installed."""
     github = world.github
     installation = github.add_installation("octo-org")
     now = datetime.now(UTC).replace(microsecond=0)
     history = await plant_history(github, installation, now)
     dot_github = github.add_repo("octo-org/.github", installation, files={"README.md": "org\n"})
-    store = await Store.open(database_url(None, tmp_path))
+    store = world.state.store
     await store.ingest(history.events)
     repositories = [
         Repository(history.repo.id, history.repo.full_name, installation.id, "main"),
@@ -106,8 +106,7 @@ async def health_world(world, tmp_path):
     await store.record_installation(Installation(installation.id, "octo-org"), repositories, now=now)
     services = world.state.services
     scheduler = HealthScheduler(store, services.github, services.caches, instance="test")
-    yield world, history, dot_github, store, scheduler, now
-    await store.close()
+    return world, history, dot_github, store, scheduler, now
 
 
 def labelled(github, repo, label="ci-health"):
@@ -180,9 +179,8 @@ async def test_a_closed_issue_is_edited_but_not_reopened_for_problems_it_already
 
 
 async def test_ci_health_in_a_comment_refreshes_the_issue_for_a_writer_and_is_refused_to_a_reader(health_world):
-    world, history, _dot_github, store, _scheduler, _now = health_world
+    world, history, _dot_github, _store, _scheduler, _now = health_world
     github = world.github
-    world.state.services.store = store
     github.set_collaborator(history.repo, "mona", "write")
     github.set_collaborator(history.repo, "eve", "read")
     github.commit(history.repo, "feature", {"docs/x.md": "x\n"}, message="Docs")

@@ -8,6 +8,7 @@ import pytest
 from helpers import CI_WORKFLOW, add_baseline, ci_jobs
 
 from bot.comparison.pr_comment import PULL_REQUEST_MARKER, sections_of, workflow_marker
+from bot.store import Repository
 from bot.testing.simulator import JobSpec, StepSpec
 from bot.testing.simulator.webhooks import PayloadBuilder
 
@@ -118,8 +119,9 @@ async def test_per_workflow_comments_where_configured_and_where_they_already_exi
     services = world.state.services
     gh = services.github.for_installation(repo.installation_id)
     legacy = workflow_marker(workflows["CI"].id)
+    repository = Repository(repo.id, repo.full_name, repo.installation_id)
     await services.caches.publisher.upsert_comment(
-        gh, repo.full_name, pr.number, [legacy], lambda _: f"{legacy}\nan old comparison", create=True
+        gh, repository, pr.number, [legacy], lambda _: f"{legacy}\nan old comparison", create=True
     )
     await github.deliver_workflow_run(pr_run(github, repo, workflows["CI"], pr, ci_jobs(build=900)))
     await world.settle()

@@ -195,7 +195,7 @@ async def test_a_rerequested_review_runs_again_as_a_new_check_run(world):
     old, again = review_checks(github, repo, pr.head_sha)  # GitHub shows the newest of a name
     assert old.id == first.id
     workflow_reads = [ref for path, ref in contents_paths(github) if path.endswith(CI_PATH)]
-    assert workflow_reads == [pr.head_sha, pr.head_sha]
+    assert workflow_reads == [pr.head_sha]  # what a commit holds never changes: read once
     assert github.calls[("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")] == 1
     assert github.calls[("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")] == 0
     assert again.status == "completed" and annotated(again) == annotated(first)
@@ -250,7 +250,7 @@ async def test_a_fork_pull_request_is_reviewed_from_the_base_repository_and_neve
     await github.deliver_check_run(check, "rerequested")
     await world.settle()
     assert github.calls[("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls")] == 1
-    assert [ref for path, ref in contents_paths(github) if path.endswith(CI_PATH)] == [pr.head_sha, pr.head_sha]
+    assert [ref for path, ref in contents_paths(github) if path.endswith(CI_PATH)] == [pr.head_sha]
 
 
 async def test_deleted_files_are_skipped_renamed_ones_reviewed_under_their_new_name_and_nested_actions_reviewed(world):

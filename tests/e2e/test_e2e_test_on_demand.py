@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app.periodic import check_test_sessions
-from bot.store import Store, database_url
+from bot.store import Store
 from bot.testing.simulator import JobSpec, StepSpec
 
 CI_PATH = ".github/workflows/ci.yml"
@@ -109,9 +109,8 @@ class Project:
 
 
 @pytest.fixture
-async def project(world, tmp_path):
-    store = await Store.open(database_url(None, tmp_path))
-    world.state.services.store = store
+async def project(world):
+    store = world.state.store
     github = world.github
     installation = github.add_installation("octo-org")
     repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n", ".github/ci-testing.yml": SUITES})
@@ -120,8 +119,7 @@ async def project(world, tmp_path):
     github.set_collaborator(repo, "mona", "write")
     github.commit(repo, "feature", {"src/app.py": "x = 1\n"}, message="A change")
     pr = await github.open_pull_request(repo, "feature", title="A change", deliver=False)
-    yield Project(world, github, repo, workflow, pr, store)
-    await store.close()
+    return Project(world, github, repo, workflow, pr, store)
 
 
 async def test_a_matrix_from_a_comment_gives_one_check_run_and_an_edited_reply(project):

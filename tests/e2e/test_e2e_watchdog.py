@@ -6,6 +6,11 @@ import asyncio
 
 from bot.app.periodic import PeriodicTask, Schedule
 from bot.report import Report
+from bot.store import Repository
+
+
+def repository(repo) -> Repository:
+    return Repository(repo.id, repo.full_name, repo.installation_id)
 
 
 async def test_a_check_run_left_in_progress_is_completed_neutral_with_the_reason(world):
@@ -17,7 +22,7 @@ async def test_a_check_run_left_in_progress_is_completed_neutral_with_the_reason
     publisher = services.caches.publisher
     sha = repo.branches["main"]
     waiting = Report(None, "Checking: re-running build to confirm", "build looked slower; re-running it.")
-    check_run_id = await publisher.upsert_check_run(gh, repo.full_name, sha, "CI comparison: CI", waiting)
+    check_run_id = await publisher.upsert_check_run(gh, repository(repo), sha, "CI comparison: CI", waiting)
     (check,) = github.check_runs_for(repo, sha)
     assert check.status == "in_progress" and check.conclusion is None
 
@@ -37,8 +42,8 @@ async def test_a_completed_report_takes_the_check_run_off_the_watch(world):
     services = world.state.services
     gh = services.github.for_installation(repo.installation_id)
     publisher, sha = services.caches.publisher, repo.branches["main"]
-    await publisher.upsert_check_run(gh, repo.full_name, sha, "x", Report(None, "waiting", "..."))
-    await publisher.upsert_check_run(gh, repo.full_name, sha, "x", Report("success", "done", "..."))
+    await publisher.upsert_check_run(gh, repository(repo), sha, "x", Report(None, "waiting", "..."))
+    await publisher.upsert_check_run(gh, repository(repo), sha, "x", Report("success", "done", "..."))
     assert await publisher.complete_stale(older_than_seconds=0) == []
     assert [c.conclusion for c in github.check_runs_for(repo, sha)] == ["success"]
 

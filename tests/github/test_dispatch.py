@@ -9,6 +9,8 @@ from helpers import WEBHOOK_SECRET, private_key_pem
 from bot.flows.provider import DispatchedRun, DispatchPaused, DispatchRefused
 from bot.github.client import TokenClient
 from bot.github.provider import GitHubCaches, GitHubProvider
+from bot.store import Repository, Store
+from bot.store.database import IN_MEMORY
 from bot.testing.simulator import GitHubSimulator
 
 WORKFLOW = "on:\n  workflow_dispatch:\n    inputs:\n      n: {required: true}\njobs: {}\n"
@@ -28,9 +30,10 @@ async def provider(openapi_contract):
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session, Store.opened(IN_MEMORY) as store:
         gh = TokenClient(session, github.personal_token(installation), base_url=github.base_url, sleep=sleep)
-        yield github, GitHubProvider(gh, "octo-org/app", GitHubCaches()), slept
+        repository = Repository(repo.id, repo.full_name, installation.id, "main")
+        yield github, GitHubProvider(gh, repository, GitHubCaches(store=store)), slept
     await github.close()
     assert github.contract_violations == []
 

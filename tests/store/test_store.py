@@ -26,6 +26,7 @@ from store_events import (
 from bot.store import (
     BackfillProgress,
     Installation,
+    Posted,
     Repository,
     Store,
     schema,
@@ -162,6 +163,17 @@ async def test_baseline_runs_are_the_newest_completed_runs_at_their_latest_attem
     assert [job.name for job in failed_first[0].run.jobs] == ["build", "test"]
 
 
+async def test_a_rerun_without_jobs_of_its_own_yet_is_not_complete(store: Store):
+    first = lifecycle(120, 1, [(1201, "build", "failure")], created=START)
+    second = lifecycle(120, 2, [(1202, "build", "success")], created=START)
+    await store.ingest(parse(payload) for payload in [*first, *(p for p in second if "workflow_job" not in p)])
+    attempts = await store.run_attempts(REPOSITORY_ID, 120)
+    assert [(stored.run.run_attempt, stored.jobs_complete) for stored in attempts] == [(1, True), (2, False)]
+    await store.ingest(parse(payload) for payload in second if "workflow_job" in payload)
+    [_, rerun] = await store.run_attempts(REPOSITORY_ID, 120)
+    assert rerun.jobs_complete and [job.conclusion for job in rerun.run.jobs] == ["success"]
+
+
 async def test_successful_runs_only(store: Store):
     await store.ingest(parse(payload) for payload in small_history())
     async with store.engine.begin() as connection:  # the re-run's second attempt never happened
@@ -221,25 +233,33 @@ async def test_pr_samples_keep_the_newest_and_survive_a_restart(database_url: st
         await reopened.close()
 
 
-async def test_posted_ids_are_remembered_per_place(database_url: str):
+async def test_posted_ids_are_remembered_per_place_with_what_they_show(database_url: str):
     store = await Store.open(database_url)
+    key = ("ci.yml", 7, "warning", "build")
     try:
-        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:1 -->", 11, now=START)
-        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:2 -->", 12, now=START)
-        await store.remember_check_run(REPOSITORY_ID, "a" * 40, "CI comparison: CI", 21, now=START)
+        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:1 -->", 11, body="one", now=START)
+        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:2 -->", 12, body="two", now=START)
+        await store.remember_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:1 -->", 11, body="one, edited", now=START)
+        await store.remember_check_run(REPOSITORY_ID, "a" * 40, "CI comparison: CI", 21, annotations=[key], now=START)
         await store.remember_check_run(
-            REPOSITORY_ID, "a" * 40, "CI comparison: CI", 22, now=START + timedelta(minutes=1)
-        )  # replaced
+            REPOSITORY_ID, "a" * 40, "CI comparison: CI", 22, annotations=[], now=START - timedelta(minutes=1)
+        )  # replaced: the last post wins, whatever the clocks say
         await store.forget_comment(REPOSITORY_ID, 5, "<!-- ci-orchestrator:2 -->")
     finally:
         await store.close()
     reopened = await Store.open(database_url)
     try:
-        assert await reopened.comment_ids(REPOSITORY_ID, 5) == {"<!-- ci-orchestrator:1 -->": 11}
-        assert await reopened.comment_ids(REPOSITORY_ID, 6) == {}
-        assert await reopened.check_run_ids(REPOSITORY_ID, "a" * 40) == {"CI comparison: CI": 22}
+        assert await reopened.posted_comments(REPOSITORY_ID, 5) == {
+            "<!-- ci-orchestrator:1 -->": Posted(11, body="one, edited")
+        }
+        assert await reopened.posted_comments(REPOSITORY_ID, 6) == {}
+        assert await reopened.posted_check_runs(REPOSITORY_ID, "a" * 40) == {
+            "CI comparison: CI": Posted(22, annotations=frozenset())
+        }
+        await reopened.remember_check_run(REPOSITORY_ID, "b" * 40, "x", 23, annotations=[key], now=START)
+        assert (await reopened.posted_check_runs(REPOSITORY_ID, "b" * 40))["x"].annotations == {key}
         await reopened.forget_check_run(REPOSITORY_ID, "a" * 40, "CI comparison: CI")
-        assert await reopened.check_run_ids(REPOSITORY_ID, "a" * 40) == {}
+        assert await reopened.posted_check_runs(REPOSITORY_ID, "a" * 40) == {}
     finally:
         await reopened.close()
 
@@ -286,7 +306,7 @@ async def test_retention_deletes_old_history_and_finished_deliveries(store: Stor
     )
     await store.ingest(parse(p) for p in lifecycle(301, 1, [(3011, "build", "success")], created=START))
     await store.add_pr_sample(REPOSITORY_ID, 3, WORKFLOW_ID, 300, 1, now=old)
-    await store.remember_comment(REPOSITORY_ID, 3, "marker", 1, now=old)
+    await store.remember_comment(REPOSITORY_ID, 3, "marker", 1, body="", now=old)
     result = await store.apply_retention(now=START + timedelta(days=1))
     assert result.deleted["runs"] == 1 and result.deleted["jobs"] == 1
     assert result.deleted["run_pull_requests"] == 1 and result.deleted["pr_samples"] == 1
@@ -351,4 +371,27 @@ async def test_single_flight_holds_across_processes_on_postgresql(database_url: 
 
 async def test_naive_timestamps_are_refused(store: Store):
     with pytest.raises(StatementError, match="naive datetime"):
-        await store.remember_comment(REPOSITORY_ID, 1, "marker", 1, now=START.replace(tzinfo=None))
+        await store.remember_comment(REPOSITORY_ID, 1, "marker", 1, body="", now=START.replace(tzinfo=None))
+
+
+async def test_a_call_cut_short_by_a_stop_finishes_and_leaves_the_database_usable(store: Store):
+    """A stop cancels handlers mid-transaction; on SQLite that used to leave the file locked for the next caller."""
+    from bot.store import JournalEntry
+
+    entries = [JournalEntry(f"d-{n}", "workflow_run", None, 1, "o/r", None, START, b"x" * 20_000) for n in range(2_000)]
+    for round_number in range(4):
+        call = asyncio.ensure_future(store.deliveries.record(entries[round_number * 500 : (round_number + 1) * 500]))
+        for _ in range(round_number + 1):
+            await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await store.deliveries.record(
+            [JournalEntry(f"after-{round_number}", "ping", None, None, None, None, START, b"")]
+        )
+    for _ in range(200):  # on PostgreSQL the cut-short calls go on in parallel, on connections of their own
+        counts = await store.deliveries.counts()
+        if counts == {"queued": 2_004}:
+            break
+        await asyncio.sleep(0.05)
+    assert counts == {"queued": 2_004}  # the cut-short calls ran to their end

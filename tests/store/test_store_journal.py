@@ -11,7 +11,16 @@ from datetime import timedelta
 import pytest
 from store_events import START
 
-from bot.store import Deliveries, DeliveryJournal, JournalEntry, JournalFull, LeaseLost, RetryPolicy, Store
+from bot.store import (
+    Deliveries,
+    DeliveryJournal,
+    HandledDelivery,
+    JournalEntry,
+    JournalFull,
+    LeaseLost,
+    RetryPolicy,
+    Store,
+)
 
 LEASE = timedelta(minutes=2)
 NO_JITTER = RetryPolicy(
@@ -241,3 +250,32 @@ async def test_a_dead_instance_s_deliveries_are_taken_over_after_its_lease(datab
         assert [(c.entry.delivery_id, c.attempt) for c in taken] == [("delivery-0", 2), ("delivery-1", 2)]
     finally:
         await survivor.close()
+
+
+async def test_deliveries_handled_from_memory_are_recorded_in_their_end_state(journaled: Store):
+    deliveries, later = journaled.deliveries, START + timedelta(hours=1)
+    await deliveries.record([entry(9)])  # in the store's hands already: left alone
+    await deliveries.record_handled(
+        [
+            HandledDelivery(entry(1), "done", 1, START, finished_at=START),
+            HandledDelivery(entry(2), "failed", 1, START, "a bug", finished_at=START),
+            HandledDelivery(entry(3, "o/r#1"), "queued", 1, START + timedelta(minutes=5), "GitHub answered 502"),
+            HandledDelivery(entry(9), "done", 1, START, finished_at=START),
+        ]
+    )
+    states = await deliveries.statuses(["delivery-1", "delivery-2", "delivery-3", "delivery-9"])
+    assert {i: (s.state, s.attempts, s.error) for i, s in states.items()} == {
+        "delivery-1": ("done", 1, None),
+        "delivery-2": ("failed", 1, "a bug"),
+        "delivery-3": ("queued", 1, "GitHub answered 502"),
+        "delivery-9": ("queued", 0, None),
+    }
+    assert states["delivery-3"].ordering_key == "o/r#1"
+    soon = START + timedelta(minutes=1)
+    assert [c.entry.delivery_id for c in await deliveries.claim("a", limit=5, lease=LEASE, now=soon)] == ["delivery-9"]
+    await deliveries.finish("delivery-9", "a", now=soon)
+    (retried,) = await deliveries.claim("a", limit=5, lease=LEASE, now=later)
+    assert retried.entry == entry(3, "o/r#1") and retried.attempt == 2  # the payload was kept to try again
+    # A delivery recorded done comes again (GitHub's "Redeliver") and now has to wait: queued once more.
+    await deliveries.record_handled([HandledDelivery(entry(1), "queued", 1, later, "GitHub answered 503")])
+    assert (await deliveries.statuses(["delivery-1"]))["delivery-1"].state == "queued"

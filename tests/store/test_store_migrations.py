@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from store_events import REPOSITORY_ID, START, WORKFLOW_ID, parse, small_history
 
-from bot.store import JournalEntry, Store, database_url, schema
+from bot.store import JournalEntry, Posted, Store, database_url, schema
 from bot.store.database import create_engine, migrate, schema_revision
 from bot.store.records import whole_seconds
 from bot.store.schema import metadata
@@ -32,10 +32,10 @@ async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
     try:
         assert await schema_revision(engine) is None
         await migrate(engine)
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005"
         assert await differences_from_schema(engine) == []
         await migrate(engine)  # every start-up migrates: nothing left to do
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005"
     finally:
         await engine.dispose()
 
@@ -97,12 +97,32 @@ async def test_a_database_at_the_previous_revision_keeps_its_history(
         await store.close()
 
 
+async def test_posted_ids_of_revision_4_are_kept_without_what_they_show(database_url: str):
+    engine = create_engine(database_url)
+    await migrate(engine, "0004")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO posted (repository_id, kind, place, name, github_id, updated_at) "
+                "VALUES (1, 'comment', '5', 'marker', 11, :now)"
+            ),
+            {"now": START.replace(tzinfo=None) if engine.dialect.name == "sqlite" else START},
+        )
+    await engine.dispose()
+
+    store = await Store.open(database_url)
+    try:
+        assert await store.posted_comments(1, 5) == {"marker": Posted(11)}  # body unknown: read from GitHub
+    finally:
+        await store.close()
+
+
 async def test_instances_starting_together_migrate_once(database_url: str):
     if not database_url.startswith("postgresql"):
         pytest.skip("several instances need PostgreSQL")
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     try:
-        assert {await schema_revision(store.engine) for store in stores} == {"0004"}
+        assert {await schema_revision(store.engine) for store in stores} == {"0005"}
     finally:
         for store in stores:
             await store.close()

@@ -176,7 +176,7 @@ async def test_token_minting_verifies_the_app_jwt(
         f"{sim.base_url}/app/installations/999/access_tokens", headers={"Authorization": f"Bearer {app_jwt(app_key)}"}
     ) as response:
         assert response.status == 404
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_installation_tokens_are_checked(
@@ -205,7 +205,7 @@ async def test_installation_tokens_are_checked(
     fresh = await mint_token(sim, http, app_key, sim_world.installation)
     async with http.get(repo_url, headers=auth(fresh)) as response:
         assert response.status == 200
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_every_endpoint_answers_within_the_contract(
@@ -293,7 +293,7 @@ async def test_every_endpoint_answers_within_the_contract(
     assert sim.pull_request(repo, pr.number) is pr
     assert {run.id, details["workflow_run_id"]} < {item.id for item in sim.runs(repo)}
 
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
     assert sim.calls[("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")] == 1
     assert sim.calls[("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches")] == 2
     assert len(sim.calls) == 26
@@ -319,7 +319,7 @@ async def test_lists_are_paginated_with_link_headers(
     bodies = [c["body"] async for c in gh.getiter(comments_url)]
     assert bodies == [f"comment {n}" for n in range(5)]
     assert sim.calls[("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")] == 5
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_conditional_get_answers_304_without_using_the_rate_limit(
@@ -338,7 +338,7 @@ async def test_conditional_get_answers_304_without_using_the_rate_limit(
     async with http.get(url, headers={**auth(token), "If-None-Match": etag}) as response:
         assert response.status == 200
         assert int(response.headers["x-ratelimit-remaining"]) == remaining - 1
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_run_filters_order_and_attempts(
@@ -384,7 +384,7 @@ async def test_run_filters_order_and_attempts(
     assert {j["name"]: j["run_attempt"] for j in second["jobs"]} == {"build": 1, "lint": 2}
     assert (await gh.getitem(f"/repos/octo-org/app/actions/runs/{new.id}/jobs?filter=all"))["total_count"] == 3
     assert len(await ids("branch=main")) == 2
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_fork_pull_requests_look_like_github(
@@ -417,7 +417,7 @@ async def test_fork_pull_requests_look_like_github(
     assert found[0]["head"]["repo"]["full_name"] == "mallory/app"
     files = await gh.getitem(f"/repos/octo-org/app/pulls/{pr.number}/files")
     assert [(f["filename"], f["status"]) for f in files] == [("src/app.py", "modified")]
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_pull_request_files_carry_real_patches(sim: GitHubSimulator, sim_world: World) -> None:
@@ -537,7 +537,7 @@ async def test_injected_faults(
         async with http.get(url, headers=auth(token), timeout=aiohttp.ClientTimeout(total=0.2)) as response:
             await response.read()
     sim.faults.clear()
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_deliveries_are_signed_and_shaped_like_github(
@@ -601,7 +601,7 @@ async def test_deliveries_are_signed_and_shaped_like_github(
     again = await sim.redeliver(sim.deliveries[0])
     assert again.guid == sim.deliveries[0].guid == receiver.events[-1].delivery_id
     assert again.status_code == 500
-    assert sim.contract_violations == []
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 async def test_contract_reports_bad_requests_readably(
@@ -659,6 +659,8 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(
     )
     await sim.deliver_workflow_run(queued, action="requested")
     await sim.deliver_workflow_run(running, action="in_progress")
+    finished = sim.add_run(sim_world.repo, sim_world.workflow, jobs=[JobSpec("build"), JobSpec("test")])
+    await sim.deliver_workflow_jobs(finished)
     check = sim.add_check_run(sim_world.repo, sim_world.pr.head_sha, "ci-speed", status="in_progress")
     await sim.deliver_check_run(check, "created")
     done = sim.add_check_run(sim_world.repo, sim_world.pr.head_sha, "ci-speed", conclusion="failure")
@@ -674,6 +676,8 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(
     assert kinds == [
         ("workflow_run", "requested"),
         ("workflow_run", "in_progress"),
+        ("workflow_job", "completed"),
+        ("workflow_job", "completed"),
         ("check_run", "created"),
         ("check_run", "completed"),
         ("pull_request", "closed"),
@@ -683,6 +687,7 @@ async def test_every_supported_delivery_fits_githubs_webhook_schemas(
         ("pull_request", "closed"),
     ]
     assert receiver.events[2].data["workflow_run"]["status"] == "in_progress"
+    assert [e.data["workflow_job"]["name"] for e in receiver.events[3:5]] == ["build", "test"]
     assert receiver.events[-1].data["pull_request"]["merged"] is True
     assert receiver.events[-1].data["pull_request"]["head"]["sha"] == draft_head
     problems = [problem for e in receiver.events for problem in openapi_contract.check_webhook(e.event, e.data)]
@@ -707,6 +712,68 @@ def test_commentable_lines_follow_the_hunks() -> None:
     assert commentable_lines(patch) == {"RIGHT": {1, 2, 3, 4, 5, 6, 7}, "LEFT": {1, 2, 3, 4, 5, 6, 7}}
     assert hunk_for_line(patch, 4, "RIGHT").splitlines()[-1] == "+D"
     assert hunk_for_line(patch, 4, "LEFT").splitlines()[-1] == "-d"
+
+
+async def test_githubs_record_of_deliveries_lists_and_redelivers_them_as_documented(
+    sim: GitHubSimulator, sim_world: World, receiver: Receiver, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
+    """`GET /app/hook/deliveries` (newest first, cursor pages, status filter) and `POST …/{id}/attempts`, App JWT."""
+    receiver.answer = 503
+    failed = await sim.deliver_workflow_run(sim.add_run(sim_world.repo, sim_world.workflow), action="completed")
+    receiver.answer = 202
+    jwt_headers = {"Authorization": f"Bearer {app_jwt(app_key)}", "Accept": "application/vnd.github+json"}
+    url = f"{sim.base_url}/app/hook/deliveries"
+
+    async with http.get(url, params={"per_page": "1"}, headers=jwt_headers) as response:
+        assert response.status == 200
+        (newest,) = await response.json()
+        next_page = response.links["next"]["url"]
+    assert newest["guid"] == failed.guid and newest["redelivery"] is False
+    assert (newest["status_code"], newest["status"], newest["event"]) == (
+        503,
+        "Invalid HTTP Response: 503",
+        "workflow_run",
+    )
+    assert newest["repository_id"] == sim_world.repo.id and newest["installation_id"] == sim_world.installation.id
+    async with http.get(str(next_page), headers=jwt_headers) as response:
+        (opened,) = await response.json()
+    assert opened["event"] == "pull_request" and opened["status"] == "OK" and opened["id"] < newest["id"]
+    async with http.get(url, params={"status": "failure"}, headers=jwt_headers) as response:
+        assert [d["guid"] for d in await response.json()] == [failed.guid]
+
+    token = await mint_token(sim, http, app_key, sim_world.installation)
+    async with http.get(url, headers=auth(token)) as response:
+        assert response.status == 401  # the App's JWT only
+    async with http.post(f"{url}/{newest['id']}/attempts", headers=jwt_headers) as response:
+        assert response.status == 202
+    await sim.settle_redeliveries()
+    assert [e.delivery_id for e in receiver.events[-1:]] == [failed.guid]
+    async with http.get(url, headers=jwt_headers) as response:
+        latest = (await response.json())[0]
+    assert (latest["guid"], latest["redelivery"], latest["status_code"]) == (failed.guid, True, 202)
+    async with http.post(f"{url}/999/attempts", headers=jwt_headers) as response:
+        assert response.status == 404
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
+
+
+async def test_installations_their_repositories_and_the_rate_limit(
+    sim: GitHubSimulator, sim_world: World, http: aiohttp.ClientSession, app_key: bytes
+) -> None:
+    jwt_headers = {"Authorization": f"Bearer {app_jwt(app_key)}", "Accept": "application/vnd.github+json"}
+    async with http.get(f"{sim.base_url}/app/installations", headers=jwt_headers) as response:
+        assert [i["id"] for i in await response.json()] == [sim_world.installation.id]
+    async with http.get(f"{sim.base_url}/repos/octo-org/app/installation", headers=jwt_headers) as response:
+        assert (await response.json())["account"]["login"] == "octo-org"
+    token = await mint_token(sim, http, app_key, sim_world.installation)
+    async with http.get(f"{sim.base_url}/installation/repositories", headers=auth(token)) as response:
+        listed = await response.json()
+    assert [r["full_name"] for r in listed["repositories"]] == ["octo-org/app"] and listed["total_count"] == 1
+    async with http.get(f"{sim.base_url}/rate_limit", headers=auth(token)) as response:
+        first = (await response.json())["resources"]["core"]
+    async with http.get(f"{sim.base_url}/rate_limit", headers=auth(token)) as response:
+        second = (await response.json())["resources"]["core"]
+    assert first["limit"] == 5000 and second["used"] == first["used"]  # asking is free
+    assert sim.contract_violations == [], "\n".join(sim.contract_violations)
 
 
 DISPATCH_WORKFLOW = """\

@@ -27,6 +27,7 @@ from bot.testing.simulator.state import (
     CONCLUSIONS,
     Annotation,
     CheckRun,
+    HookDelivery,
     InstallationToken,
     Issue,
     IssueComment,
@@ -122,6 +123,8 @@ class ApiContext:
     requests: list[RecordedRequest] = field(default_factory=list)
     contract_violations: list[str] = field(default_factory=list)
     rate_used: Counter[str] = field(default_factory=Counter)
+    #: Sends a recorded delivery again (`POST /app/hook/deliveries/{id}/attempts`); set by the simulator.
+    redeliver: Callable[[HookDelivery], None] | None = None
     #: Called after a dispatched run was created, and after a run was cancelled (the simulator plays them).
     on_dispatch: Callable[[WorkflowRun], None] | None = None
     on_cancel: Callable[[WorkflowRun], None] | None = None
@@ -153,6 +156,28 @@ def _page(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str, 
         links += [f'<{url(1)}>; rel="first"', f'<{url(page - 1)}>; rel="prev"']
     headers = {"Link": ", ".join(links)} if links else {}
     return items[(page - 1) * per_page : page * per_page], headers
+
+
+def _window_reset() -> int:
+    """When the current rate-limit window ends (UNIX time): windows are whole hours here."""
+    return (int(time.time()) // 3600 + 1) * 3600
+
+
+def _hook_delivery_json(delivery: HookDelivery) -> JSONDict:
+    return {
+        "id": delivery.id,
+        "guid": delivery.guid,
+        "delivered_at": delivery.delivered_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "redelivery": delivery.redelivery,
+        "duration": round(delivery.duration, 2),
+        "status": delivery.status,
+        "status_code": delivery.status_code,
+        "event": delivery.event,
+        "action": delivery.action,
+        "installation_id": delivery.installation_id,
+        "repository_id": delivery.repository_id,
+        "throttled_at": None,
+    }
 
 
 _INPUT_EXPRESSION = re.compile(r"\$\{\{\s*(?:github\.event\.)?inputs\.([A-Za-z0-9_-]+)\s*\}\}")
@@ -188,6 +213,12 @@ class RestApi:
         repo = "/repos/{owner}/{repo}"
         routes: list[tuple[str, str, Handler]] = [
             ("POST", "/app/installations/{installation_id}/access_tokens", self.create_token),
+            ("GET", "/app/installations", self.list_installations),
+            ("GET", "/app/hook/deliveries", self.list_hook_deliveries),
+            ("POST", "/app/hook/deliveries/{delivery_id}/attempts", self.redeliver_hook_delivery),
+            ("GET", "/installation/repositories", self.list_installation_repositories),
+            ("GET", "/rate_limit", self.get_rate_limit),
+            ("GET", repo + "/installation", self.get_repo_installation),
             ("GET", repo, self.get_repo),
             ("GET", repo + "/contents/{path:.*}", self.get_contents),
             ("GET", repo + "/actions/workflows/{workflow_id}", self.get_workflow),
@@ -310,9 +341,9 @@ class RestApi:
             sent = [tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")]
             conditional_hit = etag.removeprefix("W/") in sent
         if not injected:
-            if not conditional_hit:
+            if not conditional_hit and not headers.pop("x-rate-limit-free", None):
                 self.context.rate_used[bucket] += 1
-            window_reset = (int(time.time()) // 3600 + 1) * 3600
+            window_reset = _window_reset()
             headers.setdefault("x-ratelimit-limit", str(RATE_LIMIT))
             headers.setdefault("x-ratelimit-remaining", str(max(RATE_LIMIT - self.context.rate_used[bucket], 0)))
             headers.setdefault("x-ratelimit-used", str(self.context.rate_used[bucket]))
@@ -335,7 +366,7 @@ class RestApi:
     def _authenticate(self, request: web.Request) -> int | None:
         """The installation id a request acts for (None for App-JWT requests); raises 401 when credentials are bad."""
         scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-        if request.match_info.get("installation_id") is not None:
+        if request.path.startswith("/app/") or self._route_template(request) == "/repos/{owner}/{repo}/installation":
             if scheme.lower() != "bearer" or not self._valid_jwt(credential.strip()):
                 raise ApiError(401, "A JSON web token could not be decoded")
             return None
@@ -413,6 +444,72 @@ class RestApi:
                 "repository_selection": "selected",
             },
         )
+
+    async def list_installations(self, request: web.Request) -> Reply:
+        installations = sorted(self.state.installations.values(), key=lambda i: i.id)
+        page, headers = _page(request, installations)
+        render = self._render(request)
+        return Reply(200, [render.installation_object(installation) for installation in page], headers)
+
+    async def get_repo_installation(self, request: web.Request) -> Reply:
+        installation = self.state.installations.get(self._repo(request).installation_id or 0)
+        if installation is None:
+            raise not_found()
+        return Reply(200, self._render(request).installation_object(installation))
+
+    async def list_installation_repositories(self, request: web.Request) -> Reply:
+        installation_id = request[INSTALLATION]
+        if installation_id is None:
+            raise ApiError(403, "This endpoint requires an installation token")
+        repos = sorted(self.state.repos_of(int(str(installation_id))), key=lambda r: r.id)
+        page, headers = _page(request, repos)
+        render = self._render(request)
+        body = {
+            "total_count": len(repos),
+            "repositories": [render.repository(repo) for repo in page],
+            "repository_selection": "selected",
+        }
+        return Reply(200, body, headers)
+
+    async def get_rate_limit(self, request: web.Request) -> Reply:
+        """Asking does not count against the limit (GitHub's rule)."""
+        used = self.context.rate_used[str(request[INSTALLATION] or "app")]
+        core = {"limit": RATE_LIMIT, "used": used, "remaining": max(RATE_LIMIT - used, 0), "reset": _window_reset()}
+        search = {"limit": 30, "used": 0, "remaining": 30, "reset": int(time.time()) + 60}
+        return Reply(200, {"resources": {"core": core, "search": search}, "rate": core}, {"x-rate-limit-free": "1"})
+
+    async def list_hook_deliveries(self, request: web.Request) -> Reply:
+        """Newest first; `cursor` is where a page starts (GitHub's is opaque too), `status` success or failure."""
+        deliveries = sorted(self.state.hook_deliveries, key=lambda d: d.id, reverse=True)
+        wanted = request.query.get("status")
+        if wanted not in (None, "success", "failure"):
+            raise validation_failed("HookDelivery", "status", "status must be one of: success, failure")
+        if wanted is not None:
+            deliveries = [d for d in deliveries if (200 <= d.status_code < 400) == (wanted == "success")]
+        cursor = request.query.get("cursor")
+        if cursor is not None:
+            if not cursor.startswith("v1_") or not cursor[3:].isdigit():
+                raise ApiError(400, "Invalid cursor")
+            deliveries = [d for d in deliveries if d.id <= int(cursor[3:])]
+        try:
+            per_page = min(max(int(request.query.get("per_page", 30)), 1), 100)
+        except ValueError as error:
+            raise ApiError(400, f"Invalid pagination parameter: {error}") from error
+        page, rest = deliveries[:per_page], deliveries[per_page:]
+        headers = {}
+        if rest:
+            query = {key: value for key, value in request.query.items() if key != "cursor"}
+            query.update(per_page=str(per_page), cursor=f"v1_{rest[0].id}")
+            headers["Link"] = f'<{request.scheme}://{request.host}{request.path}?{urlencode(query)}>; rel="next"'
+        return Reply(200, [_hook_delivery_json(d) for d in page], headers)
+
+    async def redeliver_hook_delivery(self, request: web.Request) -> Reply:
+        wanted = _int(request.match_info["delivery_id"])
+        found = next((d for d in self.state.hook_deliveries if d.id == wanted), None)
+        if found is None or self.context.redeliver is None:
+            raise not_found()
+        self.context.redeliver(found)
+        return Reply(202, {})
 
     async def get_repo(self, request: web.Request) -> Reply:
         return Reply(200, self._render(request).repository(self._repo(request)))

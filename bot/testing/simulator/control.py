@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -21,6 +22,7 @@ from bot.testing.simulator.render import JSONDict, Renderer
 from bot.testing.simulator.state import (
     CheckRun,
     DispatchScript,
+    HookDelivery,
     Installation,
     InstallationToken,
     Issue,
@@ -73,6 +75,7 @@ class GitHubSimulator:
             self.faults,
             public_key,
             contract,
+            redeliver=self._redeliver_later,
             on_dispatch=self._play_dispatch,
             on_cancel=self._cancel,
             on_rerun=self._play_rerun,
@@ -80,6 +83,7 @@ class GitHubSimulator:
         self._rerun_scripts: dict[int, list[list[JobSpec]]] = {}
         self._playbacks: set[asyncio.Task[None]] = set()
         self.deliveries: list[Delivery] = []
+        self._redeliveries: set[asyncio.Task[Delivery]] = set()
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -97,6 +101,7 @@ class GitHubSimulator:
         return self.base_url
 
     async def close(self) -> None:
+        await self.settle_redeliveries()
         for playback in list(self._playbacks):
             playback.cancel()
         if self._session is not None:
@@ -549,7 +554,7 @@ class GitHubSimulator:
         """Sign and POST `payload` as `event` to the webhook URL (recorded only when there is no URL)."""
         delivery = build_delivery(event, payload, self.webhook_secret, self.app_id)
         self.deliveries.append(delivery)
-        await self._send(delivery)
+        await self._send(delivery, redelivery=False)
         return delivery
 
     async def redeliver(self, delivery: Delivery) -> Delivery:
@@ -558,15 +563,45 @@ class GitHubSimulator:
             delivery.event, copy.deepcopy(delivery.payload), self.webhook_secret, self.app_id, guid=delivery.guid
         )
         self.deliveries.append(again)
-        await self._send(again)
+        await self._send(again, redelivery=True)
         return again
 
-    async def _send(self, delivery: Delivery) -> None:
+    def _redeliver_later(self, record: HookDelivery) -> None:
+        """`POST /app/hook/deliveries/{id}/attempts`: GitHub answers 202 and sends the delivery again soon after."""
+        original = next(d for d in self.deliveries if d.guid == record.guid)
+        task = asyncio.get_running_loop().create_task(self.redeliver(original))
+        self._redeliveries.add(task)
+        task.add_done_callback(self._redeliveries.discard)
+
+    async def settle_redeliveries(self) -> None:
+        """Wait until the redeliveries the App asked for have been sent."""
+        while self._redeliveries:
+            await asyncio.gather(*self._redeliveries)
+
+    async def _send(self, delivery: Delivery, *, redelivery: bool) -> None:
+        started = time.monotonic()
         if self.webhook_url is None:
-            return
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        await send(self._session, self.webhook_url, delivery)
+            status = "failed to connect to host"
+        else:
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+            status = await send(self._session, self.webhook_url, delivery)
+        installation, repository = delivery.payload.get("installation"), delivery.payload.get("repository")
+        record = HookDelivery(
+            id=self.state.ids.next("hook_delivery", 7_000_000_001),
+            guid=delivery.guid,
+            event=delivery.event,
+            action=delivery.action,
+            installation_id=installation.get("id") if isinstance(installation, dict) else None,
+            repository_id=repository.get("id") if isinstance(repository, dict) else None,
+            delivered_at=utcnow(),
+            redelivery=redelivery,
+            duration=time.monotonic() - started,
+            status_code=delivery.status_code or 0,
+            status=status,
+        )
+        self.state.hook_deliveries.append(record)
+        delivery.id = record.id
 
     async def deliver_pull_request(
         self, pr: PullRequest, action: str, before: str | None = None, sender: str | None = None
@@ -579,6 +614,17 @@ class GitHubSimulator:
     async def deliver_workflow_run(self, run: WorkflowRun, action: str = "completed") -> Delivery:
         payload = PayloadBuilder(self.render).workflow_run(run, action, self._installation(run.repo))
         return await self.deliver("workflow_run", payload)
+
+    async def deliver_workflow_jobs(self, run: WorkflowRun) -> list[Delivery]:
+        """`workflow_job` `completed` for each job that ran in the run's latest attempt, as GitHub sends them when
+        the jobs finish (jobs a partial re-run kept from an earlier attempt were delivered back then)."""
+        builder = PayloadBuilder(self.render)
+        latest, installation = run.latest, self._installation(run.repo)
+        return [
+            await self.deliver("workflow_job", builder.workflow_job(run, job, "completed", installation))
+            for job in latest.jobs
+            if job.run_attempt == latest.number and job.status == "completed"
+        ]
 
     async def deliver_check_run(
         self, check: CheckRun, action: str, sender: str = "octocat", requested_action: str | None = None

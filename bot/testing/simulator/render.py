@@ -688,6 +688,22 @@ class Renderer:
             "subject_type": "line",
         }
 
+    def installation_object(self, installation: Installation) -> JSONDict:
+        """The REST API's `installation` (as `GET /app/installations` lists it)."""
+        body: JSONDict = template("installation.created")["installation"]
+        body.update(self.installation(installation))
+        created = iso(installation.created_at)
+        body.update(
+            target_type=installation.account_type,
+            created_at=created,
+            updated_at=created,
+            target_id=self.state.user_id(installation.account),
+            access_tokens_url=f"{self.api}/app/installations/{installation.id}/access_tokens",
+            repositories_url=f"{self.api}/installation/repositories",
+            html_url=f"{WEB}/settings/installations/{installation.id}",
+        )
+        return body
+
     def reaction(self, reaction: Reaction) -> JSONDict:
         return {
             "id": reaction.id,

@@ -490,6 +490,23 @@ class IdSequence:
         return next(counter)
 
 
+@dataclass(frozen=True)
+class HookDelivery:
+    """GitHub's record of one delivery to the App's webhook (what `GET /app/hook/deliveries` lists)."""
+
+    id: int
+    guid: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository_id: int | None
+    delivered_at: datetime
+    redelivery: bool
+    duration: float
+    status_code: int  # 0: no answer
+    status: str  # "OK", "Invalid HTTP Response: 503", "failed to connect to host", ...
+
+
 @dataclass
 class SimState:
     """Everything the simulated GitHub knows. Mutated only through the simulator's control API and REST routes."""
@@ -515,6 +532,7 @@ class SimState:
     dispatch_scripts: dict[int, DispatchScript] = field(default_factory=dict)
     rerunning: set[int] = field(default_factory=set)  # runs whose re-run was asked for and has not started yet
     run_details: bool = True  # dispatches answer the run's id (GitHub since 2026); False: 204, as older servers
+    hook_deliveries: list[HookDelivery] = field(default_factory=list)
 
     def user_id(self, login: str) -> int:
         if login not in self.user_ids:

@@ -7,7 +7,6 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
@@ -29,6 +28,7 @@ class Delivery:
     body: bytes
     status_code: int | None = None
     response_text: str = ""
+    id: int = 0  # GitHub's id of the delivery record, once sent
 
 
 def signature_headers(body: bytes, secret: str) -> dict[str, str]:
@@ -57,17 +57,23 @@ def build_delivery(event: str, payload: JSONDict, secret: str, app_id: int, guid
     return Delivery(guid, event, payload.get("action"), payload, headers, body)
 
 
-async def send(session: aiohttp.ClientSession, url: str, delivery: Delivery, timeout: float = 10.0) -> None:
-    """POST a delivery and record the App's status code; GitHub gives up after 10 seconds."""
+async def send(session: aiohttp.ClientSession, url: str, delivery: Delivery, timeout: float = 10.0) -> str:
+    """POST a delivery and record the App's status code; GitHub gives up after 10 seconds. Returns GitHub's words
+    for the outcome (the `status` of its delivery record)."""
     try:
         async with session.post(
             url, data=delivery.body, headers=delivery.headers, timeout=aiohttp.ClientTimeout(total=timeout)
         ) as response:
             delivery.status_code = response.status
             delivery.response_text = await response.text()
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except TimeoutError:
+        delivery.status_code, delivery.response_text = None, "timed out"
+        return "timed out"
+    except aiohttp.ClientError as error:
         delivery.status_code = None
         delivery.response_text = f"{type(error).__name__}: {error}"
+        return "failed to connect to host"
+    return "OK" if 200 <= delivery.status_code < 300 else f"Invalid HTTP Response: {delivery.status_code}"
 
 
 class PayloadBuilder:
@@ -238,16 +244,7 @@ class PayloadBuilder:
 
     def installation_created(self, installation: Installation, repos: list[Repo], sender: str) -> JSONDict:
         body = self._envelope("installation.created", None, sender, None)
-        rendered: Any = template("installation.created")["installation"]
-        rendered.update(self.render.installation(installation))
-        created = iso(installation.created_at)
-        rendered.update(
-            target_type=installation.account_type,
-            created_at=created,
-            updated_at=created,
-            target_id=self.render.state.user_id(installation.account),
-        )
-        body["installation"] = rendered
+        body["installation"] = self.render.installation_object(installation)
         body["repositories"] = [
             {
                 "id": r.id,
