@@ -39,6 +39,15 @@ from bot.store import DeliveryJournal, HandledDelivery, JournalEntry, LeaseLost,
 
 log = logging.getLogger(__name__)
 
+
+async def _woken(event: asyncio.Event, seconds: float) -> None:
+    """Wait for `event`, at most `seconds`. Not `asyncio.wait_for`: on Python 3.11 it can swallow a cancellation
+    that arrives as the event is set, and a loop around it then never stops (a stop that never ends)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 LEASE = timedelta(seconds=30)  # renewed every poll while the delivery is handled; then another instance takes over
 POLL_SECONDS = 1.0  # claims are also woken at once when something claimable is written
 QUIET_SECONDS = 0.05  # no delivery accepted for this long: the burst is over, the batch is written
@@ -251,8 +260,7 @@ class Journal:
     async def _write_loop(self, accepted: Callable[[], int]) -> None:
         seen = accepted()
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._write_wake.wait(), QUIET_SECONDS)
+            await _woken(self._write_wake, QUIET_SECONDS)
             self._write_wake.clear()
             count = accepted()
             quiet, seen = count == seen, count
@@ -294,8 +302,7 @@ class Journal:
 
     async def _claim_loop(self, submit_claimed: Callable[[Delivery], None], capacity: Callable[[], int]) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._claim_wake.wait(), self._poll_seconds)
+            await _woken(self._claim_wake, self._poll_seconds)
             self._claim_wake.clear()
             try:
                 await self.claim(submit_claimed, capacity)

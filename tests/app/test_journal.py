@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.app.journal import MAX_REDELIVERIES, reconcile
+from bot.app.journal import MAX_REDELIVERIES, _woken, reconcile
 from bot.store import JournalEntry, Store
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -64,3 +65,21 @@ async def test_reconciliation_redelivers_what_the_store_does_not_know_and_leaves
     assert found.redelivered == ["answered-503", "app-was-down", "acknowledged-then-lost"]  # newest first
     assert record.redelivered == [6, 4, 3]
     assert found.given_up == ["tried-too-often"]
+
+
+async def test_a_loop_woken_as_it_is_cancelled_stops():
+    """The journal's loops wait for a wake-up with a time limit; a stop that cancels one just as it is woken must
+    end it (`asyncio.wait_for` on Python 3.11 loses that cancellation, and the App's stop then never ends)."""
+    wake = asyncio.Event()
+
+    async def loop() -> None:
+        while True:
+            await _woken(wake, 10)
+            wake.clear()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)  # waiting for the wake-up
+    wake.set()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert done and task.cancelled()
