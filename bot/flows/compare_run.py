@@ -82,6 +82,10 @@ async def _compare_for_pull_request(
         created_before=current.created_at,
     )
     baseline = [without_ignored_jobs(record, config.ignore_jobs) for record in baseline]
+    if baseline and {job.name for job in baseline[-1].jobs} - {job.name for job in current.jobs}:
+        # A job the base branch ran is missing: removed by the PR, or its webhook is still on its way. GitHub's
+        # listing of the attempt says which (one call, only then).
+        current = without_ignored_jobs(await provider.with_jobs(current, listed=True), config.ignore_jobs)
     remembered = [s for s in await provider.pr_samples(pull.number, current.workflow_id) if s.id != current.id]
 
     def compare(confirm: bool) -> RunComparison:

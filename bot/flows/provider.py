@@ -77,8 +77,9 @@ class CIProvider(Protocol):
         """One attempt of a run with its jobs."""
         ...
 
-    async def with_jobs(self, run: RunRecord) -> RunRecord:
-        """`run` with the jobs (and steps) of its attempt."""
+    async def with_jobs(self, run: RunRecord, *, listed: bool = False) -> RunRecord:
+        """`run` with the jobs (and steps) of its attempt; `listed`: from the CI's own listing of the attempt, not
+        from what its webhooks have said so far (one job's may still be on its way)."""
         ...
 
     def confirmations(self, number: int) -> set[tuple[str, int]]:

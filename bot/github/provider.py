@@ -129,8 +129,8 @@ class GitHubProvider:
     async def run(self, run_id: int, attempt: int) -> RunRecord:
         return await self.history.attempt(run_id, attempt)
 
-    async def with_jobs(self, run: RunRecord) -> RunRecord:
-        return await self.history.with_jobs(run)
+    async def with_jobs(self, run: RunRecord, *, listed: bool = False) -> RunRecord:
+        return await self.history.with_jobs(run, listed=listed)
 
     async def pr_samples(self, number: int, workflow_id: int | None) -> list[RunRecord]:
         return [stored.run for stored in await self.store.pr_samples(self.repository.id, number, workflow_id or 0)]

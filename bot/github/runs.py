@@ -8,8 +8,8 @@ then read the store.
 The store is trusted to hold a branch's recent runs when it has as many as asked for (webhooks and
 backfill fill it), when the repository's backfill of that branch has finished, or when this process
 listed them from GitHub within the last hour (a young repository has fewer runs than asked for).
-A baseline run's jobs may come from webhooks alone; the compared run's jobs always come from one listing, as
-GitHub sends webhooks in no particular order and a job's may arrive after its run's.
+Jobs told by webhooks alone are complete as far as they go: GitHub sends webhooks in no particular order, and a
+job's may not have arrived yet. A flow that finds a job missing asks for the listing (`with_jobs(listed=True)`).
 """
 
 from __future__ import annotations
@@ -108,17 +108,17 @@ class RunHistory:
         await self.store.ingest(WorkflowRunEvent(None, self.repository, run) for run in runs if run.event in events)
 
     async def attempt(self, run_id: int, attempt: int) -> RunRecord:
-        """One attempt of a run with all its jobs (listed from GitHub once: a job's webhook may still be on its way)."""
+        """One attempt of a run with its jobs."""
         for stored in await self.store.run_attempts(self.repository.id, run_id):
-            if stored.run.run_attempt == attempt and stored.jobs_listed:
-                return stored.run
+            if stored.run.run_attempt == attempt:
+                return await self._with_jobs(stored)
         run = workflow_run_record(await self.api.run_attempt(run_id, attempt), self.repository.id, "workflow_run")
         return await self._fetch_jobs(run)
 
-    async def with_jobs(self, run: RunRecord) -> RunRecord:
-        """`run` with all the jobs of its attempt (listed from GitHub once, as in `attempt`)."""
+    async def with_jobs(self, run: RunRecord, *, listed: bool = False) -> RunRecord:
+        """`run` with the jobs of its attempt; `listed`: as GitHub lists them (once), not as webhooks told so far."""
         for stored in await self.store.run_attempts(self.repository.id, run.id):
-            if stored.run.run_attempt == run.run_attempt and stored.jobs_listed:
+            if stored.run.run_attempt == run.run_attempt and (stored.jobs_listed if listed else stored.jobs_complete):
                 return dataclasses.replace(run, jobs=stored.run.jobs)
         fetched = await self._fetch_jobs(stored_run(self.repository.id, run))
         return dataclasses.replace(run, jobs=fetched.jobs)

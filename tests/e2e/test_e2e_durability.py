@@ -163,6 +163,32 @@ async def test_a_burst_survives_a_github_outage_of_several_minutes_and_each_repo
     assert Counter(s.state for s in states.values()) == {"done": len(github.deliveries)}
 
 
+LIST_JOBS = ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs")
+
+
+async def test_jobs_told_by_webhooks_serve_the_comparison_and_a_late_job_webhook_is_listed_not_called_removed(
+    app_with_clock,
+):
+    github, app, clock = app_with_clock
+    repo, pulls_and_runs = await open_with_runs(github, 2)
+    (first_pr, first_run), (second_pr, second_run) = pulls_and_runs
+
+    await github.deliver_workflow_jobs(first_run)  # every job's webhook before the run's
+    await github.deliver_workflow_run(first_run)
+    await settle(app, clock)
+    listed = github.calls[LIST_JOBS]
+
+    await github.deliver_workflow_jobs(second_run, only={"test"})  # the build job's webhook is late
+    await github.deliver_workflow_run(second_run)
+    await settle(app, clock)
+
+    assert reports(github, repo, pulls_and_runs) == [(1, 1), (1, 1)]
+    for pr in (first_pr, second_pr):
+        (comment,) = [c for c in github.issue_comments(repo, pr.number) if "ci-orchestrator:comparison" in c.body]
+        assert "slower: build" in comment.body and "removed" not in comment.body
+    assert github.calls[LIST_JOBS] == listed + 1  # the second run's jobs, listed once; the first's came by webhook
+
+
 # ---- real processes: kill -9, a stop with work left, two instances ---------------------------------------------
 
 

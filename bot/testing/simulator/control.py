@@ -7,7 +7,7 @@ import copy
 import secrets
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -615,15 +615,16 @@ class GitHubSimulator:
         payload = PayloadBuilder(self.render).workflow_run(run, action, self._installation(run.repo))
         return await self.deliver("workflow_run", payload)
 
-    async def deliver_workflow_jobs(self, run: WorkflowRun) -> list[Delivery]:
+    async def deliver_workflow_jobs(self, run: WorkflowRun, *, only: Collection[str] = ()) -> list[Delivery]:
         """`workflow_job` `completed` for each job that ran in the run's latest attempt, as GitHub sends them when
-        the jobs finish (jobs a partial re-run kept from an earlier attempt were delivered back then)."""
+        the jobs finish (jobs a partial re-run kept from an earlier attempt were delivered back then); `only`:
+        just the jobs of these names (the others' webhooks are late)."""
         builder = PayloadBuilder(self.render)
         latest, installation = run.latest, self._installation(run.repo)
         return [
             await self.deliver("workflow_job", builder.workflow_job(run, job, "completed", installation))
             for job in latest.jobs
-            if job.run_attempt == latest.number and job.status == "completed"
+            if job.run_attempt == latest.number and job.status == "completed" and (not only or job.name in only)
         ]
 
     async def deliver_check_run(
