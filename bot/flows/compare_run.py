@@ -97,7 +97,7 @@ async def _compare_for_pull_request(
             earlier_attempts=earlier,
         )
 
-    cmp = compare(confirm=may_confirm(provider, pull, current, config))
+    cmp = compare(confirm=await may_confirm(provider, pull, current, config))
     if cmp.awaiting_confirmation and not await _rerun_to_confirm(provider, pull, current, cmp):
         cmp = compare(confirm=False)  # GitHub refused the re-run: one sample decides, at the stricter level
     if cmp.status is ComparisonStatus.COMPARED and current.conclusion == "success":
@@ -116,21 +116,23 @@ async def _compare_for_pull_request(
     return cmp
 
 
-def may_confirm(provider: CIProvider, pull: PullRequestRef, run: RunRecord, config: ComparisonConfig) -> bool:
+async def may_confirm(provider: CIProvider, pull: PullRequestRef, run: RunRecord, config: ComparisonConfig) -> bool:
     """Whether a verdict may wait for a confirming re-run: the configuration allows it, this commit's workflow
     has not been re-run to confirm yet (one round each), and the pull request's budget is not spent."""
     if config.confirm != "rerun":
         return False
-    done = provider.confirmations(pull.number)
+    done = await provider.confirmations(pull.number)
     return (run.head_sha, run.workflow_id or 0) not in done and len(done) < config.confirm_reruns
 
 
 async def _rerun_to_confirm(provider: CIProvider, pull: PullRequestRef, run: RunRecord, cmp: RunComparison) -> bool:
-    """Re-run the jobs that look slower (or the whole run when only its measures do); False when GitHub refused."""
+    """Re-run the jobs that look slower (or the whole run when only its measures do); False when GitHub refused, or
+    when this commit's workflow was claimed for a re-run before (a handling cut short: decide now, not wait)."""
     job_ids = [job.id for job in run.jobs if job.name in cmp.confirm_jobs and job.id is not None]
     if not job_ids and not cmp.confirm_run:
         return False
-    provider.note_confirmation(pull.number, run.head_sha, run.workflow_id or 0)
+    if not await provider.claim_confirmation(pull.number, run.head_sha, run.workflow_id or 0):
+        return False
     rerun = await provider.rerun_jobs(run, job_ids) if job_ids else await provider.rerun_run(run)
     if rerun:
         checked = ", ".join(cmp.confirm_jobs) or "the whole run"

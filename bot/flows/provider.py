@@ -82,12 +82,13 @@ class CIProvider(Protocol):
         from what its webhooks have said so far (one job's may still be on its way)."""
         ...
 
-    def confirmations(self, number: int) -> set[tuple[str, int]]:
+    async def confirmations(self, number: int) -> set[tuple[str, int]]:
         """(head SHA, workflow id) of the confirming re-runs the App asked for on this pull request."""
         ...
 
-    def note_confirmation(self, number: int, head_sha: str, workflow_id: int) -> None:
-        """A confirming re-run is being asked for this commit's workflow: it counts against the budget."""
+    async def claim_confirmation(self, number: int, head_sha: str, workflow_id: int) -> bool:
+        """A confirming re-run is being asked for this commit's workflow: it counts against the budget. False when
+        one was claimed before (a redelivery, another instance): then it is not asked for again."""
         ...
 
     async def rerun_jobs(self, run: RunRecord, job_ids: Sequence[int]) -> bool:

@@ -63,10 +63,6 @@ class GitHubCaches:
         default_factory=lambda: cachetools.TTLCache(20_000, LISTED_SECONDS)
     )
     publisher: Publisher = field(init=False)
-    #: Confirming re-runs asked for per (repository, pull request): (head SHA, workflow id).
-    confirmations: cachetools.LRUCache[tuple[str, int], set[tuple[str, int]]] = field(
-        default_factory=lambda: cachetools.LRUCache(20_000)
-    )
 
     def __post_init__(self) -> None:
         self.publisher = Publisher(self.app_id or 0, self.store)
@@ -140,11 +136,13 @@ class GitHubProvider:
             self.repository.id, number, workflow_id or 0, run.id, run.run_attempt, now=datetime.now(UTC)
         )
 
-    def confirmations(self, number: int) -> set[tuple[str, int]]:
-        return set(self.caches.confirmations.get((self.repo, number)) or ())
+    async def confirmations(self, number: int) -> set[tuple[str, int]]:
+        return await self.store.confirmations(self.repository.id, number)
 
-    def note_confirmation(self, number: int, head_sha: str, workflow_id: int) -> None:
-        self.caches.confirmations[(self.repo, number)] = self.confirmations(number) | {(head_sha, workflow_id)}
+    async def claim_confirmation(self, number: int, head_sha: str, workflow_id: int) -> bool:
+        return await self.store.claim_confirmation(
+            self.repository.id, number, head_sha, workflow_id, now=datetime.now(UTC)
+        )
 
     async def rerun_jobs(self, run: RunRecord, job_ids: Sequence[int]) -> bool:
         """One job: just it (and the jobs that need it). Several: the whole run, as GitHub re-runs one job at a time

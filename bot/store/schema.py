@@ -175,6 +175,17 @@ pr_samples = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
 )
 
+# Revision 6: the confirming re-runs asked for, per pull request (one per head commit and workflow).
+confirmations = Table(
+    "confirmations",
+    metadata,
+    Column("repository_id", BigInteger, primary_key=True),
+    Column("pull_request", Integer, primary_key=True, autoincrement=False),
+    Column("head_sha", Text, primary_key=True),
+    Column("workflow_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("asked_at", UTCDateTime, nullable=False),
+)
+
 posted = Table(
     "posted",
     metadata,

@@ -616,6 +616,37 @@ class Store:
                     )
                 )
 
+    # Confirming re-runs
+
+    async def confirmations(self, repository_id: int, pull_request: int) -> set[tuple[str, int]]:
+        """The (head SHA, workflow id) of each confirming re-run asked for on a pull request."""
+        table = schema.confirmations
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(table.c.head_sha, table.c.workflow_id).where(
+                    table.c.repository_id == repository_id, table.c.pull_request == pull_request
+                )
+            )
+            return {(row.head_sha, row.workflow_id) for row in rows}
+
+    async def claim_confirmation(
+        self, repository_id: int, pull_request: int, head_sha: str, workflow_id: int, *, now: datetime
+    ) -> bool:
+        """Note a confirming re-run of a commit's workflow: True for the first claim, False when it was claimed
+        before (a redelivery, another instance), so that only one of them asks GitHub."""
+        row = {
+            "repository_id": repository_id,
+            "pull_request": pull_request,
+            "head_sha": head_sha,
+            "workflow_id": workflow_id,
+            "asked_at": now,
+        }
+        table = schema.confirmations
+        async with self.engine.begin() as connection:
+            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+            statement = insert.on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key])
+            return (await connection.execute(statement.returning(table.c.head_sha), row)).first() is not None
+
     async def pr_samples(self, repository_id: int, pull_request: int, workflow_id: int) -> list[StoredRun]:
         """The remembered samples of a pull request's workflow, oldest first (those whose run is still stored)."""
         samples, runs = schema.pr_samples, schema.runs
@@ -775,6 +806,7 @@ class Store:
                 ~exists().where(runs.c.repository_id == prs.c.repository_id, runs.c.run_id == prs.c.run_id)
             ),
             "pr_samples": delete(schema.pr_samples).where(schema.pr_samples.c.recorded_at < cutoff),
+            "confirmations": delete(schema.confirmations).where(schema.confirmations.c.asked_at < cutoff),
             "posted": delete(schema.posted).where(schema.posted.c.updated_at < cutoff),
             "deliveries": delete(schema.deliveries).where(
                 schema.deliveries.c.state.not_in(schema.UNFINISHED_STATES),

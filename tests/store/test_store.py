@@ -233,6 +233,23 @@ async def test_pr_samples_keep_the_newest_and_survive_a_restart(database_url: st
         await reopened.close()
 
 
+async def test_confirming_reruns_are_claimed_once_per_commit_and_workflow_and_survive_a_restart(database_url: str):
+    store = await Store.open(database_url)
+    try:
+        assert await store.claim_confirmation(REPOSITORY_ID, 9, "a" * 40, WORKFLOW_ID, now=START)
+        assert not await store.claim_confirmation(REPOSITORY_ID, 9, "a" * 40, WORKFLOW_ID, now=START)  # again
+        assert await store.claim_confirmation(REPOSITORY_ID, 9, "b" * 40, WORKFLOW_ID, now=START)
+        assert await store.claim_confirmation(REPOSITORY_ID, 10, "a" * 40, WORKFLOW_ID, now=START)  # another PR
+    finally:
+        await store.close()
+    reopened = await Store.open(database_url)
+    try:
+        assert await reopened.confirmations(REPOSITORY_ID, 9) == {("a" * 40, WORKFLOW_ID), ("b" * 40, WORKFLOW_ID)}
+        assert await reopened.confirmations(REPOSITORY_ID, 11) == set()
+    finally:
+        await reopened.close()
+
+
 async def test_posted_ids_are_remembered_per_place_with_what_they_show(database_url: str):
     store = await Store.open(database_url)
     key = ("ci.yml", 7, "warning", "build")
@@ -307,10 +324,11 @@ async def test_retention_deletes_old_history_and_finished_deliveries(store: Stor
     await store.ingest(parse(p) for p in lifecycle(301, 1, [(3011, "build", "success")], created=START))
     await store.add_pr_sample(REPOSITORY_ID, 3, WORKFLOW_ID, 300, 1, now=old)
     await store.remember_comment(REPOSITORY_ID, 3, "marker", 1, body="", now=old)
+    await store.claim_confirmation(REPOSITORY_ID, 3, "a" * 40, WORKFLOW_ID, now=old)
     result = await store.apply_retention(now=START + timedelta(days=1))
     assert result.deleted["runs"] == 1 and result.deleted["jobs"] == 1
     assert result.deleted["run_pull_requests"] == 1 and result.deleted["pr_samples"] == 1
-    assert result.deleted["posted"] == 1
+    assert result.deleted["posted"] == 1 and result.deleted["confirmations"] == 1
     counts = await store.counts()
     assert (counts["runs"], counts["jobs"], counts["steps"]) == (1, 1, 3)  # steps of the old job went with it
     assert [stored.run.id for stored in await store.baseline_runs(REPOSITORY_ID, WORKFLOW_ID, ["main"])] == [301]

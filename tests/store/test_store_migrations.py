@@ -32,10 +32,10 @@ async def test_an_empty_database_is_migrated_to_the_schema(database_url: str):
     try:
         assert await schema_revision(engine) is None
         await migrate(engine)
-        assert await schema_revision(engine) == "0005"
+        assert await schema_revision(engine) == "0006"
         assert await differences_from_schema(engine) == []
         await migrate(engine)  # every start-up migrates: nothing left to do
-        assert await schema_revision(engine) == "0005"
+        assert await schema_revision(engine) == "0006"
     finally:
         await engine.dispose()
 
@@ -122,7 +122,7 @@ async def test_instances_starting_together_migrate_once(database_url: str):
         pytest.skip("several instances need PostgreSQL")
     stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
     try:
-        assert {await schema_revision(store.engine) for store in stores} == {"0005"}
+        assert {await schema_revision(store.engine) for store in stores} == {"0006"}
     finally:
         for store in stores:
             await store.close()
