@@ -35,6 +35,7 @@ from bot.config.schema import (
 from bot.review.model import DEFAULT_ANALYZERS
 from bot.review.model import FAIL_ON_CHOICES as REVIEW_FAIL_ON
 from bot.review.registry import available_analyzers
+from bot.review.yaml_lines import item_position, key_position, node_position, value_position
 
 
 class _Invalid(ValueError):
@@ -98,38 +99,23 @@ def _plain_scalar(value: str | int | float) -> str | int | float:
     raise TypeError(f"not a scalar: {value!r}")
 
 
+def _node_position(node: Any) -> Position:
+    return node_position(node) or (1, 1)
+
+
 def _key_position(node: Any, key: Any) -> Position:
-    try:
-        line, column = node.lc.key(key)
-    except (AttributeError, KeyError, TypeError):
-        return _node_position(node)
-    return line + 1, column + 1
+    return key_position(node, key) or _node_position(node)
 
 
 def _value_position(node: Any, key: Any) -> Position:
     """Where the value of `key` starts; the key itself when the value is null (ruamel points past it)."""
     if node.get(key) is None:
         return _key_position(node, key)
-    try:
-        line, column = node.lc.value(key)
-    except (AttributeError, KeyError, TypeError):
-        return _key_position(node, key)
-    return line + 1, column + 1
+    return value_position(node, key) or _key_position(node, key)
 
 
 def _item_position(node: Any, index: int) -> Position:
-    try:
-        line, column = node.lc.item(index)
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return _node_position(node)
-    return line + 1, column + 1
-
-
-def _node_position(node: Any) -> Position:
-    lc = getattr(node, "lc", None)
-    if lc is None or lc.line is None:
-        return 1, 1
-    return lc.line + 1, lc.col + 1
+    return item_position(node, index) or _node_position(node)
 
 
 def _document_position(text: str) -> Position:
