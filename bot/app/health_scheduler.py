@@ -77,9 +77,9 @@ class HealthScheduler:
                 next_due = await self._refresh_repository(repository, now) if repository else now + RECHECK
             except Exception:
                 log.exception("health refresh of %s failed; retrying in %s", scope, self.retry)
-                await health.release(scope, self.instance, retry_at=now + self.retry)
+                await health.unclaim(scope, self.instance, due_at=now + self.retry)
                 continue
-            await health.finish(scope, self.instance, next_due=next_due)
+            await health.unclaim(scope, self.instance, due_at=next_due)
             if repository is not None:
                 done.append(scope)
                 owner = repository.full_name.partition("/")[0]
@@ -89,9 +89,9 @@ class HealthScheduler:
                 refreshed = await self._refresh_rollup(scope.partition(":")[2], repositories.values(), now)
             except Exception:
                 log.exception("health roll-up %s failed; retrying in %s", scope, self.retry)
-                await health.release(scope, self.instance, retry_at=now + self.retry)
+                await health.unclaim(scope, self.instance, due_at=now + self.retry)
                 continue
-            await health.finish(scope, self.instance, next_due=now + ROLLUP_EVERY)
+            await health.unclaim(scope, self.instance, due_at=now + ROLLUP_EVERY)
             if refreshed:
                 done.append(scope)
         return done

@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -63,6 +64,11 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
     """The result of work whose caller is gone: its error is logged rather than lost."""
     if not task.cancelled() and task.exception() is not None:
         logging.getLogger(__name__).debug("store call whose caller was cancelled failed", exc_info=task.exception())
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """`INSERT` for `table` in the dialect named `dialect`, with its `ON CONFLICT` clauses (PostgreSQL or SQLite)."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def advisory_key(name: str) -> int:

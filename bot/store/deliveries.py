@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import schema
-from bot.store.database import cancel_safe
+from bot.store.database import cancel_safe, dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ class Deliveries:
             for entry in entries
         }
         async with self._engine.begin() as connection:
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(_d)
+            insert = dialect_insert(connection.dialect.name, _d)
             statement = insert.on_conflict_do_update(
                 index_elements=[_d.c.delivery_id],
                 set_={
@@ -202,7 +201,7 @@ class Deliveries:
             for item in handled
         }
         async with self._engine.begin() as connection:
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(_d)
+            insert = dialect_insert(connection.dialect.name, _d)
             changed = ("state", "attempts", "next_attempt_at", "error", "finished_at", "payload")
             statement = insert.on_conflict_do_update(
                 index_elements=[_d.c.delivery_id],

@@ -29,7 +29,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.health.model import (
@@ -46,6 +45,7 @@ from bot.health.model import (
     RunPoint,
 )
 from bot.store import schema
+from bot.store.database import dialect_insert
 
 FAILED = ("failure", "timed_out", "startup_failure")
 PASSED = ("success", "neutral")
@@ -454,7 +454,7 @@ class HealthStore:
         """Add these scopes to the schedule, due at `due_at`; scopes already there keep their time."""
         if not scopes:
             return
-        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(schema.health_schedule)
+        insert = dialect_insert(self.dialect, schema.health_schedule)
         rows = [{"scope": scope, "due_at": due_at} for scope in scopes]
         async with self.engine.begin() as connection:
             await connection.execute(insert.on_conflict_do_nothing(index_elements=["scope"]), rows)
@@ -493,24 +493,14 @@ class HealthStore:
                 claimed.append(scope)
         return claimed
 
-    async def finish(self, scope: str, owner: str, *, next_due: datetime) -> None:
-        """A claimed refresh is done: due again at `next_due`."""
+    async def unclaim(self, scope: str, owner: str, *, due_at: datetime) -> None:
+        """A claimed refresh is over: due again at `due_at` (the next one when it was done, a retry when it failed)."""
         table = schema.health_schedule
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(table)
                 .where(table.c.scope == scope, table.c.claimed_by == owner)
-                .values(due_at=next_due, claimed_by=None, claimed_until=None)
-            )
-
-    async def release(self, scope: str, owner: str, *, retry_at: datetime) -> None:
-        """A claimed refresh failed: let it be claimed again from `retry_at`."""
-        table = schema.health_schedule
-        async with self.engine.begin() as connection:
-            await connection.execute(
-                update(table)
-                .where(table.c.scope == scope, table.c.claimed_by == owner)
-                .values(claimed_by=None, claimed_until=None, due_at=retry_at)
+                .values(due_at=due_at, claimed_by=None, claimed_until=None)
             )
 
     async def save_summary(self, scope: str, summary: dict[str, Any], *, now: datetime) -> None:
@@ -547,7 +537,7 @@ class HealthStore:
         if not findings:
             return []
         table = schema.health_alerts
-        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        insert = dialect_insert(self.dialect, table)
         async with self.engine.begin() as connection:
             known = set(
                 (
@@ -562,7 +552,7 @@ class HealthStore:
                     table.c.finding
                 )
                 rows = [{"scope": scope, "finding": finding, "notified_at": now} for finding in fresh]
-                claimed = set()
+                claimed: set[str] = set()
                 for row in rows:
                     claimed.update((await connection.execute(statement, row)).scalars())
                 fresh = [finding for finding in fresh if finding in claimed]

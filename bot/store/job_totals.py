@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import schema
+from bot.store.database import dialect_insert
 
 
 def queue_bucket(seconds: int) -> int:
@@ -31,10 +30,6 @@ def queue_bucket(seconds: int) -> int:
 def billed_minutes(seconds: int) -> int:
     """A job's run time as GitHub bills it: rounded up to a whole minute."""
     return (seconds + 59) // 60
-
-
-def _insert(connection: AsyncConnection, table: Table) -> Any:
-    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def countable(row: Mapping[str, Any]) -> bool:
@@ -53,7 +48,11 @@ async def count_completed_jobs(connection: AsyncConnection, rows: Iterable[Mappi
     if not done:
         return
     counted = schema.job_totals_counted
-    marker = _insert(connection, counted).on_conflict_do_nothing(index_elements=["job_id"]).returning(counted.c.job_id)
+    marker = (
+        dialect_insert(connection.dialect.name, counted)
+        .on_conflict_do_nothing(index_elements=["job_id"])
+        .returning(counted.c.job_id)
+    )
     fresh = set((await connection.execute(marker, [{"job_id": job_id} for job_id in sorted(done)])).scalars())
     totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
     for job_id in fresh:
@@ -73,7 +72,7 @@ async def count_completed_jobs(connection: AsyncConnection, rows: Iterable[Mappi
     if not totals:
         return
     table = schema.job_totals
-    insert = _insert(connection, table)
+    insert = dialect_insert(connection.dialect.name, table)
     statement = insert.on_conflict_do_update(
         index_elements=[column.name for column in table.primary_key],
         set_={

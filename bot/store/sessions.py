@@ -15,20 +15,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ondemand.session import Expectation, Leg, RunObservation, SuiteSession
 from bot.store import schema
+from bot.store.database import dialect_insert
 from bot.store.locks import SingleFlight
 
 _SESSION_FIELDS = [f.name for f in fields(SuiteSession) if f.name != "expect"]
 _LEG_FIELDS = [f.name for f in fields(Leg) if f.name not in ("number", "inputs")]
 _OBSERVATION_TIMES = ("started_at", "completed_at")
-
-
-def _insert(connection: AsyncConnection, table: Any) -> Any:
-    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _session_row(session: SuiteSession) -> dict[str, Any]:
@@ -83,7 +79,7 @@ class SessionStore:
         edit, another instance)."""
         table = schema.test_commands
         async with self.engine.begin() as connection:
-            statement = _insert(connection, table).on_conflict_do_nothing(
+            statement = dialect_insert(connection.dialect.name, table).on_conflict_do_nothing(
                 index_elements=["repository_id", "comment_id"]
             )
             result = await connection.execute(
@@ -200,7 +196,7 @@ class SessionStore:
                 "observation": _observation_json(merged),
                 "updated_at": now,
             }
-            statement = _insert(connection, runs)
+            statement = dialect_insert(connection.dialect.name, runs)
             await connection.execute(
                 statement.on_conflict_do_update(
                     index_elements=["repository_id", "run_id"],
@@ -245,7 +241,7 @@ class SessionStore:
                 await connection.execute(select(budgets).where(budgets.c.installation_id == installation_id))
             ).first()
             if row is None or row.window_start + window <= now:
-                statement = _insert(connection, budgets)
+                statement = dialect_insert(connection.dialect.name, budgets)
                 values = {"installation_id": installation_id, "window_start": now, "used": 1}
                 await connection.execute(
                     statement.on_conflict_do_update(index_elements=["installation_id"], set_=values), values

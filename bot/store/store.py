@@ -17,12 +17,11 @@ from typing import Any
 
 import cachetools
 from sqlalchemy import Row, Table, and_, delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.comparison.model import JobRecord, RunRecord, StepRecord
 from bot.store import schema
-from bot.store.database import cancel_safe, create_engine, migrate
+from bot.store.database import cancel_safe, create_engine, dialect_insert, migrate
 from bot.store.deliveries import Deliveries, RetryPolicy
 from bot.store.health import HealthStore
 from bot.store.job_totals import count_completed_jobs
@@ -53,7 +52,7 @@ def _upsert(dialect: str, table: Table, columns: tuple[str, ...], *, newer: str 
     """INSERT … ON CONFLICT on the primary key of rows with `columns`: update the row when `newer` (a column) is at
     least as large in the new row, keep it otherwise; with `newer=None`, never update (insert if absent). Built once
     per shape: building one costs more than running it."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = dialect_insert(dialect, table)
     keys = [column.name for column in table.primary_key]
     if newer is None:
         return statement.on_conflict_do_nothing(index_elements=keys)
@@ -643,7 +642,7 @@ class Store:
         }
         table = schema.confirmations
         async with self.engine.begin() as connection:
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+            insert = dialect_insert(connection.dialect.name, table)
             statement = insert.on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key])
             return (await connection.execute(statement.returning(table.c.head_sha), row)).first() is not None
 
@@ -704,7 +703,7 @@ class Store:
         }
         table = schema.posted
         async with self.engine.begin() as connection:
-            insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+            insert = dialect_insert(connection.dialect.name, table)
             keys = [column.name for column in table.primary_key]
             # The last post wins: posts to one place are serialised by the publisher (`single_flight`).
             statement = insert.on_conflict_do_update(

@@ -104,8 +104,8 @@ async def test_each_due_scope_is_claimed_by_one_instance_and_comes_back_when_due
     owner = next(f"instance {i}" for i, claimed in enumerate(claims) if "repository:1" in claimed)
     assert await health.claim_due("late", now=NOW, lease=timedelta(minutes=30), prefix="repository:") == []
 
-    await health.finish("repository:1", owner, next_due=NOW + timedelta(days=7))
-    await health.release("repository:2", "not the owner", retry_at=NOW)  # only the holder can release
+    await health.unclaim("repository:1", owner, due_at=NOW + timedelta(days=7))
+    await health.unclaim("repository:2", "not the owner", due_at=NOW)  # only the holder can unclaim
     assert await health.claim_due("x", now=NOW + timedelta(minutes=10), lease=timedelta(minutes=30)) == [
         "organization:octo-org"
     ]
