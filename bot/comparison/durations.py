@@ -37,6 +37,9 @@ SINGLE_SAMPLE_STRICTNESS = 10.0
 MODE_GAP = 3.0
 # A sample within a mode's own two-sided prediction bounds at this level is explained by that mode.
 EXPLAINED_ALPHA = 0.05
+# Samples within this log-ratio (5 %) above a stretch of the base branch's runs are no slower than it: slow
+# stretches (runner or pool trouble) recur at magnitudes a few percent apart.
+SEEN_MARGIN = math.log(1.05)
 
 
 def log_seconds(seconds: float) -> float:
@@ -241,6 +244,7 @@ class _Evidence:
     """
 
     __slots__ = (
+        "_frame",
         "_judged",
         "change_percent",
         "change_seconds",
@@ -257,6 +261,8 @@ class _Evidence:
         self.median_seconds = median(measure.baseline)
         self.change_seconds, self.change_percent = change_of(self.median_seconds, measure.samples)
         self._judged: tuple[tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]] | None = None
+        # The log-durations the samples' mean is judged in (net of the control, or raw): baseline, samples.
+        self._frame: tuple[list[float], list[float]] = ([], [])
 
     @property
     def sample_count(self) -> int:
@@ -280,6 +286,13 @@ class _Evidence:
                     self.min_gap,
                 )
             if controlled is not None and all(offset is not None for offset in offsets):
+                self._frame = (
+                    [
+                        value - offset
+                        for value, offset in zip(baseline_logs, measure.baseline_offsets or (), strict=True)
+                    ],
+                    [value - (offset or 0.0) for value, offset in zip(self.sample_logs, offsets, strict=True)],
+                )
                 each = tuple(
                     (value - (offset or 0.0), controlled)
                     for value, offset in zip(self.sample_logs, offsets, strict=True)
@@ -287,6 +300,7 @@ class _Evidence:
                 mean = (_mean([value for value, _ in each]), controlled)
             else:
                 raw = BaselineNoise.of(baseline_logs, self.min_gap)
+                self._frame = (baseline_logs, list(self.sample_logs))
                 each = tuple(
                     (value - offset, controlled) if offset is not None and controlled is not None else (value, raw)
                     for value, offset in zip(self.sample_logs, offsets, strict=True)
@@ -294,6 +308,25 @@ class _Evidence:
                 mean = (_mean(self.sample_logs), raw)
             self._judged = (each, mean)
         return self._judged
+
+    def slowest_stretch(self, width: int) -> float:
+        """The base branch's slowest stretch of `width` runs in a row, as the log-duration of its fastest run."""
+        self._histories()
+        baseline, _ = self._frame
+        return max(
+            (min(baseline[start : start + width]) for start in range(len(baseline) - width + 1)), default=-math.inf
+        )
+
+    def seen_on_base_branch(self, width: int) -> bool:
+        """The base branch, unchanged, had `width` runs in a row each about as slow as the samples' fastest.
+
+        "About": within SEEN_MARGIN. CI spikes come in stretches (a slow runner pool, a busy host), and no
+        test on the history's spread tells two spikes in a row from a slowdown when the base branch
+        itself had such a stretch: the App does not call slower what the base branch did unchanged.
+        """
+        self._histories()
+        _, samples = self._frame
+        return min(samples) <= self.slowest_stretch(width) + SEEN_MARGIN
 
     @property
     def each(self) -> tuple[tuple[float, BaselineNoise], ...]:
@@ -345,6 +378,11 @@ def _most_samples_past(evidence: _Evidence, alpha: float, *, slower: bool) -> bo
     return past > evidence.sample_count // 2
 
 
+def _backed(evidence: _Evidence) -> bool:
+    """A lone sample called slower on what backs it (`Measure.lone_strictness` 1), not on its own samples."""
+    return evidence.sample_count == 1 and evidence.measure.lone_strictness == 1.0
+
+
 def _family_p_value(p_value: float, sample_count: int, strictness: float) -> float:
     """The p-value as the family test uses it: one sample alone must be `strictness` times stronger."""
     return p_value if sample_count > 1 else min(1.0, p_value * strictness)  # inf × 0 never: p > 0 here
@@ -363,13 +401,16 @@ def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: D
     _, noise = evidence.each[0]
     sample_count = max(evidence.sample_count, 2) if rules.confirm else evidence.sample_count
     level = rules.alpha / family_size
+    seen = evidence.slowest_stretch(sample_count) + SEEN_MARGIN
     if sample_count == 1:
         measure = evidence.measure
         strictness = measure.reachable_lone_strictness or measure.lone_strictness or SINGLE_SAMPLE_STRICTNESS
         if math.isinf(strictness):
             return math.inf
+        if strictness == 1.0:  # backed by other measures, not judged on its own samples
+            seen = -math.inf
         level /= strictness
-    needed = noise.slower_bar(sample_count, level)
+    needed = max(noise.slower_bar(sample_count, level), seen)
     if sample_count > 1:
         needed = max(needed, noise.slower_bar(1, _sample_level(rules, family_size)))
     ratio = math.exp(needed - math.log(evidence.median_seconds))
@@ -394,8 +435,11 @@ def judge_family(
     Per measure and direction: the mean log-duration of the samples against the history (a prediction
     p-value for the mean of m new values, see `BaselineNoise`), Holm's procedure over the family, a change
     of at least the thresholds, and more than half of the samples looking slower (faster) on their own.
-    A lone sample's evidence counts `Measure.lone_strictness` times less. With
-    `rules.confirm`, a lone sample that looks slower is not called slower but NEEDS_CONFIRMATION.
+    A lone sample's evidence counts `Measure.lone_strictness` times less. Nothing
+    is called slower that the base branch itself did unchanged: as many runs in a row as there are
+    samples, each about as slow (see `_Evidence.seen_on_base_branch`). With `rules.confirm`, a lone
+    sample that looks slower is not called slower but NEEDS_CONFIRMATION, unless the base branch had two
+    runs in a row as slow as it (a second sample could not change the answer).
     `detectable=False` leaves out the smallest detectable change (steps, where nobody reads it).
     `family_size` counts measures of the family left out of `measures` because their change is not worth
     reading (see `worth_reading`): they can never be called, and count as tests with p = 1.
@@ -435,8 +479,10 @@ def judge_family(
         call = Call.NO_CHANGE
         if big and item.change_seconds > 0 and _most_samples_past(item, sample_level, slower=True):
             if item.sample_count == 1 and rules.confirm:
-                call = Call.NEEDS_CONFIRMATION
-            elif holm_slower:
+                # No re-run when even a second sample as slow as this one would match the base branch's stretches.
+                if not item.seen_on_base_branch(2):
+                    call = Call.NEEDS_CONFIRMATION
+            elif holm_slower and (_backed(item) or not item.seen_on_base_branch(item.sample_count)):
                 call = Call.SLOWER
         elif holm_faster and _most_samples_past(item, sample_level, slower=False):
             call = Call.FASTER

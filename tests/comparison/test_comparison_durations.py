@@ -117,7 +117,8 @@ def test_without_confirmation_a_lone_sample_needs_ten_times_the_evidence() -> No
 
 def test_holm_shares_the_level_within_the_family() -> None:
     """The same +12 % sample is slower alone and not among thirty measures (its p-value fits α, not α/30)."""
-    noisy = [600.0 * factor for factor in (0.94, 0.97, 1.0, 1.03, 1.06) * 4]
+    # Never two runs in a row above 600 s: +12 % is more than the base branch did (see the next test).
+    noisy = [600.0 * factor for factor in (0.94, 1.06, 0.97, 1.03, 1.0) * 4]
     slow = [672.0, 675.0]
     p_value = BaselineNoise.of(logs(noisy), MIN_GAP).p_slower(sum(logs(slow)) / 2, 2)
     assert 0.01 / 30 < p_value < 0.01
@@ -130,6 +131,25 @@ def test_the_common_mode_offset_explains_a_run_where_everything_was_slow() -> No
     offsets = [0.0] * 20
     assert judge([780.0], baseline_offsets=offsets, sample_offsets=[math.log(1.3)]) is Call.NO_CHANGE
     assert judge([780.0], baseline_offsets=offsets, sample_offsets=[None]) is Call.NEEDS_CONFIRMATION
+
+
+def test_what_the_base_branch_did_unchanged_is_never_called_slower() -> None:
+    """Two +10 % runs in a row on the base branch: a pull request's two samples as slow are no slowdown."""
+    stretch = [*STEADY[:8], 660.0, 660.0, *STEADY[10:]]  # a slow runner pool for two runs
+    apart = [*STEADY[:4], 660.0, *STEADY[5:14], 660.0, *STEADY[15:]]  # the same runs, never two in a row
+    assert judge([675.0, 680.0], FINAL, stretch) is Call.NO_CHANGE  # within 5 % of the stretch
+    assert judge([675.0, 680.0], FINAL, apart) is Call.SLOWER
+    assert judge([700.0, 705.0], FINAL, stretch) is Call.SLOWER  # more than 5 % above it
+    # One sample as slow as such a stretch asks for no re-run: a second one could not change the answer.
+    assert judge([680.0], RULES, stretch) is Call.NO_CHANGE
+    assert judge([680.0], RULES, apart) is Call.NEEDS_CONFIRMATION
+    # A lone sample must be more than 5 % above the slowest single run, unless slower jobs back it.
+    slowest = [*STEADY[:19], 900.0]
+    assert judge([920.0], FINAL, slowest, lone_strictness=1.0) is Call.SLOWER
+    assert judge([920.0], FINAL, slowest) is Call.NO_CHANGE
+    assert judge([1000.0], FINAL, slowest) is Call.SLOWER
+    (judgement,) = judge_family([Measure(stretch, [680.0])], RULES)
+    assert judgement.smallest_detectable_percent == pytest.approx((660.0 * 1.05 / 600.0 - 1) * 100)
 
 
 def test_the_smallest_detectable_change_is_where_calls_begin() -> None:
