@@ -212,6 +212,8 @@ class SeriesReport:
     # (measure, slowdown) → [detected, trials]; measure is RUN or a job name
     detection: dict[tuple[str, float], list[int]] = field(default_factory=dict)
     job_spreads: dict[str, list[float]] = field(default_factory=dict)
+    # Slowdowns of exactly the smallest detectable size the first comparison claimed: [called, trials].
+    at_smallest: list[int] = field(default_factory=lambda: [0, 0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +244,7 @@ def positions(series: Sequence[Sample], rounds: int) -> Iterable[Position]:
         )
 
 
-def replay_unchanged(report: SeriesReport, position: Position, confirm: bool) -> None:
+def replay_unchanged(report: SeriesReport, position: Position, confirm: bool) -> RunComparison:
     """The next run as an unchanged pull request: false alarms, re-runs asked for, what could have been seen."""
     first = position.first
     outcome = judge(first, position.stand_ins, position.baseline, position.run_id, confirm)
@@ -266,10 +268,14 @@ def replay_unchanged(report: SeriesReport, position: Position, confirm: bool) ->
         smallest = job.duration.smallest_detectable_percent
         if smallest is not None and statistics.median(position.values(job.name)) >= LONG_JOB_SECONDS:
             report.job_detectable.append(smallest)
+    return outcome.first
 
 
-def replay_slowdowns(report: SeriesReport, position: Position, confirm: bool) -> None:
-    """Each job of median ≥ 300 s (the whole run for a wall-only series) made slower in run i and its re-run."""
+def replay_slowdowns(report: SeriesReport, position: Position, confirm: bool, unchanged: RunComparison) -> None:
+    """Each job of median ≥ 300 s (the whole run for a wall-only series) made slower in run i and its re-run.
+
+    Also by the smallest detectable change the unchanged comparison claimed for it (caught about half of the time).
+    """
     first = position.first
     targets = [
         job
@@ -282,13 +288,20 @@ def replay_slowdowns(report: SeriesReport, position: Position, confirm: bool) ->
         job = None if target == RUN else target
         if job is not None and (spread := log_spread(position.values(job))) is not None:
             report.job_spreads.setdefault(job, []).append(spread)
-        for slowdown in SLOWDOWNS:
-            factor = 1.0 + slowdown
+        claimed = (
+            unchanged.wall_time
+            if job is None
+            else next(comparison.duration for comparison in unchanged.jobs if comparison.name == job)
+        ).smallest_detectable_percent
+        for slowdown in (*SLOWDOWNS, None):
+            if slowdown is None and (claimed is None or math.isinf(claimed)):
+                continue
+            factor = 1.0 + (claimed / 100.0 if slowdown is None else slowdown)
             stand_ins = [
                 later.slowed(job, factor) if job is None or job in later.jobs else later for later in position.stand_ins
             ]
             outcome = judge(first.slowed(job, factor), stand_ins, position.baseline, position.run_id, confirm)
-            tally = report.detection.setdefault((target, slowdown), [0, 0])
+            tally = report.at_smallest if slowdown is None else report.detection.setdefault((target, slowdown), [0, 0])
             tally[0] += called_slower(outcome.final, target)
             tally[1] += 1
 
@@ -296,8 +309,7 @@ def replay_slowdowns(report: SeriesReport, position: Position, confirm: bool) ->
 def replay(name: str, series: Sequence[Sample], *, confirm: bool, rounds: int = 1) -> SeriesReport:
     report = SeriesReport(name, len(series))
     for position in positions(series, rounds):
-        replay_unchanged(report, position, confirm)
-        replay_slowdowns(report, position, confirm)
+        replay_slowdowns(report, position, confirm, replay_unchanged(report, position, confirm))
     return report
 
 
@@ -328,6 +340,11 @@ def print_report(report: SeriesReport, *, per_job: bool) -> None:
         print(
             f"median smallest detectable slowdown, jobs ≥ {LONG_JOB_SECONDS:.0f} s: "
             f"+{statistics.median(report.job_detectable):.0f} %"
+        )
+    if report.at_smallest[1]:
+        print(
+            f"called at the smallest detectable slowdown claimed (about half expected): "
+            f"{percent(*report.at_smallest)} of {report.at_smallest[1]}"
         )
     rows: dict[str, dict[float, list[int]]] = {}
     for (target, slowdown), tally in report.detection.items():
@@ -375,6 +392,8 @@ def print_each_job(reports: Sequence[SeriesReport]) -> None:
         totals = bands.setdefault(band_of(spread), [0, 0, 0, 0, 0, 0])
         for index, value in enumerate((report.false_run, report.positions, *found[SLOWDOWNS[0]], *found[SLOWDOWNS[1]])):
             totals[index] += value
+    at_smallest = [sum(report.at_smallest[k] for report in reports) for k in (0, 1)]
+    print(f"called at the smallest detectable slowdown claimed (about half expected): {percent(*at_smallest)}")
     for label, (false, positions_, hit_30, tried_30, hit_50, tried_50) in bands.items():
         print(
             f"{label:<15} false alarms {percent(false, positions_)} of {positions_}; "

@@ -152,6 +152,15 @@ class Reading:
                 return bar
         return bar  # the slowest mode's
 
+    def centre_above(self, value: float, count: int, chance: float) -> float:
+        """Where the mean log of `count` new samples must be centred to land above `value` with probability `chance`.
+
+        The samples' own noise is that of the mode `value` is judged against.
+        """
+        if chance == 0.5:
+            return value
+        return value + self._slower_reference(value, count).bound(count, 1.0 - chance)
+
 
 @dataclass(frozen=True, slots=True)
 class BaselineNoise:
@@ -200,9 +209,16 @@ class BaselineNoise:
         """One-sided p-value that `value` is faster than the history."""
         return max(reading.p_faster(value, count) for reading in self.readings)
 
-    def slower_bar(self, count: int, alpha: float) -> float:
-        """The smallest mean log of `count` samples with `p_slower` ≤ `alpha`."""
-        return max(reading.slower_bar(count, alpha) for reading in self.readings)
+    def slower_bar(self, count: int, alpha: float, chance: float = 0.5) -> float:
+        """Where the mean log of `count` samples must be centred to have `p_slower` ≤ `alpha` with probability `chance`.
+
+        With the default chance of one half: the smallest mean log with `p_slower` ≤ `alpha`.
+        """
+        return max(reading.centre_above(reading.slower_bar(count, alpha), count, chance) for reading in self.readings)
+
+    def centre_above(self, value: float, count: int, chance: float) -> float:
+        """Where the mean log of `count` new samples must be centred to land above `value` with probability `chance`."""
+        return max(reading.centre_above(value, count, chance) for reading in self.readings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +262,7 @@ class _Evidence:
     __slots__ = (
         "_frame",
         "_judged",
+        "_raw",
         "change_percent",
         "change_seconds",
         "measure",
@@ -263,6 +280,14 @@ class _Evidence:
         self._judged: tuple[tuple[tuple[float, BaselineNoise], ...], tuple[float, BaselineNoise]] | None = None
         # The log-durations the samples' mean is judged in (net of the control, or raw): baseline, samples.
         self._frame: tuple[list[float], list[float]] = ([], [])
+        self._raw: tuple[list[float], BaselineNoise] | None = None
+
+    def raw_history(self) -> tuple[list[float], BaselineNoise]:
+        """The baseline's log-durations as they are, and the history they make (a sample without control's)."""
+        if self._raw is None:
+            logs = [log_seconds(value) for value in self.measure.baseline]
+            self._raw = (logs, BaselineNoise.of(logs, self.min_gap))
+        return self._raw
 
     @property
     def sample_count(self) -> int:
@@ -299,7 +324,7 @@ class _Evidence:
                 )
                 mean = (_mean([value for value, _ in each]), controlled)
             else:
-                raw = BaselineNoise.of(baseline_logs, self.min_gap)
+                baseline_logs, raw = self.raw_history()
                 self._frame = (baseline_logs, list(self.sample_logs))
                 each = tuple(
                     (value - offset, controlled) if offset is not None and controlled is not None else (value, raw)
@@ -310,12 +335,10 @@ class _Evidence:
         return self._judged
 
     def slowest_stretch(self, width: int) -> float:
-        """The base branch's slowest stretch of `width` runs in a row, as the log-duration of its fastest run."""
+        """The base branch's slowest stretch of `width` runs in a row in the samples' frame (see `slowest_stretch`)."""
         self._histories()
         baseline, _ = self._frame
-        return max(
-            (min(baseline[start : start + width]) for start in range(len(baseline) - width + 1)), default=-math.inf
-        )
+        return slowest_stretch(baseline, width)
 
     def seen_on_base_branch(self, width: int) -> bool:
         """The base branch, unchanged, had `width` runs in a row each about as slow as the samples' fastest.
@@ -333,6 +356,11 @@ class _Evidence:
         return self._histories()[0]
 
     @property
+    def mean_history(self) -> BaselineNoise:
+        """The history the samples' mean is judged by."""
+        return self._histories()[1][1]
+
+    @property
     def p_slower(self) -> float:
         value, noise = self._histories()[1]
         return noise.p_slower(value, self.sample_count)
@@ -341,6 +369,11 @@ class _Evidence:
     def p_faster(self) -> float:
         value, noise = self._histories()[1]
         return noise.p_faster(value, self.sample_count)
+
+
+def slowest_stretch(logs: Sequence[float], width: int) -> float:
+    """The slowest stretch of `width` consecutive values of `logs`, as its fastest value (-inf when too short)."""
+    return max((min(logs[start : start + width]) for start in range(len(logs) - width + 1)), default=-math.inf)
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -388,20 +421,42 @@ def _family_p_value(p_value: float, sample_count: int, strictness: float) -> flo
     return p_value if sample_count > 1 else min(1.0, p_value * strictness)  # inf × 0 never: p > 0 here
 
 
-def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: DecisionRules) -> float:
-    """The smallest slowdown (%) these rules would call slower if every sample were exactly that much slower.
+def _each_sample_chance(sample_count: int) -> float:
+    """The chance each of `sample_count` independent samples must have so that more than half pass, half of the time."""
+    needed = sample_count // 2 + 1
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        chance = (low + high) / 2
+        passing = sum(
+            math.comb(sample_count, k) * chance**k * (1 - chance) ** (sample_count - k)
+            for k in range(needed, sample_count + 1)
+        )
+        low, high = (chance, high) if passing < 0.5 else (low, chance)
+    return high
 
-    A change of this size is caught about half of the time; the procedure counts: with confirmation
-    allowed, one sample leads to a second. Bonferroni's α / N is the most any one measure can need under Holm.
-    Figured on the history the first sample is judged by (with the control where it has one), and
-    relative to the baseline median.
+
+def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: DecisionRules) -> float:
+    """The smallest slowdown (%) these rules would call slower about half of the time.
+
+    Each sample is that much slower than the history, plus its own noise; the procedure counts: with
+    confirmation allowed, one sample leads to a second, and more than half of the samples must each look
+    slower (for two: each one with a chance of √½) and be slower than the base branch's slowest stretch.
+    Bonferroni's α / N is the most any one measure can need under Holm. Figured on the history the first
+    sample is judged by (with the control where it has one), and relative to the baseline median.
     """
     if not evidence.median_seconds:
         return math.inf
     _, noise = evidence.each[0]
     sample_count = max(evidence.sample_count, 2) if rules.confirm else evidence.sample_count
     level = rules.alpha / family_size
-    seen = evidence.slowest_stretch(sample_count) + SEEN_MARGIN
+    each = _each_sample_chance(sample_count)
+    if sample_count > evidence.sample_count:
+        # The confirming sample will be a job re-run alone: judged, with the mean, without the control.
+        baseline_logs, later = evidence.raw_history()
+        mean_noise, stretch = later, slowest_stretch(baseline_logs, sample_count)
+    else:
+        later, mean_noise, stretch = noise, evidence.mean_history, evidence.slowest_stretch(sample_count)
+    seen = later.centre_above(stretch + SEEN_MARGIN, 1, each)
     if sample_count == 1:
         measure = evidence.measure
         strictness = measure.reachable_lone_strictness or measure.lone_strictness or SINGLE_SAMPLE_STRICTNESS
@@ -410,9 +465,10 @@ def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: D
         if strictness == 1.0:  # backed by other measures, not judged on its own samples
             seen = -math.inf
         level /= strictness
-    needed = max(noise.slower_bar(sample_count, level), seen)
+    needed = max(mean_noise.slower_bar(sample_count, level), seen)
     if sample_count > 1:
-        needed = max(needed, noise.slower_bar(1, _sample_level(rules, family_size)))
+        sample_level = _sample_level(rules, family_size)
+        needed = max(needed, noise.slower_bar(1, sample_level, each), later.slower_bar(1, sample_level, each))
     ratio = math.exp(needed - math.log(evidence.median_seconds))
     floor = max(rules.threshold_percent / 100.0, rules.threshold_seconds / evidence.median_seconds)
     return max(ratio - 1.0, floor) * 100.0

@@ -65,6 +65,7 @@ def test_the_command_prints_every_figure_the_readme_quotes(bench, capsys) -> Non
         "false alarms, some job:",
         "confirmations asked:",
         "median smallest detectable slowdown, jobs ≥ 300 s:",
+        "called at the smallest detectable slowdown claimed",
         "σ ≤ 0.12",
     ):
         assert line in out
