@@ -124,3 +124,32 @@ async def test_confirm_never_decides_on_one_sample_at_a_stricter_level(world):
     assert reruns(github) == [] and checking_states(github) == []
     (check,) = [c for c in github.check_runs_for(repo, pr.head_sha) if c.name == CHECK]
     assert check.status == "completed" and "slower" in check.output["title"]  # a slowdown this large still shows
+
+
+async def test_a_slow_stretch_the_base_branch_had_unchanged_is_no_slowdown_and_asks_no_re_run(world):
+    github = world.github
+    installation = github.add_installation("octo-org")
+    repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n"})
+    workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=CI_WORKFLOW)
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    for index in range(20):  # build takes 300 s, but took 360 and 365 s two runs in a row (a slow runner pool)
+        build = {8: 360.0, 9: 365.0}.get(index, 295.0 + 3 * (index % 5))
+        sha = github.commit(repo, "main", {"src/app.py": f"version = {index}\n"}, message=f"Change {index}")
+        github.add_run(
+            repo,
+            workflow,
+            head_sha=sha,
+            head_branch="main",
+            event="push",
+            created_at=start + dt.timedelta(hours=index),
+            jobs=ci_jobs(build=build),
+        )
+    github.commit(repo, "feature", {"src/app.py": "change = 1\n"}, message="A change")
+    pr = await github.open_pull_request(repo, "feature", title="A change")
+    await world.settle()
+
+    await pr_run(world, github, repo, workflow, pr, ci_jobs(build=375))  # as slow as that stretch
+    assert reruns(github) == [] and checking_states(github) == []  # a second sample could not make it slower
+    (check,) = [c for c in github.check_runs_for(repo, pr.head_sha) if c.name == CHECK]
+    assert check.status == "completed" and "slower" not in check.output["title"]
+    assert comparison_comments(github, repo, pr) == []
