@@ -330,6 +330,7 @@ def _compare_family(
     *,
     confirm: bool,
     detectable: bool = True,
+    by_duration: bool = True,
 ) -> list[DurationComparison]:
     """Judge the measures of one family together (see `durations.judge_family` and `DecisionRules`).
 
@@ -363,6 +364,7 @@ def _compare_family(
         rules,
         detectable=detectable,
         family_size=family_size,
+        by_duration=by_duration,
     )
     for index, judgement in zip(judged, judgements, strict=True):
         results[index] = _duration_comparison(
@@ -807,6 +809,7 @@ def compare_run(
         ),
         options,
         confirm=options.confirm and not any(duration.method is not None for duration in job_durations),
+        by_duration=False,  # a wall time and a sum of jobs: seconds of different kinds
     )
     jobs = [
         _job_comparison(

@@ -435,20 +435,20 @@ def _each_sample_chance(sample_count: int) -> float:
     return high
 
 
-def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: DecisionRules) -> float:
+def _smallest_detectable_percent(evidence: _Evidence, share: float, rules: DecisionRules) -> float:
     """The smallest slowdown (%) these rules would call slower about half of the time.
 
     Each sample is that much slower than the history, plus its own noise; the procedure counts: with
     confirmation allowed, one sample leads to a second, and more than half of the samples must each look
     slower (for two: each one with a chance of √½) and be slower than the base branch's slowest stretch.
-    Bonferroni's α / N is the most any one measure can need under Holm. Figured on the history the first
+    The measure's Bonferroni level α·share is the most it can need under Holm. Figured on the history the first
     sample is judged by (with the control where it has one), and relative to the baseline median.
     """
     if not evidence.median_seconds:
         return math.inf
     _, noise = evidence.each[0]
     sample_count = max(evidence.sample_count, 2) if rules.confirm else evidence.sample_count
-    level = rules.alpha / family_size
+    level = rules.alpha * share
     each = _each_sample_chance(sample_count)
     if sample_count > evidence.sample_count:
         # The confirming sample will be a job re-run alone: judged, with the mean, without the control.
@@ -467,29 +467,49 @@ def _smallest_detectable_percent(evidence: _Evidence, family_size: int, rules: D
         level /= strictness
     needed = max(mean_noise.slower_bar(sample_count, level), seen)
     if sample_count > 1:
-        sample_level = _sample_level(rules, family_size)
+        sample_level = _sample_level(rules, share)
         needed = max(needed, noise.slower_bar(1, sample_level, each), later.slower_bar(1, sample_level, each))
     ratio = math.exp(needed - math.log(evidence.median_seconds))
     floor = max(rules.threshold_percent / 100.0, rules.threshold_seconds / evidence.median_seconds)
     return max(ratio - 1.0, floor) * 100.0
 
 
-def _sample_level(rules: DecisionRules, family_size: int) -> float:
-    """The one-sided level at which each sample must look slower on its own: √(α / N).
+def _sample_level(rules: DecisionRules, share: float) -> float:
+    """The one-sided level at which each sample of a measure must look slower on its own: √(α·share).
 
-    Two independent samples both pass it with probability α / N, Bonferroni's share of the family's α.
+    Two independent samples both pass it with probability α·share, the measure's Bonferroni level.
     It is also the level at which one sample asks for a second.
     """
-    return math.sqrt(rules.alpha / family_size)
+    return math.sqrt(rules.alpha * share)
+
+
+def _alpha_weights(evidence: Sequence[_Evidence], family_size: int) -> list[float]:
+    """Each measure's weight in its family's α, in proportion to its baseline median: the minutes at stake.
+
+    A slowdown of a 60-minute job costs twelve times what the same slowdown of a 5-minute job does, so the
+    long job gets twelve times the share of the family's false alarms (Holm's weighted procedure keeps the
+    family's guarantee). Weights have a mean of 1; measures left out of the judging (`family_size` counts
+    them) weigh 1 each.
+    """
+    seconds = [max(item.median_seconds, SHORTEST_LOGGED_SECONDS) for item in evidence]
+    mean = sum(seconds) / len(seconds)
+    return [value / mean for value in seconds] + [1.0] * (family_size - len(evidence))
 
 
 def judge_family(
-    measures: Sequence[Measure], rules: DecisionRules, *, detectable: bool = True, family_size: int | None = None
+    measures: Sequence[Measure],
+    rules: DecisionRules,
+    *,
+    detectable: bool = True,
+    family_size: int | None = None,
+    by_duration: bool = True,
 ) -> list[Judgement]:
     """Decide every measure of one family; false "slower" calls in the family stay at about `rules.alpha`.
 
     Per measure and direction: the mean log-duration of the samples against the history (a prediction
-    p-value for the mean of m new values, see `BaselineNoise`), Holm's procedure over the family, a change
+    p-value for the mean of m new values, see `BaselineNoise`), Holm's procedure over the family with α
+    shared in proportion to the measures' typical durations (see `_alpha_weights`; equally with
+    `by_duration=False`, for measures of different kinds such as a wall time and a sum of jobs), a change
     of at least the thresholds, and more than half of the samples looking slower (faster) on their own.
     A lone sample's evidence counts `Measure.lone_strictness` times less. Nothing
     is called slower that the base branch itself did unchanged: as many runs in a row as there are
@@ -505,6 +525,8 @@ def judge_family(
     family_size = family_size or len(measures)
     left_out = [1.0] * (family_size - len(measures))
     evidence = [_Evidence(measure, rules) for measure in measures]
+    weights = _alpha_weights(evidence, family_size) if by_duration else [1.0] * family_size
+    shares = [weight / family_size for weight in weights]  # the weights' sum is the family's size
     large = [_large(item, rules) for item in evidence]
     # A change too small to matter is never called: its p-value is not worked out, and counts as 1 (this
     # only makes Holm's procedure stricter for the others).
@@ -518,6 +540,7 @@ def judge_family(
         ]
         + left_out,
         rules.alpha,
+        weights,
     )[:count]
     faster = holm_rejections(
         [
@@ -528,10 +551,11 @@ def judge_family(
         ]
         + left_out,
         rules.alpha,
+        weights,
     )[:count]
-    sample_level = _sample_level(rules, family_size)
     judgements = []
-    for item, big, holm_slower, holm_faster in zip(evidence, large, slower, faster, strict=True):
+    for item, big, holm_slower, holm_faster, share in zip(evidence, large, slower, faster, shares[:count], strict=True):
+        sample_level = _sample_level(rules, share)
         call = Call.NO_CHANGE
         if big and item.change_seconds > 0 and _most_samples_past(item, sample_level, slower=True):
             if item.sample_count == 1 and rules.confirm:
@@ -548,9 +572,7 @@ def judge_family(
                 baseline_median=item.median_seconds,
                 change_seconds=item.change_seconds,
                 change_percent=item.change_percent,
-                smallest_detectable_percent=(
-                    _smallest_detectable_percent(item, family_size, rules) if detectable else None
-                ),
+                smallest_detectable_percent=(_smallest_detectable_percent(item, share, rules) if detectable else None),
             )
         )
     return judgements

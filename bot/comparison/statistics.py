@@ -159,18 +159,23 @@ class NormalReference:
         return quantile * prediction_scale(self.stdev, self.count, new_count, self.correlation)
 
 
-def holm_rejections(p_values: Sequence[float], alpha: float) -> list[bool]:
+def holm_rejections(p_values: Sequence[float], alpha: float, weights: Sequence[float] | None = None) -> list[bool]:
     """Holm's step-down procedure: which hypotheses are rejected with family-wise error at most `alpha`.
 
-    The k-th smallest p-value (k = 0, 1, …) is compared with α / (N − k); rejection stops at the first
-    that fails. Same guarantee as Bonferroni (α / N for all), never fewer rejections.
+    Equal weights: the k-th smallest p-value (k = 0, 1, …) is compared with α / (N − k); rejection stops at
+    the first that fails. Same guarantee as Bonferroni (α / N for all), never fewer rejections. With
+    `weights` (positive), Holm's weighted procedure: hypotheses in the order of pᵢ / wᵢ, each compared with
+    α·wᵢ / (the weights of those not rejected yet); the same guarantee, with α shared in proportion to wᵢ.
     """
-    order = sorted(range(len(p_values)), key=p_values.__getitem__)
+    weights = weights or [1.0] * len(p_values)
+    order = sorted(range(len(p_values)), key=lambda index: p_values[index] / weights[index])
+    remaining = sum(weights)
     rejected = [False] * len(p_values)
-    for rank, index in enumerate(order):
-        if p_values[index] > alpha / (len(p_values) - rank):
+    for index in order:
+        if p_values[index] > alpha * weights[index] / remaining:
             break
         rejected[index] = True
+        remaining -= weights[index]
     return rejected
 
 

@@ -128,6 +128,18 @@ def test_holm_shares_the_level_within_the_family() -> None:
     assert judge_family(family, FINAL)[0].call is Call.NO_CHANGE
 
 
+def test_a_long_job_gets_a_larger_share_of_the_familys_alpha_than_a_short_one() -> None:
+    """α is shared in proportion to the minutes at stake: +12 % on a 60-minute job is called, on a 5-minute job not."""
+    pattern = (0.94, 1.06, 0.97, 1.03, 1.0) * 4
+    hour = [3600.0 * factor for factor in pattern]
+    five_minutes = [300.0 * factor for factor in pattern]
+    quiet = [Measure(five_minutes, [300.0, 301.0]) for _ in range(9)]
+    slowed_long = judge_family([Measure(hour, [4032.0, 4050.0]), Measure(five_minutes, [300.0, 301.0]), *quiet], FINAL)
+    slowed_short = judge_family([Measure(hour, [3600.0, 3601.0]), Measure(five_minutes, [336.0, 338.0]), *quiet], FINAL)
+    assert slowed_long[0].call is Call.SLOWER and slowed_short[1].call is Call.NO_CHANGE
+    assert slowed_long[0].smallest_detectable_percent < slowed_long[1].smallest_detectable_percent
+
+
 def test_the_common_mode_offset_explains_a_run_where_everything_was_slow() -> None:
     offsets = [0.0] * 20
     assert judge([780.0], baseline_offsets=offsets, sample_offsets=[math.log(1.3)]) is Call.NO_CHANGE

@@ -135,6 +135,21 @@ def test_holm_rejects_step_down_and_never_less_than_bonferroni() -> None:
         assert all(h or not b for h, b in zip(holm, bonferroni, strict=True))
 
 
+def test_weighted_holm_shares_alpha_by_weight_and_keeps_the_family_wise_level() -> None:
+    # Equal weights are Holm's procedure; weights 9 : 1 give the first 90 % of α at the first step.
+    assert holm_rejections([0.008, 0.006], 0.01) == [False, False]  # 0.006 > 0.01 / 2
+    assert holm_rejections([0.008, 0.006], 0.01, [9.0, 1.0]) == [True, True]  # 0.008 ≤ 0.009, then 0.006 ≤ 0.01
+    assert holm_rejections([0.002, 0.008], 0.01, [9.0, 1.0]) == [True, True]
+    assert holm_rejections([0.0015, 0.5], 0.01, [1.0, 9.0]) == [False, False]  # 0.0015 > 0.001
+    assert holm_rejections([0.01, 0.04, 0.03, 0.005], 0.05, [1.0] * 4) == [True, False, False, True]
+    # Under the null (uniform p-values) some hypothesis is rejected at most about α of the time.
+    rng = random.Random(11)
+    weights = [0.2, 0.5, 1.0, 2.0, 4.0, 0.3]
+    families = 20_000
+    rejected = sum(any(holm_rejections([rng.random() for _ in weights], 0.05, weights)) for _ in range(families))
+    assert rejected / families == pytest.approx(0.05, abs=0.006)
+
+
 def test_wilson_interval_known_values() -> None:
     nine_of_ten = wilson_interval(9, 10)
     assert (nine_of_ten.low, nine_of_ten.high) == (pytest.approx(0.5958, abs=1e-4), pytest.approx(0.9821, abs=1e-4))
