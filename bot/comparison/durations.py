@@ -18,7 +18,6 @@ from bot.comparison.statistics import (
     NormalReference,
     holm_rejections,
     lag_one_autocorrelation,
-    mean_and_stdev,
     median,
 )
 
@@ -37,6 +36,8 @@ SINGLE_SAMPLE_STRICTNESS = 10.0
 MODE_GAP = 3.0
 # A sample within a mode's own two-sided prediction bounds at this level is explained by that mode.
 EXPLAINED_ALPHA = 0.05
+# A run's deviation from its level counts at most this many robust standard deviations in the spread.
+WINSOR_LIMIT = 3.5
 # Samples within this log-ratio (5 %) above a stretch of the base branch's runs are no slower than it: slow
 # stretches (runner or pool trouble) recur at magnitudes a few percent apart.
 SEEN_MARGIN = math.log(1.05)
@@ -101,13 +102,27 @@ def _recent_level(logs: Sequence[float], cut: int) -> NormalReference:
     recent = logs[cut:]
     older = logs[:cut]
     if len(older) < 2:
-        mean, stdev = mean_and_stdev(logs)
-        return NormalReference(mean, stdev, count, count - 1, max(0.0, lag_one_autocorrelation(logs)))
+        mean = _mean(logs)
+        deviations = [value - mean for value in logs]
+        return NormalReference(
+            mean, _spread(deviations, count - 1), count, count - 1, max(0.0, lag_one_autocorrelation(logs))
+        )
     older_mean, recent_mean = _mean(older), _mean(recent)
     deviations = [value - older_mean for value in older] + [value - recent_mean for value in recent]
-    stdev = math.sqrt(sum(deviation * deviation for deviation in deviations) / (count - 2))
     correlation = max(0.0, lag_one_autocorrelation(deviations))
-    return NormalReference(recent_mean, stdev, len(recent), count - 2, correlation)
+    return NormalReference(recent_mean, _spread(deviations, count - 2), len(recent), count - 2, correlation)
+
+
+def _spread(deviations: Sequence[float], degrees_of_freedom: int) -> float:
+    """The standard deviation of `deviations` (from their level), each counted at most WINSOR_LIMIT robust ones.
+
+    The robust standard deviation is 1.4826 × the median absolute deviation (σ for normal noise). One 8×
+    spike in the history then widens the spread like a +3.5 σ run, not like itself: spikes are the
+    confirming re-run's and the slow stretches' business, and the spread stays that of the runs' usual noise.
+    """
+    robust = 1.4826 * median([abs(deviation) for deviation in deviations])
+    limit = WINSOR_LIMIT * robust if robust > 0 else math.inf  # durations in whole seconds can tie: no limit then
+    return math.sqrt(sum(min(abs(deviation), limit) ** 2 for deviation in deviations) / degrees_of_freedom)
 
 
 @dataclass(frozen=True, slots=True)
