@@ -38,6 +38,8 @@ MODE_GAP = 3.0
 EXPLAINED_ALPHA = 0.05
 # A run's deviation from its level counts at most this many robust standard deviations in the spread.
 WINSOR_LIMIT = 3.5
+# Log-durations closer than this are the same duration (floating-point rounding).
+_TIED = 1e-9
 # Samples within this log-ratio (5 %) above a stretch of the base branch's runs are no slower than it: slow
 # stretches (runner or pool trouble) recur at magnitudes a few percent apart.
 SEEN_MARGIN = math.log(1.05)
@@ -121,7 +123,8 @@ def _spread(deviations: Sequence[float], degrees_of_freedom: int) -> float:
     confirming re-run's and the slow stretches' business, and the spread stays that of the runs' usual noise.
     """
     robust = 1.4826 * median([abs(deviation) for deviation in deviations])
-    limit = WINSOR_LIMIT * robust if robust > 0 else math.inf  # durations in whole seconds can tie: no limit then
+    # Durations in whole seconds can tie (their logs then differ by rounding only): no limit then.
+    limit = WINSOR_LIMIT * robust if robust > _TIED else math.inf
     return math.sqrt(sum(min(abs(deviation), limit) ** 2 for deviation in deviations) / degrees_of_freedom)
 
 

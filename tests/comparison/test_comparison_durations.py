@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 
 import pytest
 from scipy import stats
@@ -144,6 +145,24 @@ def test_the_common_mode_offset_explains_a_run_where_everything_was_slow() -> No
     offsets = [0.0] * 20
     assert judge([780.0], baseline_offsets=offsets, sample_offsets=[math.log(1.3)]) is Call.NO_CHANGE
     assert judge([780.0], baseline_offsets=offsets, sample_offsets=[None]) is Call.NEEDS_CONFIRMATION
+
+
+def test_a_spike_in_the_history_widens_the_spread_like_a_bad_run_not_like_itself() -> None:
+    def spread(seconds: list[float]) -> float:
+        (reading,) = BaselineNoise.of(logs(seconds), MIN_GAP).readings
+        (mode,) = reading.modes
+        return mode.stdev
+
+    noisy = [600.0 * factor for factor in (0.9, 0.95, 1.0, 1.05, 1.1) * 4]
+    spiked = [*noisy[:10], 4800.0, *noisy[11:]]  # one 8× run
+    plain = statistics.stdev(logs(spiked))
+    assert spread(spiked) < plain / 2  # the spike counts as 3.5 robust deviations, not as ln 8 ≈ 2.1
+    assert spread(spiked) > spread(noisy)  # but it still counts
+    assert spread(noisy) == pytest.approx(statistics.stdev(logs(noisy)), rel=0.1)  # normal noise: nothing capped
+    # Whole seconds that mostly tie (11 older runs of exactly 60 s) have no robust spread: nothing is capped then,
+    # the spike counts in full (capping everything at 0 would make any difference a certain slowdown).
+    tied = [60.0] * 20 + [480.0]
+    assert spread(tied) > 0.3
 
 
 def test_what_the_base_branch_did_unchanged_is_never_called_slower() -> None:
