@@ -320,27 +320,22 @@ class _Evidence:
         """
         if self._judged is None:
             measure = self.measure
-            baseline_logs = [log_seconds(value) for value in measure.baseline]
             offsets = measure.sample_offsets or [None] * len(self.sample_logs)
+            controlled_logs: list[float] = []
             controlled = None
             if measure.baseline_offsets is not None and any(offset is not None for offset in offsets):
-                controlled = BaselineNoise.of(
-                    [value - offset for value, offset in zip(baseline_logs, measure.baseline_offsets, strict=True)],
-                    self.min_gap,
-                )
+                raw_logs = [log_seconds(value) for value in measure.baseline]
+                controlled_logs = [
+                    value - offset for value, offset in zip(raw_logs, measure.baseline_offsets, strict=True)
+                ]
+                controlled = BaselineNoise.of(controlled_logs, self.min_gap)
             if controlled is not None and all(offset is not None for offset in offsets):
-                self._frame = (
-                    [
-                        value - offset
-                        for value, offset in zip(baseline_logs, measure.baseline_offsets or (), strict=True)
-                    ],
-                    [value - (offset or 0.0) for value, offset in zip(self.sample_logs, offsets, strict=True)],
-                )
                 each = tuple(
                     (value - (offset or 0.0), controlled)
                     for value, offset in zip(self.sample_logs, offsets, strict=True)
                 )
-                mean = (_mean([value for value, _ in each]), controlled)
+                self._frame = (controlled_logs, [value for value, _ in each])
+                mean = (_mean(self._frame[1]), controlled)
             else:
                 baseline_logs, raw = self.raw_history()
                 self._frame = (baseline_logs, list(self.sample_logs))
