@@ -1,9 +1,11 @@
-"""Decide whether durations got slower or faster: baseline noise, screening, confirmation, Holm, detectable change.
+"""Decide whether durations got slower or faster: baseline noise, confirmation, weighted Holm, detectable change.
 
 All statistics work on log-durations (seconds below 1 count as 1). One *measure* (the run's wall
 time, one job, one step) has baseline values from the base branch and one or more samples from the
 pull request. A *family* is a set of measures whose false alarms are counted together (the run's
-measures, the jobs, the steps); `judge_family` decides every measure of a family at once.
+measures, the jobs, the steps); `judge_family` decides every measure of a family at once, sharing the
+family's α by typical duration. The history's spread is winsorised (spikes count, capped), and nothing
+is called slower that the base branch did unchanged (a stretch of as many slow runs in a row).
 """
 
 from __future__ import annotations
