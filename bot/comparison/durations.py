@@ -38,8 +38,11 @@ SINGLE_SAMPLE_STRICTNESS = 10.0
 MODE_GAP = 3.0
 # A sample within a mode's own two-sided prediction bounds at this level is explained by that mode.
 EXPLAINED_ALPHA = 0.05
-# A run's deviation from its level counts at most this many robust standard deviations in the spread.
+# A run's deviation from its level counts at most this many robust standard deviations in the spread,
+# in a history of at least WINSOR_MIN_RUNS runs (a median absolute deviation of fewer is too rough to cap by:
+# replayed with 10-run baselines, capping added false alarms; with 20, none).
 WINSOR_LIMIT = 3.5
+WINSOR_MIN_RUNS = 15
 # Log-durations closer than this are the same duration (floating-point rounding).
 _TIED = 1e-9
 # Samples within this log-ratio (5 %) above a stretch of the base branch's runs are no slower than it: slow
@@ -123,10 +126,11 @@ def _spread(deviations: Sequence[float], degrees_of_freedom: int) -> float:
     The robust standard deviation is 1.4826 × the median absolute deviation (σ for normal noise). One 8×
     spike in the history then widens the spread like a +3.5 σ run, not like itself: spikes are the
     confirming re-run's and the slow stretches' business, and the spread stays that of the runs' usual noise.
+    Fewer than WINSOR_MIN_RUNS deviations are counted as they are.
     """
     robust = 1.4826 * median([abs(deviation) for deviation in deviations])
     # Durations in whole seconds can tie (their logs then differ by rounding only): no limit then.
-    limit = WINSOR_LIMIT * robust if robust > _TIED else math.inf
+    limit = WINSOR_LIMIT * robust if robust > _TIED and len(deviations) >= WINSOR_MIN_RUNS else math.inf
     return math.sqrt(sum(min(abs(deviation), limit) ** 2 for deviation in deviations) / degrees_of_freedom)
 
 

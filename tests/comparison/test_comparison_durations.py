@@ -159,6 +159,9 @@ def test_a_spike_in_the_history_widens_the_spread_like_a_bad_run_not_like_itself
     assert spread(spiked) < plain / 2  # the spike counts as 3.5 robust deviations, not as ln 8 ≈ 2.1
     assert spread(spiked) > spread(noisy)  # but it still counts
     assert spread(noisy) == pytest.approx(statistics.stdev(logs(noisy)), rel=0.1)  # normal noise: nothing capped
+    # Ten runs are too few for a robust spread to cap by: the spike counts in full.
+    short = [*noisy[:5], 4800.0, *noisy[6:10]]
+    assert spread(short) == pytest.approx(statistics.stdev(logs(short)))
     # Whole seconds that mostly tie (11 older runs of exactly 60 s) have no robust spread: nothing is capped then,
     # the spike counts in full (capping everything at 0 would make any difference a certain slowdown).
     tied = [60.0] * 20 + [480.0]
