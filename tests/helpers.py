@@ -105,14 +105,11 @@ def ci_jobs(
     ]
 
 
-def add_baseline(github, repo, workflow, count: int = 20, *, seed: int = 7, start=None, **job_options):
-    """`count` completed push runs on main, one an hour, with ±5 % noise: the base branch's history."""
+def add_runs_on_main(github, repo, workflow, jobs_of_run, count: int = 20, *, start=None):
+    """`count` completed push runs on main, one an hour from `start` (1 November), with the jobs `jobs_of_run(i)`."""
     import datetime as dt
-    import random as rnd
 
-    rng = rnd.Random(seed)
     start = start or dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-    build, test = job_options.pop("build", 300.0), job_options.pop("test", 200.0)
     runs = []
     for i in range(count):
         sha = github.commit(repo, "main", {"src/app.py": f"version = {i}\n"}, message=f"Change {i}")
@@ -124,7 +121,23 @@ def add_baseline(github, repo, workflow, count: int = 20, *, seed: int = 7, star
                 head_branch="main",
                 event="push",
                 created_at=start + dt.timedelta(hours=i),
-                jobs=ci_jobs(build * rng.uniform(0.95, 1.05), test * rng.uniform(0.95, 1.05), **job_options),
+                jobs=jobs_of_run(i),
             )
         )
     return runs
+
+
+def add_baseline(github, repo, workflow, count: int = 20, *, seed: int = 7, start=None, **job_options):
+    """`count` completed push runs on main, one an hour, with ±5 % noise: the base branch's history."""
+    import random as rnd
+
+    rng = rnd.Random(seed)
+    build, test = job_options.pop("build", 300.0), job_options.pop("test", 200.0)
+    return add_runs_on_main(
+        github,
+        repo,
+        workflow,
+        lambda _: ci_jobs(build * rng.uniform(0.95, 1.05), test * rng.uniform(0.95, 1.05), **job_options),
+        count,
+        start=start,
+    )

@@ -470,7 +470,8 @@ def _smallest_detectable_percent(evidence: _Evidence, share: float, rules: Decis
     level = rules.alpha * share
     each = _each_sample_chance(sample_count)
     if sample_count > evidence.sample_count:
-        # The confirming sample will be a job re-run alone: judged, with the mean, without the control.
+        # The confirming sample is usually a job re-run alone: judged, with the mean, without the control (when
+        # several jobs look slower the whole run is re-run and keeps it: the figure is then a little cautious).
         baseline_logs, later = evidence.raw_history()
         mean_noise, stretch = later, slowest_stretch(baseline_logs, sample_count)
     else:

@@ -20,6 +20,7 @@ The measured figures are in the README ("How slower and faster are decided"); `-
 
 from __future__ import annotations
 
+import abc
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -76,7 +77,7 @@ def run_record(run_id: int, seconds: Sequence[float], *, attempt: int = 1, carri
     )
 
 
-class Noise:
+class Noise(abc.ABC):
     """Log-deviations of each job's duration in a run at time `t` (one generator per trial)."""
 
     name = ""
@@ -84,8 +85,9 @@ class Noise:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
 
+    @abc.abstractmethod
     def draw(self, t: int) -> list[float]:
-        raise NotImplementedError
+        """The log-deviation of each job in the run at time `t`."""
 
 
 class LogNormal(Noise):

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
-from helpers import CI_WORKFLOW, add_baseline, ci_jobs
+from helpers import CI_WORKFLOW, add_baseline, add_runs_on_main, ci_jobs
 
 from bot.comparison.pr_comment import sections_of
 from bot.github.publish import Publisher
@@ -100,22 +100,6 @@ async def start_project(world, *, config: str | None = None, baseline_runs: int 
     pr = await github.open_pull_request(repo, "feature", title="A change")
     await world.settle()
     return Project(world, github, repo, workflow, pr)
-
-
-def add_runs_on_main(github, repo, workflow, jobs_of_run, count: int = 20) -> None:
-    """`count` push runs on main, one an hour from 1 November, with the jobs `jobs_of_run(i)`."""
-    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-    for i in range(count):
-        sha = github.commit(repo, "main", {"src/app.py": f"version = {i}\n"}, message=f"Change {i}")
-        github.add_run(
-            repo,
-            workflow,
-            head_sha=sha,
-            head_branch="main",
-            event="push",
-            created_at=start + dt.timedelta(hours=i),
-            jobs=jobs_of_run(i),
-        )
 
 
 @pytest.fixture

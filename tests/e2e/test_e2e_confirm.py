@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from helpers import CI_WORKFLOW, add_baseline, ci_jobs
+from helpers import CI_WORKFLOW, add_baseline, add_runs_on_main, ci_jobs
 
 from bot.testing.simulator import JobSpec, StepSpec
 
@@ -13,7 +13,8 @@ CHECK = "CI comparison: CI"
 RERUN_JOB = ("POST", "/repos/{owner}/{repo}/actions/jobs/{job_id}/rerun")
 
 
-async def project_with(world, config: str | None = None):
+async def project_with(world, config: str | None = None, jobs_on_main=None):
+    """A repository with a CI workflow, its history on main (`jobs_on_main(i)`, else ±5 % noise) and an open PR."""
     github = world.github
     installation = github.add_installation("octo-org")
     files = {"README.md": "hi\n"}
@@ -21,7 +22,10 @@ async def project_with(world, config: str | None = None):
         files[".github/ci-orchestrator.yml"] = config
     repo = github.add_repo("octo-org/app", installation, files=files)
     workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=CI_WORKFLOW)
-    add_baseline(github, repo, workflow)
+    if jobs_on_main is None:
+        add_baseline(github, repo, workflow)
+    else:
+        add_runs_on_main(github, repo, workflow, jobs_on_main)
     github.commit(repo, "feature", {"src/app.py": "change = 1\n"}, message="A change")
     pr = await github.open_pull_request(repo, "feature", title="A change")
     await world.settle()
@@ -32,10 +36,14 @@ def build_job(seconds: float) -> list[JobSpec]:
     return [JobSpec("build", duration=seconds, steps=[StepSpec("make build", seconds - 5)])]
 
 
-async def pr_run(world, github, repo, workflow, pr, jobs):
-    run = github.add_run(
+def add_pr_run(github, repo, workflow, pr, jobs):
+    return github.add_run(
         repo, workflow, head_sha=pr.head_sha, head_branch="feature", event="pull_request", created_at=PR_TIME, jobs=jobs
     )
+
+
+async def pr_run(world, github, repo, workflow, pr, jobs):
+    run = add_pr_run(github, repo, workflow, pr, jobs)
     await github.deliver_workflow_run(run)
     await world.settle()
     return run
@@ -60,15 +68,7 @@ def comparison_comments(github, repo, pr):
 
 async def test_a_spike_is_checked_by_a_re_run_and_raises_no_alarm(world):
     github, repo, workflow, pr = await project_with(world)
-    run = github.add_run(
-        repo,
-        workflow,
-        head_sha=pr.head_sha,
-        head_branch="feature",
-        event="pull_request",
-        created_at=PR_TIME,
-        jobs=ci_jobs(build=700),  # a spike: build took more than twice its usual time
-    )
+    run = add_pr_run(github, repo, workflow, pr, ci_jobs(build=700))  # a spike: build took twice its usual time
     github.script_rerun(run, ci_jobs(build=300)[:1])  # the re-run of build takes its usual time
     await github.deliver_workflow_run(run)
     await world.settle()
@@ -85,15 +85,7 @@ async def test_a_spike_is_checked_by_a_re_run_and_raises_no_alarm(world):
 
 async def test_a_real_slowdown_is_called_slower_once_the_re_run_agrees(world):
     github, repo, workflow, pr = await project_with(world)
-    run = github.add_run(
-        repo,
-        workflow,
-        head_sha=pr.head_sha,
-        head_branch="feature",
-        event="pull_request",
-        created_at=PR_TIME,
-        jobs=ci_jobs(build=700),
-    )
+    run = add_pr_run(github, repo, workflow, pr, ci_jobs(build=700))
     github.script_rerun(run, ci_jobs(build=690)[:1])  # slow again: the change made it slower
     await github.deliver_workflow_run(run)
     await world.settle()
@@ -127,27 +119,10 @@ async def test_confirm_never_decides_on_one_sample_at_a_stricter_level(world):
 
 
 async def test_a_slow_stretch_the_base_branch_had_unchanged_is_no_slowdown_and_asks_no_re_run(world):
-    github = world.github
-    installation = github.add_installation("octo-org")
-    repo = github.add_repo("octo-org/app", installation, files={"README.md": "hi\n"})
-    workflow = github.add_workflow(repo, ".github/workflows/ci.yml", "CI", content=CI_WORKFLOW)
-    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-    for index in range(20):  # build takes 300 s, but took 360 and 365 s two runs in a row (a slow runner pool)
-        build = {8: 360.0, 9: 365.0}.get(index, 295.0 + 3 * (index % 5))
-        sha = github.commit(repo, "main", {"src/app.py": f"version = {index}\n"}, message=f"Change {index}")
-        github.add_run(
-            repo,
-            workflow,
-            head_sha=sha,
-            head_branch="main",
-            event="push",
-            created_at=start + dt.timedelta(hours=index),
-            jobs=ci_jobs(build=build),
-        )
-    github.commit(repo, "feature", {"src/app.py": "change = 1\n"}, message="A change")
-    pr = await github.open_pull_request(repo, "feature", title="A change")
-    await world.settle()
-
+    # build takes 300 s, but took 360 and 365 s two runs in a row (a slow runner pool)
+    github, repo, workflow, pr = await project_with(
+        world, jobs_on_main=lambda i: ci_jobs(build={8: 360.0, 9: 365.0}.get(i, 295.0 + 3 * (i % 5)))
+    )
     await pr_run(world, github, repo, workflow, pr, ci_jobs(build=375))  # as slow as that stretch
     assert reruns(github) == [] and checking_states(github) == []  # a second sample could not make it slower
     (check,) = [c for c in github.check_runs_for(repo, pr.head_sha) if c.name == CHECK]
